@@ -1,0 +1,290 @@
+//! The per-account IAM stack: App Runner's access and instance roles and the
+//! pipeline role.
+//!
+//! The reference gives its pipeline role ten *FullAccess managed policies
+//! and `iam:PassRole` on `*`. We keep one pipeline role (the reference's
+//! topology) but grant only what the pipeline does, on resources named after
+//! the system id.
+
+use apprun_config::{Config, Names, SourceKind};
+use apprun_template::{Output, Resource, Template, Value, get_att, map, sub};
+
+use crate::policy::{allow, document, trust, with_condition};
+use crate::tags::account_tags;
+
+pub(crate) const ACCESS_ROLE_EXPORT: &str = "AppRunnerAccessRoleArn";
+pub(crate) const INSTANCE_ROLE_EXPORT: &str = "AppRunnerInstanceRoleArn";
+pub(crate) const PIPELINE_ROLE_EXPORT: &str = "PipelineRoleArn";
+
+/// DynamoDB item access the reference grants the running service.
+const DYNAMODB_ACTIONS: &[&str] = &[
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeStream",
+    "dynamodb:DescribeTable",
+    "dynamodb:Get*",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+];
+
+pub(crate) fn template(config: &Config) -> Template {
+    let id = &config.system.id;
+    let names = Names::new(id);
+    let mut t = Template {
+        description: Some(format!("{id}: IAM roles shared by every environment of this account (apprun)")),
+        ..Template::default()
+    };
+
+    t.resources.insert(
+        "AppRunnerAccessRole".into(),
+        Resource::new(
+            "AWS::IAM::Role",
+            map! {
+                "RoleName" => names.access_role(),
+                "Description" => "App Runner pulls the service image from ECR with this role",
+                "AssumeRolePolicyDocument" => trust(&["build.apprunner.amazonaws.com"]),
+                "ManagedPolicyArns" => vec![sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSAppRunnerServicePolicyForECRAccess")],
+                "Tags" => account_tags(id),
+            },
+        ),
+    );
+
+    t.resources.insert(
+        "AppRunnerInstanceRole".into(),
+        Resource::new(
+            "AWS::IAM::Role",
+            map! {
+                "RoleName" => names.instance_role(),
+                "Description" => "The running service's own permissions",
+                "AssumeRolePolicyDocument" => trust(&["tasks.apprunner.amazonaws.com"]),
+                "Policies" => vec![map! {
+                    "PolicyName" => "dynamodb-system-tables",
+                    "PolicyDocument" => document(vec![allow(
+                        "SystemTables",
+                        DYNAMODB_ACTIONS,
+                        vec![sub(format!("arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{id}*"))],
+                    ).into()]),
+                }],
+                "Tags" => account_tags(id),
+            },
+        ),
+    );
+
+    t.resources.insert(
+        "PipelineRole".into(),
+        Resource::new(
+            "AWS::IAM::Role",
+            map! {
+                "RoleName" => names.pipeline_role(),
+                "Description" => "CodePipeline, CodeBuild and CloudFormation run the delivery pipeline with this role",
+                "AssumeRolePolicyDocument" => trust(&[
+                    "cloudformation.amazonaws.com",
+                    "codebuild.amazonaws.com",
+                    "codepipeline.amazonaws.com",
+                ]),
+                "Policies" => vec![map! {
+                    "PolicyName" => "pipeline-least-privilege",
+                    "PolicyDocument" => document(pipeline_statements(config)),
+                }],
+                "Tags" => account_tags(id),
+            },
+        ),
+    );
+
+    for (logical, export, description) in [
+        ("AppRunnerAccessRole", ACCESS_ROLE_EXPORT, "App Runner access (build) role"),
+        ("AppRunnerInstanceRole", INSTANCE_ROLE_EXPORT, "App Runner instance (service) role"),
+        ("PipelineRole", PIPELINE_ROLE_EXPORT, "Pipeline role"),
+    ] {
+        t.outputs.insert(
+            format!("{logical}Arn"),
+            Output::new(description, get_att(logical, "Arn")).exported_as(names.account_export(export)),
+        );
+    }
+    t
+}
+
+fn arn(service_and_rest: String) -> Value {
+    sub(format!("arn:${{AWS::Partition}}:{service_and_rest}"))
+}
+
+/// What the pipeline actually does, each on the narrowest resources.
+fn pipeline_statements(config: &Config) -> Vec<Value> {
+    let id = &config.system.id;
+    let names = Names::new(id);
+    let here = "${AWS::Region}:${AWS::AccountId}";
+    let mut s = vec![
+        allow(
+            "ArtifactObjects",
+            &["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+            vec![arn(format!("s3:::{id}-*-temporary/*"))],
+        ),
+        allow(
+            "ArtifactBuckets",
+            &["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket"],
+            vec![arn(format!("s3:::{id}-*-temporary"))],
+        ),
+    ];
+    match config.source.kind {
+        SourceKind::CodeCommit => s.push(allow(
+            "SourceRepository",
+            &[
+                "codecommit:CancelUploadArchive",
+                "codecommit:GetBranch",
+                "codecommit:GetCommit",
+                "codecommit:GetRepository",
+                "codecommit:GetUploadArchiveStatus",
+                "codecommit:UploadArchive",
+            ],
+            vec![arn(format!("codecommit:{here}:{}", config.source.repository))],
+        )),
+        SourceKind::GitHub => s.push(allow(
+            "SourceConnection",
+            &["codeconnections:UseConnection", "codestar-connections:UseConnection"],
+            vec![Value::from(config.source.connection.clone().unwrap_or_default())],
+        )),
+    }
+    s.extend([
+        allow(
+            "Builds",
+            &["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"],
+            vec![arn(format!("codebuild:{here}:project/{id}-*"))],
+        ),
+        allow(
+            "BuildLogs",
+            &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            vec![
+                arn(format!("logs:{here}:log-group:/aws/codebuild/{id}-*")),
+                arn(format!("logs:{here}:log-group:/aws/codebuild/{id}-*:log-stream:*")),
+            ],
+        ),
+        // GetAuthorizationToken has no resource-level permissions.
+        allow("RegistryLogin", &["ecr:GetAuthorizationToken"], vec!["*".into()]),
+        allow(
+            "ImagePush",
+            &[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:CompleteLayerUpload",
+                "ecr:DescribeImages",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:InitiateLayerUpload",
+                "ecr:PutImage",
+                "ecr:UploadLayerPart",
+            ],
+            vec![arn(format!("ecr:{here}:repository/{id}-*"))],
+        ),
+        allow(
+            "ServiceStacks",
+            &[
+                "cloudformation:CreateChangeSet",
+                "cloudformation:CreateStack",
+                "cloudformation:DeleteChangeSet",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:DescribeStackResources",
+                "cloudformation:DescribeStacks",
+                "cloudformation:ExecuteChangeSet",
+                "cloudformation:GetTemplate",
+                "cloudformation:UpdateStack",
+            ],
+            vec![arn(format!("cloudformation:{here}:stack/{id}-*-service-*/*"))],
+        ),
+        allow(
+            "AppRunnerResources",
+            &[
+                "apprunner:AssociateWebAcl",
+                "apprunner:CreateService",
+                "apprunner:CreateVpcConnector",
+                "apprunner:CreateVpcIngressConnection",
+                "apprunner:DeleteService",
+                "apprunner:DeleteVpcConnector",
+                "apprunner:DeleteVpcIngressConnection",
+                "apprunner:DescribeService",
+                "apprunner:DescribeVpcConnector",
+                "apprunner:DescribeVpcIngressConnection",
+                "apprunner:DescribeWebAclForService",
+                "apprunner:DisassociateWebAcl",
+                "apprunner:ListOperations",
+                "apprunner:ListTagsForResource",
+                "apprunner:TagResource",
+                "apprunner:UntagResource",
+                "apprunner:UpdateService",
+                "apprunner:UpdateVpcIngressConnection",
+            ],
+            vec![arn(format!("apprunner:{here}:*/{id}-*"))],
+        ),
+        // Listing and EC2 lookups have no resource-level permissions.
+        allow(
+            "Lookups",
+            &[
+                "apprunner:ListServices",
+                "apprunner:ListVpcConnectors",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcEndpoints",
+                "ec2:DescribeVpcs",
+            ],
+            vec!["*".into()],
+        ),
+        allow(
+            "WebAcls",
+            &[
+                "wafv2:AssociateWebACL",
+                "wafv2:CreateWebACL",
+                "wafv2:DeleteWebACL",
+                "wafv2:DisassociateWebACL",
+                "wafv2:GetWebACL",
+                "wafv2:GetWebACLForResource",
+                "wafv2:ListTagsForResource",
+                "wafv2:TagResource",
+                "wafv2:UpdateWebACL",
+            ],
+            vec![
+                arn(format!("wafv2:{here}:regional/webacl/{id}-*/*")),
+                arn(format!("wafv2:{here}:regional/managedruleset/*/*")),
+                arn(format!("apprunner:{here}:service/{id}-*")),
+            ],
+        ),
+        with_condition(
+            allow(
+                "PassServiceRoles",
+                &["iam:GetRole", "iam:PassRole"],
+                vec![
+                    arn(format!("iam::${{AWS::AccountId}}:role/{}", names.access_role())),
+                    arn(format!("iam::${{AWS::AccountId}}:role/{}", names.instance_role())),
+                ],
+            ),
+            "StringEquals",
+            "iam:PassedToService",
+            &["apprunner.amazonaws.com"],
+        ),
+        with_condition(
+            allow(
+                "PassPipelineRole",
+                &["iam:PassRole"],
+                vec![arn(format!("iam::${{AWS::AccountId}}:role/{}", names.pipeline_role()))],
+            ),
+            "StringEquals",
+            "iam:PassedToService",
+            &["cloudformation.amazonaws.com", "codebuild.amazonaws.com"],
+        ),
+        with_condition(
+            allow(
+                "AppRunnerServiceLinkedRoles",
+                &["iam:CreateServiceLinkedRole"],
+                vec![
+                    arn("iam::${AWS::AccountId}:role/aws-service-role/apprunner.amazonaws.com/AWSServiceRoleForAppRunner".into()),
+                    arn("iam::${AWS::AccountId}:role/aws-service-role/networking.apprunner.amazonaws.com/AWSServiceRoleForAppRunnerNetworking".into()),
+                ],
+            ),
+            "StringLike",
+            "iam:AWSServiceName",
+            &["apprunner.amazonaws.com", "networking.apprunner.amazonaws.com"],
+        ),
+    ]);
+    s.into_iter().map(Value::Map).collect()
+}

@@ -1,0 +1,303 @@
+//! The per-env network stack: the reference's three-tier VPC over two zones.
+//!
+//! CIDRs, routes, NAT gateways, endpoints, security-group rules and export
+//! names are exactly the reference's; only the VPC range comes from config.
+
+use apprun_config::{Config, Env, Ingress, Names, Subnet, SubnetPlan, Tier};
+use apprun_template::{Map, Output, Resource, Template, Value, get_att, map, r#ref, sub};
+use serde::Serialize;
+
+use crate::tags::{env_tags, subnet_tags};
+
+pub(crate) const REQUESTS_ENDPOINT_EXPORT: &str = "AppRunnerRequestsEndpoint";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// One security-group rule of the reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SgRule {
+    /// `Public`, `Protect` or `Private`.
+    pub group: &'static str,
+    pub direction: Direction,
+    pub protocol: &'static str,
+    pub from_port: u16,
+    pub to_port: u16,
+    pub cidr: String,
+    pub description: String,
+}
+
+fn cidrs(plan: &SubnetPlan, tier: Tier) -> Vec<(String, String)> {
+    plan.tier(tier).map(|s| (s.cidr.to_string(), s.logical_id())).collect()
+}
+
+/// Every security-group rule of an env, in the reference's order.
+pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
+    let mut rules = Vec::new();
+    let mut add = |group: Tier, direction, protocol, ports: (u16, u16), cidr: &str, description: String| {
+        rules.push(SgRule {
+            group: group.name(),
+            direction,
+            protocol,
+            from_port: ports.0,
+            to_port: ports.1,
+            cidr: cidr.to_owned(),
+            description,
+        });
+    };
+    let web = [("tcp", 80), ("tcp", 443), ("udp", 80), ("udp", 443)];
+    let public = cidrs(plan, Tier::Public);
+    let protect = cidrs(plan, Tier::Protect);
+    let private = cidrs(plan, Tier::Private);
+    use Direction::{Egress, Ingress};
+
+    // Public: HTTP(S) and QUIC from anywhere, free traffic inside the tier.
+    for (proto, port) in web {
+        add(Tier::Public, Ingress, proto, (port, port), "0.0.0.0/0", format!("{proto} {port} from the internet"));
+    }
+    for (cidr, name) in &public {
+        add(Tier::Public, Ingress, "tcp", (0, 65535), cidr, format!("tcp from {name}"));
+    }
+    for (cidr, name) in &public {
+        add(Tier::Public, Egress, "tcp", (0, 65535), cidr, format!("tcp to {name}"));
+    }
+    for (cidr, name) in &protect {
+        for (proto, port) in web {
+            add(Tier::Public, Egress, proto, (port, port), cidr, format!("{proto} {port} to {name}"));
+        }
+    }
+
+    // Protect: web traffic from the load balancers, free inside the tier.
+    for (cidr, name) in &public {
+        for (proto, port) in web {
+            add(Tier::Protect, Ingress, proto, (port, port), cidr, format!("{proto} {port} from {name}"));
+        }
+    }
+    for (cidr, name) in &protect {
+        add(Tier::Protect, Ingress, "tcp", (0, 65535), cidr, format!("tcp from {name}"));
+    }
+    for port in [80, 443] {
+        add(Tier::Protect, Egress, "tcp", (port, port), "0.0.0.0/0", format!("tcp {port} to the internet through NAT"));
+    }
+    for (cidr, name) in &protect {
+        add(Tier::Protect, Egress, "tcp", (0, 65535), cidr, format!("tcp to {name}"));
+    }
+    for (cidr, name) in &private {
+        for port in [5432, 3306] {
+            add(Tier::Protect, Egress, "tcp", (port, port), cidr, format!("tcp {port} to {name}"));
+        }
+    }
+
+    // Private: databases reachable from the app tier only.
+    for (cidr, name) in &protect {
+        for port in [5432, 3306] {
+            add(Tier::Private, Ingress, "tcp", (port, port), cidr, format!("tcp {port} from {name}"));
+        }
+    }
+    rules
+}
+
+fn rule_value(r: &SgRule) -> Value {
+    // Inline ingress and egress rules both name their range `CidrIp`.
+    map! {
+        "IpProtocol" => r.protocol,
+        "FromPort" => r.from_port,
+        "ToPort" => r.to_port,
+        "CidrIp" => r.cidr.as_str(),
+        "Description" => r.description.as_str(),
+    }
+    .into()
+}
+
+pub(crate) fn template(config: &Config, env: &Env) -> Template {
+    let id = &config.system.id;
+    let names = Names::new(id);
+    let e = &env.name;
+    let plan = &env.subnets;
+    let mut t = Template {
+        description: Some(format!("{id} {e}: three-tier VPC over two zones (apprun)")),
+        ..Template::default()
+    };
+    let res = &mut t.resources;
+
+    res.insert(
+        "VPC".into(),
+        Resource::new(
+            "AWS::EC2::VPC",
+            map! {
+                "CidrBlock" => plan.vpc.to_string(),
+                "EnableDnsSupport" => true,
+                "EnableDnsHostnames" => true,
+                "Tags" => env_tags(id, e),
+            },
+        ),
+    );
+    res.insert(
+        "InternetGateway".into(),
+        Resource::new("AWS::EC2::InternetGateway", map! { "Tags" => env_tags(id, e) }),
+    );
+    res.insert(
+        "InternetGatewayAttachment".into(),
+        Resource::new(
+            "AWS::EC2::VPCGatewayAttachment",
+            map! { "VpcId" => r#ref("VPC"), "InternetGatewayId" => r#ref("InternetGateway") },
+        ),
+    );
+
+    for s in &plan.subnets {
+        res.insert(s.logical_id(), subnet(id, e, s));
+    }
+
+    // Public routing: one table, default route to the internet gateway.
+    res.insert(
+        "PublicRouteTable".into(),
+        Resource::new("AWS::EC2::RouteTable", map! { "VpcId" => r#ref("VPC"), "Tags" => env_tags(id, e) }),
+    );
+    res.insert(
+        "PublicRoute".into(),
+        Resource::new(
+            "AWS::EC2::Route",
+            map! {
+                "RouteTableId" => r#ref("PublicRouteTable"),
+                "DestinationCidrBlock" => "0.0.0.0/0",
+                "GatewayId" => r#ref("InternetGateway"),
+            },
+        )
+        .depends_on("InternetGatewayAttachment"),
+    );
+    for s in plan.tier(Tier::Public) {
+        res.insert(
+            format!("{}RouteTableAssociation", s.logical_id()),
+            association(&s.logical_id(), "PublicRouteTable"),
+        );
+    }
+
+    // Protect routing: one NAT gateway and route table per zone.
+    for s in plan.tier(Tier::Protect) {
+        let z = &s.zone;
+        let public = format!("PublicSubnetAZ{z}");
+        res.insert(
+            format!("NatGatewayEIPAZ{z}"),
+            Resource::new("AWS::EC2::EIP", map! { "Domain" => "vpc", "Tags" => env_tags(id, e) })
+                .depends_on("InternetGatewayAttachment"),
+        );
+        res.insert(
+            format!("NatGatewayAZ{z}"),
+            Resource::new(
+                "AWS::EC2::NatGateway",
+                map! {
+                    "AllocationId" => get_att(format!("NatGatewayEIPAZ{z}"), "AllocationId"),
+                    "SubnetId" => r#ref(&public),
+                    "Tags" => env_tags(id, e),
+                },
+            ),
+        );
+        let table = format!("ProtectRouteTableAZ{z}");
+        res.insert(
+            table.clone(),
+            Resource::new("AWS::EC2::RouteTable", map! { "VpcId" => r#ref("VPC"), "Tags" => env_tags(id, e) }),
+        );
+        res.insert(
+            format!("ProtectRouteAZ{z}"),
+            Resource::new(
+                "AWS::EC2::Route",
+                map! {
+                    "RouteTableId" => r#ref(&table),
+                    "DestinationCidrBlock" => "0.0.0.0/0",
+                    "NatGatewayId" => r#ref(format!("NatGatewayAZ{z}")),
+                },
+            ),
+        );
+        res.insert(format!("{}RouteTableAssociation", s.logical_id()), association(&s.logical_id(), &table));
+    }
+    // Private subnets keep the VPC's main route table: local traffic only.
+
+    let rules = security_group_rules(plan);
+    for tier in Tier::ALL {
+        let mut props = map! {
+            "GroupDescription" => format!("{id} {e} {} tier", tier.name().to_lowercase()),
+            "GroupName" => format!("{id}-{e}-{}", tier.name().to_lowercase()),
+            "VpcId" => r#ref("VPC"),
+        };
+        for direction in [Direction::Ingress, Direction::Egress] {
+            let list: Vec<Value> = rules
+                .iter()
+                .filter(|r| r.group == tier.name() && r.direction == direction)
+                .map(rule_value)
+                .collect();
+            if !list.is_empty() {
+                let key = match direction {
+                    Direction::Ingress => "SecurityGroupIngress",
+                    Direction::Egress => "SecurityGroupEgress",
+                };
+                props.insert(key.into(), Value::List(list));
+            }
+        }
+        props.insert("Tags".into(), env_tags(id, e));
+        res.insert(format!("{}SecurityGroup", tier.name()), Resource::new("AWS::EC2::SecurityGroup", props));
+    }
+
+    // The reference's App Runner endpoint (control-plane API), private DNS on.
+    res.insert("AppRunnerEndpoint".into(), endpoint(plan, "apprunner", true, id, e));
+    if env.ingress == Ingress::Private {
+        // Private ingress needs the requests endpoint; it has no private DNS name.
+        res.insert("AppRunnerRequestsEndpoint".into(), endpoint(plan, "apprunner.requests", false, id, e));
+    }
+
+    let mut export = |logical: &str, value: Value, description: &str| {
+        t.outputs.insert(
+            logical.to_owned(),
+            Output::new(description, value).exported_as(names.env_export(e, logical)),
+        );
+    };
+    export("VPC", r#ref("VPC"), "VPC id");
+    for s in &plan.subnets {
+        export(&s.logical_id(), r#ref(s.logical_id()), &format!("{} subnet in zone {}", s.tier, s.zone));
+    }
+    for tier in Tier::ALL {
+        let logical = format!("{}SecurityGroup", tier.name());
+        export(&logical, r#ref(&logical), &format!("{} tier security group", tier.name()));
+    }
+    if env.ingress == Ingress::Private {
+        export(REQUESTS_ENDPOINT_EXPORT, r#ref("AppRunnerRequestsEndpoint"), "App Runner requests endpoint (private ingress)");
+    }
+    t
+}
+
+fn subnet(id: &str, env: &str, s: &Subnet) -> Resource {
+    Resource::new(
+        "AWS::EC2::Subnet",
+        map! {
+            "VpcId" => r#ref("VPC"),
+            "CidrBlock" => s.cidr.to_string(),
+            "AvailabilityZone" => sub(format!("${{AWS::Region}}{}", s.zone)),
+            "MapPublicIpOnLaunch" => false,
+            "Tags" => subnet_tags(id, env, &s.zone, s.tier.name()),
+        },
+    )
+}
+
+fn association(subnet: &str, table: &str) -> Resource {
+    Resource::new(
+        "AWS::EC2::SubnetRouteTableAssociation",
+        map! { "SubnetId" => r#ref(subnet), "RouteTableId" => r#ref(table) },
+    )
+}
+
+fn endpoint(plan: &SubnetPlan, service: &str, private_dns: bool, id: &str, env: &str) -> Resource {
+    let subnets: Vec<Value> = plan.tier(Tier::Protect).map(|s| r#ref(s.logical_id())).collect();
+    let props: Map = map! {
+        "VpcId" => r#ref("VPC"),
+        "ServiceName" => sub(format!("com.amazonaws.${{AWS::Region}}.{service}")),
+        "VpcEndpointType" => "Interface",
+        "PrivateDnsEnabled" => private_dns,
+        "SubnetIds" => subnets,
+        "SecurityGroupIds" => vec![r#ref("ProtectSecurityGroup")],
+        "Tags" => env_tags(id, env),
+    };
+    Resource::new("AWS::EC2::VPCEndpoint", props)
+}

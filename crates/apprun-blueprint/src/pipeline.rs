@@ -1,0 +1,285 @@
+//! The per-env pipeline stack: Source (the env's branch) → Build (image
+//! tagged with the 7-character commit id, pushed, change set shown) →
+//! manual Approval (where configured) → Deploy (the service stack at exactly
+//! that tag).
+
+use apprun_config::{Config, Env, Names, SourceKind};
+use apprun_template::{Output, Resource, Template, Value, get_att, import, map, r#ref, sub};
+
+use crate::iam::PIPELINE_ROLE_EXPORT;
+use crate::ids::pascal;
+use crate::policy::{allow, document, trust};
+use crate::repository::PIPELINE_TEMPLATES_PREFIX;
+use crate::service::IMAGE_TAG_PARAMETER;
+use crate::tags::env_tags;
+
+/// CodeBuild image with Docker, the AWS CLI v2 and bash.
+const BUILD_IMAGE: &str = "aws/codebuild/amazonlinux-x86_64-standard:5.0";
+const TEMPLATE_FILE: &str = "service.yaml";
+const PARAMETERS_FILE: &str = "parameters.json";
+
+/// The buildspec of a service's build project. It reads everything
+/// specific to the env and service from the project's environment variables,
+/// so the same text serves every env.
+pub fn buildspec() -> String {
+    format!(
+        r#"version: 0.2
+env:
+  shell: bash
+phases:
+  pre_build:
+    commands:
+      - IMAGE_TAG="$(printf '%s' "$CODEBUILD_RESOLVED_SOURCE_VERSION" | cut -c1-7)"
+      - test ${{#IMAGE_TAG}} -eq 7 || {{ echo "no commit id to tag the image with"; exit 1; }}
+      - aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "${{REPOSITORY_URI%%/*}}"
+  build:
+    commands:
+      - |
+        if aws ecr describe-images --repository-name "${{REPOSITORY_URI#*/}}" --image-ids imageTag="$IMAGE_TAG" >/dev/null 2>&1; then
+          echo "image $REPOSITORY_URI:$IMAGE_TAG already pushed; tags are immutable, reusing it"
+        else
+          docker build --file "$DOCKERFILE" --tag "$REPOSITORY_URI:$IMAGE_TAG" .
+          docker push "$REPOSITORY_URI:$IMAGE_TAG"
+        fi
+  post_build:
+    commands:
+      - test "$CODEBUILD_BUILD_SUCCEEDING" = 1
+      - aws s3 cp "s3://$ARTIFACT_BUCKET/$TEMPLATE_KEY" {TEMPLATE_FILE}
+      - printf '{{"Parameters":{{"{IMAGE_TAG_PARAMETER}":"%s"}}}}\n' "$IMAGE_TAG" > {PARAMETERS_FILE}
+      - |
+        # Show what the deploy stage will change, for the approver.
+        if aws cloudformation describe-stacks --stack-name "$SERVICE_STACK" >/dev/null 2>&1; then
+          CHANGE_SET="review-$IMAGE_TAG-$CODEBUILD_BUILD_NUMBER"
+          aws cloudformation create-change-set --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET" \
+            --template-body file://{TEMPLATE_FILE} --parameters "ParameterKey={IMAGE_TAG_PARAMETER},ParameterValue=$IMAGE_TAG" >/dev/null
+          aws cloudformation wait change-set-create-complete --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET" || true
+          aws cloudformation describe-change-set --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET" \
+            --query 'Changes[].ResourceChange.[Action,LogicalResourceId,ResourceType,Replacement]' --output table || true
+          aws cloudformation delete-change-set --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET" || true
+        else
+          echo "$SERVICE_STACK does not exist yet: the deploy stage will create it"
+        fi
+artifacts:
+  files:
+    - {TEMPLATE_FILE}
+    - {PARAMETERS_FILE}
+"#
+    )
+}
+
+fn action(name: &str, category: &str, provider: &str, configuration: Value) -> apprun_template::Map {
+    map! {
+        "Name" => name,
+        "ActionTypeId" => map! {
+            "Category" => category,
+            "Owner" => "AWS",
+            "Provider" => provider,
+            "Version" => "1",
+        },
+        "Configuration" => configuration,
+        "RunOrder" => 1i64,
+    }
+}
+
+fn artifacts(names: &[&str]) -> Value {
+    Value::List(names.iter().map(|n| map! { "Name" => *n }.into()).collect())
+}
+
+pub(crate) fn template(config: &Config, env: &Env) -> Template {
+    let id = &config.system.id;
+    let names = Names::new(id);
+    let e = &env.name;
+    let pipeline_name = names.pipeline(e);
+    let role = import(names.account_export(PIPELINE_ROLE_EXPORT));
+    let mut t = Template {
+        description: Some(format!(
+            "{id} {e}: pipeline {} → build → {}deploy (apprun)",
+            env.branch,
+            if env.approval { "approval → " } else { "" }
+        )),
+        ..Template::default()
+    };
+
+    let mut source = match config.source.kind {
+        SourceKind::CodeCommit => action(
+            "Source",
+            "Source",
+            "CodeCommit",
+            map! {
+                "RepositoryName" => config.source.repository.as_str(),
+                "BranchName" => env.branch.as_str(),
+                // An EventBridge rule starts the pipeline on push instead.
+                "PollForSourceChanges" => "false",
+                "OutputArtifactFormat" => "CODE_ZIP",
+            }
+            .into(),
+        ),
+        SourceKind::GitHub => action(
+            "Source",
+            "Source",
+            "CodeStarSourceConnection",
+            map! {
+                "ConnectionArn" => config.source.connection.clone().unwrap_or_default(),
+                "FullRepositoryId" => config.source.repository.as_str(),
+                "BranchName" => env.branch.as_str(),
+                "OutputArtifactFormat" => "CODE_ZIP",
+            }
+            .into(),
+        ),
+    };
+    source.insert("OutputArtifacts".into(), artifacts(&["Source"]));
+
+    let mut builds = Vec::new();
+    let mut deploys = Vec::new();
+    for service in config.services.values() {
+        let s = &service.name;
+        let p = pascal(s);
+        let project = format!("BuildProject{p}");
+        let output = format!("Build{p}");
+        let stack = names.service_stack(e, s);
+        let env_vars: Vec<Value> = [
+            ("REPOSITORY_URI", import(names.ecr_export(e, s, config.is_primary(s), "EcrRepositoryUri"))),
+            ("DOCKERFILE", service.dockerfile.as_str().into()),
+            ("ARTIFACT_BUCKET", import(names.env_export(e, "ArtifactBucketName"))),
+            ("TEMPLATE_KEY", format!("{PIPELINE_TEMPLATES_PREFIX}{stack}.yaml").into()),
+            ("SERVICE_STACK", stack.as_str().into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| map! { "Name" => k, "Type" => "PLAINTEXT", "Value" => v }.into())
+        .collect();
+        t.resources.insert(
+            project.clone(),
+            Resource::new(
+                "AWS::CodeBuild::Project",
+                map! {
+                    "Name" => names.build_project(e, s),
+                    "Description" => format!("Builds {s} for {e}, tags it with the commit id and pushes it"),
+                    "ServiceRole" => role.clone(),
+                    "Artifacts" => map! { "Type" => "CODEPIPELINE" },
+                    "Source" => map! { "Type" => "CODEPIPELINE", "BuildSpec" => buildspec() },
+                    "Environment" => map! {
+                        "Type" => "LINUX_CONTAINER",
+                        "ComputeType" => "BUILD_GENERAL1_SMALL",
+                        "Image" => BUILD_IMAGE,
+                        // Docker builds need a privileged build container.
+                        "PrivilegedMode" => true,
+                        "EnvironmentVariables" => env_vars,
+                    },
+                    "TimeoutInMinutes" => 30i64,
+                    "Tags" => env_tags(id, e),
+                },
+            ),
+        );
+        let mut build = action(&format!("Build-{s}"), "Build", "CodeBuild", map! { "ProjectName" => r#ref(&project) }.into());
+        build.insert("InputArtifacts".into(), artifacts(&["Source"]));
+        build.insert("OutputArtifacts".into(), artifacts(&[&output]));
+        builds.push(Value::Map(build));
+
+        let mut deploy = action(
+            &format!("Deploy-{s}"),
+            "Deploy",
+            "CloudFormation",
+            map! {
+                "ActionMode" => "CREATE_UPDATE",
+                "StackName" => stack.as_str(),
+                "TemplatePath" => format!("{output}::{TEMPLATE_FILE}"),
+                "TemplateConfiguration" => format!("{output}::{PARAMETERS_FILE}"),
+                "RoleArn" => role.clone(),
+            }
+            .into(),
+        );
+        deploy.insert("InputArtifacts".into(), artifacts(&[&output]));
+        deploys.push(Value::Map(deploy));
+    }
+
+    let mut stages = vec![
+        map! { "Name" => "Source", "Actions" => vec![Value::Map(source)] },
+        map! { "Name" => "Build", "Actions" => builds },
+    ];
+    if env.approval {
+        stages.push(map! {
+            "Name" => "Approval",
+            "Actions" => vec![Value::Map(action(
+                "Approval",
+                "Approval",
+                "Manual",
+                map! { "CustomData" => format!("Please review the change set in the build log before it deploys to {e}.") }.into(),
+            ))],
+        });
+    }
+    stages.push(map! { "Name" => "Deploy", "Actions" => deploys });
+
+    t.resources.insert(
+        "Pipeline".into(),
+        Resource::new(
+            "AWS::CodePipeline::Pipeline",
+            map! {
+                "Name" => pipeline_name.as_str(),
+                "PipelineType" => "V2",
+                "RoleArn" => role.clone(),
+                "ArtifactStore" => map! {
+                    "Type" => "S3",
+                    "Location" => import(names.env_export(e, "ArtifactBucketName")),
+                },
+                "Stages" => stages,
+                "RestartExecutionOnUpdate" => false,
+                "Tags" => env_tags(id, e),
+            },
+        ),
+    );
+
+    if config.source.kind == SourceKind::CodeCommit {
+        let pipeline_arn = sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${Pipeline}");
+        t.resources.insert(
+            "PipelineTriggerRole".into(),
+            Resource::new(
+                "AWS::IAM::Role",
+                map! {
+                    "RoleName" => names.pipeline_events_role(e),
+                    "Description" => format!("EventBridge starts the {e} pipeline on a push to {}", env.branch),
+                    "AssumeRolePolicyDocument" => trust(&["events.amazonaws.com"]),
+                    "Policies" => vec![map! {
+                        "PolicyName" => "start-pipeline",
+                        "PolicyDocument" => document(vec![allow(
+                            "StartPipeline",
+                            &["codepipeline:StartPipelineExecution"],
+                            vec![pipeline_arn.clone()],
+                        ).into()]),
+                    }],
+                    "Tags" => env_tags(id, e),
+                },
+            ),
+        );
+        t.resources.insert(
+            "PipelineTrigger".into(),
+            Resource::new(
+                "AWS::Events::Rule",
+                map! {
+                    "Description" => format!("Start {pipeline_name} on a push to {}", env.branch),
+                    "State" => "ENABLED",
+                    "EventPattern" => map! {
+                        "source" => vec!["aws.codecommit"],
+                        "detail-type" => vec!["CodeCommit Repository State Change"],
+                        "resources" => vec![sub(format!(
+                            "arn:${{AWS::Partition}}:codecommit:${{AWS::Region}}:${{AWS::AccountId}}:{}",
+                            config.source.repository
+                        ))],
+                        "detail" => map! {
+                            "event" => vec!["referenceCreated", "referenceUpdated"],
+                            "referenceType" => vec!["branch"],
+                            "referenceName" => vec![env.branch.as_str()],
+                        },
+                    },
+                    "Targets" => vec![map! {
+                        "Id" => "pipeline",
+                        "Arn" => pipeline_arn,
+                        "RoleArn" => get_att("PipelineTriggerRole", "Arn"),
+                    }],
+                },
+            ),
+        );
+    }
+
+    t.outputs.insert("PipelineName".into(), Output::new("Pipeline name", r#ref("Pipeline")));
+    t
+}

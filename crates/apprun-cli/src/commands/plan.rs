@@ -1,0 +1,175 @@
+//! `apprun plan`: what a deploy would create, offline.
+
+use std::process::ExitCode;
+
+use apprun_blueprint::{EnvBlueprint, security_group_rules, synthesize};
+use apprun_config::{Config, Env, Ingress};
+use serde_json::json;
+
+use crate::cli::PlanArgs;
+use crate::diagnostics::Failure;
+use crate::output::{Context, print_json};
+
+pub fn run(ctx: &Context, args: &PlanArgs) -> Result<ExitCode, Failure> {
+    let config = ctx.load_config()?;
+    let env = config.env(&args.env)?;
+    let bp = synthesize(&config, &args.env)?;
+    bp.ensure_valid()?;
+    if ctx.json() {
+        print_json(&plan_json(&config, env, &bp));
+    } else {
+        print!("{}", plan_text(&config, env, &bp));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plan_json(config: &Config, env: &Env, bp: &EnvBlueprint) -> serde_json::Value {
+    let stacks: Vec<_> = bp
+        .waves
+        .iter()
+        .enumerate()
+        .flat_map(|(w, wave)| {
+            wave.iter().map(move |&i| {
+                let s = &bp.stacks[i];
+                json!({
+                    "name": s.name,
+                    "file": s.kind.file_stem(),
+                    "wave": w + 1,
+                    "per_account": s.kind.per_account(),
+                    "depends_on": bp.dependencies.get(&s.name).cloned().unwrap_or_default(),
+                    "resources": s.template.resources.iter().map(|(id, r)| json!({"logical_id": id, "type": r.kind})).collect::<Vec<_>>(),
+                    "exports": s.exports(),
+                })
+            })
+        })
+        .collect();
+    let subnets: Vec<_> = env
+        .subnets
+        .subnets
+        .iter()
+        .map(|s| json!({"logical_id": s.logical_id(), "tier": s.tier.name(), "zone": format!("{}{}", config.system.region, s.zone), "cidr": s.cidr.to_string()}))
+        .collect();
+    json!({
+        "system": config.system.id,
+        "region": config.system.region,
+        "env": env.name,
+        "vpc": env.network.to_string(),
+        "stacks": stacks,
+        "subnets": subnets,
+        "security_group_rules": security_group_rules(&env.subnets),
+        "services": config.services.values().map(|s| json!({
+            "name": s.name,
+            "compute": s.compute.as_str(),
+            "cpu": env.cpu.to_string(),
+            "memory": env.memory.to_string(),
+            "port": s.port,
+            "health_path": s.health.path,
+            "ingress": if env.ingress == Ingress::Private { "private" } else { "public" },
+            "waf": env.waf,
+        })).collect::<Vec<_>>(),
+        "pipeline": {
+            "branch": env.branch,
+            "approval": env.approval,
+            "source": config.source.repository,
+        },
+    })
+}
+
+/// Left-aligned columns, two spaces apart.
+fn table(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::from("  ");
+        for (c, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if c + 1 < row.len() {
+                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn plan_text(config: &Config, env: &Env, bp: &EnvBlueprint) -> String {
+    let mut out = format!(
+        "Plan for env {} of {} in {} (zones {}), VPC {}\n\n",
+        env.name,
+        config.system.id,
+        config.system.region,
+        config.system.zones.join(", "),
+        env.network
+    );
+
+    out.push_str("Stacks, in deploy order (stacks of one wave deploy in parallel):\n");
+    let mut rows = vec![vec!["WAVE".into(), "STACK".into(), "RESOURCES".into(), "IMPORTS FROM".into()]];
+    for (w, wave) in bp.waves.iter().enumerate() {
+        for &i in wave {
+            let s = &bp.stacks[i];
+            let deps = bp.dependencies.get(&s.name).map(|d| d.join(", ")).unwrap_or_default();
+            let name = if s.kind.per_account() { format!("{} (shared by the account)", s.name) } else { s.name.clone() };
+            rows.push(vec![(w + 1).to_string(), name, s.template.resources.len().to_string(), if deps.is_empty() { "-".into() } else { deps }]);
+        }
+    }
+    out.push_str(&table(&rows));
+
+    for s in &bp.stacks {
+        out.push_str(&format!("\n{} ({}.yaml):\n", s.name, s.kind.file_stem()));
+        let rows: Vec<Vec<String>> = s.template.resources.iter().map(|(id, r)| vec![r.kind.clone(), id.clone()]).collect();
+        out.push_str(&table(&rows));
+    }
+
+    out.push_str("\nSubnets:\n");
+    let mut rows = vec![vec!["TIER".into(), "ZONE".into(), "CIDR".into(), "EXPORT".into()]];
+    for s in &env.subnets.subnets {
+        rows.push(vec![
+            s.tier.name().into(),
+            format!("{}{}", config.system.region, s.zone),
+            s.cidr.to_string(),
+            format!("{}-{}-{}", config.system.id, env.name, s.logical_id()),
+        ]);
+    }
+    out.push_str(&table(&rows));
+
+    out.push_str("\nSecurity group rules:\n");
+    let mut rows = vec![vec!["GROUP".into(), "DIRECTION".into(), "PROTOCOL".into(), "PORTS".into(), "CIDR".into(), "WHY".into()]];
+    for r in security_group_rules(&env.subnets) {
+        let ports = if r.from_port == r.to_port { r.from_port.to_string() } else { format!("{}-{}", r.from_port, r.to_port) };
+        let direction = match r.direction {
+            apprun_blueprint::Direction::Ingress => "in",
+            apprun_blueprint::Direction::Egress => "out",
+        };
+        rows.push(vec![r.group.into(), direction.into(), r.protocol.into(), ports, r.cidr, r.description]);
+    }
+    out.push_str(&table(&rows));
+    out.push_str("  Private: egress left at the AWS default\n");
+
+    out.push_str("\nServices:\n");
+    for s in config.services.values() {
+        out.push_str(&format!(
+            "  {}: {} {} / {}, port {}, health {} every {}s, ingress {}, WAF {}, image tag pinned by the ImageTag parameter\n",
+            s.name,
+            s.compute.as_str(),
+            env.cpu,
+            env.memory,
+            s.port,
+            s.health.path,
+            s.health.interval,
+            if env.ingress == Ingress::Private { "private (VPC only)" } else { "public" },
+            if env.waf { "on" } else { "off" },
+        ));
+    }
+    out.push_str(&format!(
+        "\nPipeline: {} branch {} → build (image tagged with the commit) → {}deploy\n",
+        config.source.repository,
+        env.branch,
+        if env.approval { "manual approval → " } else { "" }
+    ));
+    let findings = bp.findings().len();
+    out.push_str(&format!("\nValidation: {} stacks, {findings} findings\n", bp.stacks.len()));
+    out
+}

@@ -1,0 +1,38 @@
+//! `apprun`: the command-line front end. Parsing, dispatch and turning
+//! library errors into diagnostics; the work happens in the library crates.
+
+mod cli;
+mod commands;
+mod diagnostics;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = output::Context::new(cli.output, cli.config.clone());
+    diagnostics::install_hook(ctx.color_stderr());
+    let result = match &cli.command {
+        Command::Synth(args) => commands::synth::run(&ctx, args),
+        Command::Plan(args) => commands::plan::run(&ctx, args),
+        Command::Check(args) => commands::check::run(&ctx, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => diagnostics::report(&ctx, failure),
+    }
+}
+
+/// Exit codes, documented in `apprun --help`.
+pub(crate) mod exit {
+    /// A check found errors (or an operation failed after starting).
+    pub const FINDINGS: u8 = 1;
+    /// The config, a template or the command line is invalid; nothing was done.
+    pub const INVALID_INPUT: u8 = 2;
+    /// Writing output or another local I/O step failed.
+    pub const IO: u8 = 3;
+}

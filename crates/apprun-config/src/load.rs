@@ -1,0 +1,494 @@
+//! Turning the file into a [`Config`], collecting every problem on the way.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use ipnet::Ipv4Net;
+
+use crate::error::{ConfigError, LoadError};
+use crate::model::*;
+use crate::names::{NameKind, Names};
+use crate::raw::*;
+use crate::size::{Cpu, Memory, valid_pairs};
+use crate::spans::SpanIndex;
+use crate::subnets::{self, SubnetPlan};
+use crate::CONFIG_FILE;
+
+impl Config {
+    /// Loads `apprun.toml` from `dir`.
+    pub fn discover(dir: &Path) -> Result<Config, LoadError> {
+        let path = dir.join(CONFIG_FILE);
+        if !path.exists() {
+            return Err(LoadError::NotFound {
+                dir: dir.to_path_buf(),
+                file: CONFIG_FILE,
+            });
+        }
+        Config::load(&path)
+    }
+
+    /// Loads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates `text` as if read from `file`.
+    pub fn parse(text: &str, file: impl Into<PathBuf>) -> Result<Config, LoadError> {
+        let mut v = Validator {
+            file: file.into(),
+            index: SpanIndex::new(text),
+            errors: Vec::new(),
+        };
+        let config = match toml::from_str::<RawConfig>(text) {
+            Ok(raw) => Some(v.config(raw)),
+            Err(e) => {
+                v.serde_error(&e);
+                None
+            }
+        };
+        match config {
+            Some(config) if v.errors.is_empty() => Ok(config),
+            _ => {
+                v.errors.sort_by_key(|e| (e.span.start, e.key.clone()));
+                v.errors.dedup();
+                Err(LoadError::Invalid {
+                    file: v.file,
+                    text: text.to_owned(),
+                    errors: v.errors,
+                })
+            }
+        }
+    }
+}
+
+struct Validator {
+    file: PathBuf,
+    index: SpanIndex,
+    errors: Vec<ConfigError>,
+}
+
+fn is_slug(s: &str, hyphens: bool) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || (hyphens && c == '-'))
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+
+impl Validator {
+    fn push(&mut self, key: &str, span: std::ops::Range<usize>, message: String) {
+        let (line, column) = self.index.line_col(span.start);
+        self.errors.push(ConfigError {
+            file: self.file.clone(),
+            line,
+            column,
+            key: key.to_owned(),
+            message,
+            span,
+        });
+    }
+
+    /// An error about the value at `key`.
+    fn err(&mut self, key: &str, message: impl Into<String>) {
+        let span = self.index.value_span(key);
+        self.push(key, span, message.into());
+    }
+
+    /// An error about the key itself (e.g. a table name).
+    fn err_key(&mut self, key: &str, message: impl Into<String>) {
+        let span = self.index.key_span(key);
+        self.push(key, span, message.into());
+    }
+
+    fn serde_error(&mut self, e: &toml::de::Error) {
+        let span = e.span().unwrap_or(0..0);
+        let mut key = self.index.path_at(&span).unwrap_or("").to_owned();
+        let message = e.message().trim().to_owned();
+        // "missing field `x`" points at the table that lacks it.
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|r| r.strip_suffix('`'))
+        {
+            key = if key.is_empty() { field.to_owned() } else { format!("{key}.{field}") };
+        }
+        if key.is_empty() {
+            key = "(document)".into();
+        }
+        self.push(&key, span, message);
+    }
+
+    fn config(&mut self, raw: RawConfig) -> Config {
+        let system = self.system(raw.system);
+        let source = self.source(raw.source);
+        let services = self.services(raw.services);
+        let envs = self.envs(raw.env, &services, &system.zones);
+        let config = Config {
+            file: self.file.clone(),
+            system,
+            source,
+            services,
+            envs,
+        };
+        self.names(&config);
+        config
+    }
+
+    fn system(&mut self, raw: RawSystem) -> System {
+        if !is_slug(&raw.id, true) || raw.id.len() < 2 {
+            self.err(
+                "system.id",
+                format!(
+                    "`{}` is not a valid system id; use lowercase letters, digits and single hyphens, starting with a letter and ending with a letter or digit (it becomes part of S3 bucket, ECR repository, IAM role and stack names)",
+                    raw.id
+                ),
+            );
+        }
+        let region_ok = {
+            let parts: Vec<&str> = raw.region.split('-').collect();
+            parts.len() >= 3
+                && parts[0].len() == 2
+                && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+                && parts[parts.len() - 1].parse::<u8>().is_ok()
+        };
+        if !region_ok {
+            self.err(
+                "system.region",
+                format!("`{}` is not an AWS region code; expected something like `ap-northeast-1` or `us-east-1`", raw.region),
+            );
+        }
+        if raw.zones.len() != subnets::ZONES {
+            self.err(
+                "system.zones",
+                format!(
+                    "{} zone(s) given; apprun lays the three tiers over exactly {} zones (the reference's proportions use 14/16 of the VPC for two zones, so a third does not fit)",
+                    raw.zones.len(),
+                    subnets::ZONES
+                ),
+            );
+        }
+        for (i, z) in raw.zones.iter().enumerate() {
+            let ok = z.len() == 1 && z.chars().all(|c| c.is_ascii_lowercase());
+            if !ok {
+                self.err(&format!("system.zones[{i}]"), format!("`{z}` is not a zone letter; use a single lowercase letter such as `a` or `c`"));
+            } else if raw.zones[..i].contains(z) {
+                self.err(&format!("system.zones[{i}]"), format!("zone `{z}` is listed twice"));
+            }
+        }
+        System {
+            id: raw.id,
+            region: raw.region,
+            zones: raw.zones,
+        }
+    }
+
+    fn source(&mut self, raw: RawSource) -> Source {
+        let kind = match raw.kind.as_str() {
+            "codecommit" => SourceKind::CodeCommit,
+            "github" => SourceKind::GitHub,
+            other => {
+                self.err("source.type", format!("`{other}` is not a source type; allowed: \"codecommit\", \"github\""));
+                SourceKind::CodeCommit
+            }
+        };
+        match kind {
+            SourceKind::CodeCommit => {
+                if let Err(m) = NameKind::CodeCommitRepository.check(&raw.repository) {
+                    self.err("source.repository", m);
+                }
+                if raw.connection.is_some() {
+                    self.err("source.connection", "a CodeCommit source takes no connection; `connection` is for type = \"github\"");
+                }
+            }
+            SourceKind::GitHub => {
+                let parts: Vec<&str> = raw.repository.split('/').collect();
+                let ok = parts.len() == 2
+                    && parts.iter().all(|p| {
+                        !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                    });
+                if !ok {
+                    self.err("source.repository", format!("`{}` is not a GitHub repository; expected `owner/name`", raw.repository));
+                }
+                match &raw.connection {
+                    None => self.err_key("source", "a GitHub source needs `connection`, the ARN of a CodeConnections connection (arn:aws:codeconnections:REGION:ACCOUNT:connection/ID)"),
+                    Some(arn) if !is_connection_arn(arn) => self.err(
+                        "source.connection",
+                        format!("`{arn}` is not a CodeConnections connection ARN; expected arn:aws:codeconnections:REGION:ACCOUNT:connection/ID (codestar-connections also accepted)"),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+        Source {
+            kind,
+            repository: raw.repository,
+            connection: raw.connection,
+        }
+    }
+
+    fn services(&mut self, raw: IndexMap<String, RawService>) -> IndexMap<String, Service> {
+        if raw.is_empty() {
+            self.err_key("services", "at least one service is needed, e.g. [services.web]");
+        }
+        let mut out = IndexMap::new();
+        for (name, s) in raw {
+            let key = format!("services.{name}");
+            if !is_slug(&name, true) {
+                self.err_key(&key, format!("`{name}` is not a valid service name; use lowercase letters, digits and single hyphens, starting with a letter"));
+            }
+            let compute = match s.compute.as_str() {
+                "apprunner" => Compute::AppRunner,
+                "ecs-express" => {
+                    self.err(&format!("{key}.compute"), "\"ecs-express\" is not supported by this version of apprun yet; allowed: \"apprunner\"");
+                    Compute::EcsExpress
+                }
+                other => {
+                    self.err(&format!("{key}.compute"), format!("`{other}` is not a compute backend; allowed: \"apprunner\", \"ecs-express\""));
+                    Compute::AppRunner
+                }
+            };
+            let port = match u16::try_from(s.port) {
+                Ok(p) if p > 0 => p,
+                _ => {
+                    self.err(&format!("{key}.port"), format!("{} is not a port; allowed: 1 to 65535", s.port));
+                    0
+                }
+            };
+            if s.dockerfile.trim().is_empty() || Path::new(&s.dockerfile).is_absolute() {
+                self.err(&format!("{key}.dockerfile"), "give the Dockerfile's path relative to apprun.toml, e.g. \"Dockerfile\"");
+            }
+            let health = self.health(&key, s.health);
+            out.insert(
+                name.clone(),
+                Service {
+                    name,
+                    compute,
+                    port,
+                    dockerfile: s.dockerfile,
+                    health,
+                },
+            );
+        }
+        out
+    }
+
+    fn health(&mut self, service_key: &str, h: RawHealth) -> Health {
+        let key = format!("{service_key}.health");
+        if !h.path.starts_with('/') || h.path.contains(char::is_whitespace) {
+            self.err(&format!("{key}.path"), format!("`{}` is not an HTTP path; it must start with `/`", h.path));
+        }
+        let mut bounded = |field: &str, v: i64| -> u32 {
+            if (1..=20).contains(&v) {
+                v as u32
+            } else {
+                self.err(&format!("{key}.{field}"), format!("{v} is out of range; allowed: 1 to 20"));
+                1
+            }
+        };
+        Health {
+            interval: bounded("interval", h.interval),
+            timeout: bounded("timeout", h.timeout),
+            healthy: bounded("healthy", h.healthy),
+            unhealthy: bounded("unhealthy", h.unhealthy),
+            path: h.path,
+        }
+    }
+
+    fn envs(
+        &mut self,
+        raw: IndexMap<String, RawEnv>,
+        services: &IndexMap<String, Service>,
+        zones: &[String],
+    ) -> IndexMap<String, Env> {
+        if raw.is_empty() {
+            self.err_key("env", "at least one environment is needed, e.g. [env.dev]");
+        }
+        let mut out: IndexMap<String, Env> = IndexMap::new();
+        let mut branches: BTreeMap<String, String> = BTreeMap::new();
+        for (name, e) in raw {
+            let key = format!("env.{name}");
+            if !is_slug(&name, false) || name.len() > 10 {
+                self.err_key(&key, format!("`{name}` is not a valid environment name; use 1 to 10 lowercase letters and digits, starting with a letter (e.g. dev, stg, prod)"));
+            }
+            let network = self.network(&key, &e.network);
+            if !is_branch_name(&e.branch) {
+                self.err(&format!("{key}.branch"), format!("`{}` is not a valid git branch name", e.branch));
+            } else if let Some(other) = branches.get(&e.branch) {
+                self.err(
+                    &format!("{key}.branch"),
+                    format!("branch `{}` is already used by env `{other}`; each environment deploys from its own branch", e.branch),
+                );
+            } else {
+                branches.insert(e.branch.clone(), name.clone());
+            }
+            let (cpu, memory) = self.size(&key, &e.cpu, &e.memory, services);
+            if let Some(acct) = &e.account
+                && (acct.len() != 12 || !acct.chars().all(|c| c.is_ascii_digit()))
+            {
+                self.err(&format!("{key}.account"), format!("`{acct}` is not an AWS account id; expected 12 digits, as a string"));
+            }
+            let ingress = match e.ingress.as_str() {
+                "public" => Ingress::Public,
+                "private" => Ingress::Private,
+                other => {
+                    self.err(&format!("{key}.ingress"), format!("`{other}` is not an ingress; allowed: \"public\", \"private\""));
+                    Ingress::Public
+                }
+            };
+            let subnets = SubnetPlan::carve(network, zones);
+            let carved = zones.len() == subnets::ZONES && network != Ipv4Net::default();
+            for problem in subnets.problems().into_iter().filter(|_| carved) {
+                self.err(&format!("{key}.network"), problem);
+            }
+            let env = Env {
+                name: name.clone(),
+                network,
+                subnets,
+                branch: e.branch,
+                cpu,
+                memory,
+                approval: e.approval,
+                account: e.account,
+                ingress,
+                waf: e.waf,
+            };
+            out.insert(name, env);
+        }
+        self.overlaps(&out);
+        out
+    }
+
+    fn network(&mut self, env_key: &str, text: &str) -> Ipv4Net {
+        let key = format!("{env_key}.network");
+        let fallback = Ipv4Net::default();
+        let Ok(net) = text.parse::<Ipv4Net>() else {
+            self.err(&key, format!("`{text}` is not an IPv4 CIDR block; expected e.g. \"10.0.0.0/24\""));
+            return fallback;
+        };
+        let prefix = net.prefix_len();
+        if !(subnets::MIN_PREFIX..=subnets::MAX_PREFIX).contains(&prefix) {
+            self.err(
+                &key,
+                format!("/{prefix} is not an allowed VPC size; allowed: /16 to /24 (the tiers take 1/8, 1/4 and 1/16 of the VPC per zone, and the smallest must stay at least a /28)"),
+            );
+            return fallback;
+        }
+        if net.trunc() != net {
+            self.err(&key, format!("`{text}` has host bits set; did you mean \"{}\"?", net.trunc()));
+            return fallback;
+        }
+        net
+    }
+
+    fn size(&mut self, env_key: &str, cpu: &str, memory: &str, services: &IndexMap<String, Service>) -> (Cpu, Memory) {
+        let parsed_cpu = Cpu::parse(cpu);
+        let parsed_mem = Memory::parse(memory);
+        if parsed_cpu.is_none() {
+            self.err(&format!("{env_key}.cpu"), format!("`{cpu}` is not a CPU size; write it like \"1 vCPU\" or \"0.25 vCPU\""));
+        }
+        if parsed_mem.is_none() {
+            self.err(&format!("{env_key}.memory"), format!("`{memory}` is not a memory size; write it like \"2 GB\" or \"512 MB\""));
+        }
+        let (Some(c), Some(m)) = (parsed_cpu, parsed_mem) else {
+            return (Cpu(1024), Memory(2048));
+        };
+        let mut computes: Vec<Compute> = services.values().map(|s| s.compute).collect();
+        computes.dedup();
+        for compute in computes {
+            let pairs = valid_pairs(compute);
+            if !pairs.contains(&(c, m)) {
+                let with_cpu: Vec<String> = pairs.iter().filter(|(pc, _)| *pc == c).map(|(_, pm)| pm.to_string()).collect();
+                let hint = if with_cpu.is_empty() {
+                    let cpus: Vec<String> = pairs.iter().map(|(pc, _)| pc.to_string()).fold(Vec::new(), |mut acc, s| {
+                        if !acc.contains(&s) {
+                            acc.push(s);
+                        }
+                        acc
+                    });
+                    format!("allowed cpu: {}", cpus.join(", "))
+                } else {
+                    format!("with {c} it allows memory {}", with_cpu.join(", "))
+                };
+                self.err(&format!("{env_key}.memory"), format!("{c} / {m} is not a size {} offers; {hint}", compute_label(compute)));
+            }
+        }
+        (c, m)
+    }
+
+    /// Envs that deploy to the same account must not share address space.
+    fn overlaps(&mut self, envs: &IndexMap<String, Env>) {
+        let list: Vec<&Env> = envs.values().collect();
+        for (i, b) in list.iter().enumerate() {
+            for a in &list[..i] {
+                let same_account = a.account == b.account;
+                let overlap = a.network.contains(&b.network.network()) || b.network.contains(&a.network.network());
+                if same_account && overlap && a.network != Ipv4Net::default() && b.network != Ipv4Net::default() {
+                    let where_ = match &a.account {
+                        Some(acct) => format!("account {acct}"),
+                        None => "the same account (neither sets `account`)".into(),
+                    };
+                    self.err(
+                        &format!("env.{}.network", b.name),
+                        format!(
+                            "{} overlaps env `{}` ({}) in {where_}; give each env of an account its own range, or set `account` on envs that deploy to different accounts",
+                            b.network, a.name, a.network
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Checks every AWS name derived from the ids.
+    fn names(&mut self, config: &Config) {
+        let names = Names::new(&config.system.id);
+        let id_ok = is_slug(&config.system.id, true);
+        let mut reported = Vec::new();
+        for env in config.envs.keys() {
+            for (kind, name) in names.all_for_env(config, env) {
+                if let Err(m) = kind.check(&name)
+                    && id_ok
+                    && !reported.contains(&name)
+                {
+                    reported.push(name.clone());
+                    self.err("system.id", format!("{m}; shorten system.id (or the env/service name it is combined with)"));
+                }
+            }
+        }
+    }
+}
+
+fn compute_label(c: Compute) -> &'static str {
+    match c {
+        Compute::AppRunner => "App Runner",
+        Compute::EcsExpress => "ECS Express Mode (Fargate)",
+    }
+}
+
+fn is_connection_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && matches!(parts[2], "codeconnections" | "codestar-connections")
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5].starts_with("connection/")
+        && parts[5].len() > "connection/".len()
+}
+
+/// git's ref-name rules, as far as a branch name can break them.
+fn is_branch_name(b: &str) -> bool {
+    !b.is_empty()
+        && !b.starts_with(['-', '/', '.'])
+        && !b.ends_with(['/', '.'])
+        && !b.ends_with(".lock")
+        && !b.contains("..")
+        && !b.contains("//")
+        && !b.contains("@{")
+        && !b.chars().any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+}

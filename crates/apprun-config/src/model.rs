@@ -1,0 +1,124 @@
+//! The validated configuration. Every value here has passed its checks.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use ipnet::Ipv4Net;
+
+use crate::error::LoadError;
+use crate::size::{Cpu, Memory};
+use crate::subnets::SubnetPlan;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from (as given, for messages).
+    pub file: PathBuf,
+    pub system: System,
+    pub source: Source,
+    /// Services in file order; the first one is the primary service.
+    pub services: IndexMap<String, Service>,
+    /// Environments in file order.
+    pub envs: IndexMap<String, Env>,
+}
+
+#[derive(Debug, Clone)]
+pub struct System {
+    pub id: String,
+    pub region: String,
+    /// Zone letters, e.g. `["a", "c"]`.
+    pub zones: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    CodeCommit,
+    GitHub,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub kind: SourceKind,
+    /// CodeCommit repository name, or `owner/name` on GitHub.
+    pub repository: String,
+    /// CodeConnections connection ARN (GitHub only).
+    pub connection: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compute {
+    AppRunner,
+    EcsExpress,
+}
+
+impl Compute {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compute::AppRunner => "apprunner",
+            Compute::EcsExpress => "ecs-express",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub path: String,
+    pub interval: u32,
+    pub timeout: u32,
+    pub healthy: u32,
+    pub unhealthy: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub compute: Compute,
+    pub port: u16,
+    pub dockerfile: String,
+    pub health: Health,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingress {
+    Public,
+    Private,
+}
+
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub name: String,
+    pub network: Ipv4Net,
+    pub subnets: SubnetPlan,
+    pub branch: String,
+    pub cpu: Cpu,
+    pub memory: Memory,
+    pub approval: bool,
+    pub account: Option<String>,
+    pub ingress: Ingress,
+    pub waf: bool,
+}
+
+impl Config {
+    /// The environment named `name`, or an error listing the ones defined.
+    pub fn env(&self, name: &str) -> Result<&Env, LoadError> {
+        self.envs.get(name).ok_or_else(|| LoadError::UnknownEnv {
+            name: name.to_owned(),
+            file: self.file.display().to_string(),
+            available: self.envs.keys().cloned().collect(),
+        })
+    }
+
+    /// The first service declared: its image repository keeps the reference's
+    /// name `${id}-${env}`; other services get `${id}-${env}-${service}`.
+    pub fn primary_service(&self) -> Option<&Service> {
+        self.services.values().next()
+    }
+
+    pub fn is_primary(&self, service: &str) -> bool {
+        self.services.keys().next().is_some_and(|k| k == service)
+    }
+
+    /// The first environment declared creates the shared source repository.
+    pub fn is_first_env(&self, env: &str) -> bool {
+        self.envs.keys().next().is_some_and(|k| k == env)
+    }
+}

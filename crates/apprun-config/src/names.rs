@@ -1,0 +1,226 @@
+//! Every AWS name apprun gives a resource, in one place, with the rules AWS
+//! enforces on it. The config is checked against these rules so that a bad
+//! system id fails at `apprun.toml`, not halfway through a deploy.
+
+use crate::model::Config;
+
+/// The kinds of names apprun creates, each with AWS's own limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    Stack,
+    Export,
+    S3Bucket,
+    EcrRepository,
+    CodeCommitRepository,
+    AppRunnerName,
+    IamRole,
+    CodeBuildProject,
+    Pipeline,
+    WebAcl,
+}
+
+impl NameKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            NameKind::Stack => "CloudFormation stack name",
+            NameKind::Export => "CloudFormation export name",
+            NameKind::S3Bucket => "S3 bucket name",
+            NameKind::EcrRepository => "ECR repository name",
+            NameKind::CodeCommitRepository => "CodeCommit repository name",
+            NameKind::AppRunnerName => "App Runner service / VPC connector name",
+            NameKind::IamRole => "IAM role name",
+            NameKind::CodeBuildProject => "CodeBuild project name",
+            NameKind::Pipeline => "CodePipeline name",
+            NameKind::WebAcl => "WAF web ACL name",
+        }
+    }
+
+    fn limits(self) -> (usize, usize) {
+        match self {
+            NameKind::Stack => (1, 128),
+            NameKind::Export => (1, 255),
+            NameKind::S3Bucket => (3, 63),
+            NameKind::EcrRepository => (2, 256),
+            NameKind::CodeCommitRepository => (1, 100),
+            NameKind::AppRunnerName => (4, 40),
+            NameKind::IamRole => (1, 64),
+            NameKind::CodeBuildProject => (2, 255),
+            NameKind::Pipeline => (1, 100),
+            NameKind::WebAcl => (1, 128),
+        }
+    }
+
+    fn allowed_char(self, c: char) -> bool {
+        match self {
+            NameKind::Stack | NameKind::Export => c.is_ascii_alphanumeric() || c == '-' || c == ':',
+            NameKind::S3Bucket | NameKind::EcrRepository => {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '_')
+            }
+            NameKind::CodeCommitRepository => {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')
+            }
+            NameKind::AppRunnerName | NameKind::CodeBuildProject | NameKind::WebAcl => {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '_')
+            }
+            NameKind::IamRole => c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
+            NameKind::Pipeline => c.is_ascii_alphanumeric() || ".@-_".contains(c),
+        }
+    }
+
+    /// Checks `name` against this kind's rules; the error says what is allowed.
+    pub fn check(self, name: &str) -> Result<(), String> {
+        let (min, max) = self.limits();
+        let len = name.chars().count();
+        if len < min || len > max {
+            return Err(format!(
+                "the {} `{name}` is {len} characters; AWS allows {min} to {max}",
+                self.describe()
+            ));
+        }
+        if let Some(bad) = name.chars().find(|c| !self.allowed_char(*c)) {
+            return Err(format!(
+                "the {} `{name}` contains `{bad}`, which AWS does not allow there",
+                self.describe()
+            ));
+        }
+        let first = name.chars().next().unwrap_or(' ');
+        let last = name.chars().last().unwrap_or(' ');
+        let starts_ok = match self {
+            NameKind::Stack => first.is_ascii_alphabetic(),
+            _ => first.is_ascii_alphanumeric(),
+        };
+        let ends_ok = !matches!(self, NameKind::S3Bucket | NameKind::EcrRepository)
+            || last.is_ascii_alphanumeric();
+        if !starts_ok || !ends_ok {
+            return Err(format!(
+                "the {} `{name}` must start{} with a letter or digit",
+                self.describe(),
+                if ends_ok { "" } else { " and end" }
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Names of everything apprun creates for one system.
+#[derive(Debug, Clone, Copy)]
+pub struct Names<'a> {
+    pub id: &'a str,
+}
+
+impl<'a> Names<'a> {
+    pub fn new(id: &'a str) -> Self {
+        Names { id }
+    }
+
+    pub fn iam_stack(&self) -> String {
+        format!("{}-iam", self.id)
+    }
+    pub fn repository_stack(&self, env: &str) -> String {
+        format!("{}-{env}-repository", self.id)
+    }
+    pub fn network_stack(&self, env: &str) -> String {
+        format!("{}-{env}-network", self.id)
+    }
+    pub fn service_stack(&self, env: &str, service: &str) -> String {
+        format!("{}-{env}-service-{service}", self.id)
+    }
+    pub fn pipeline_stack(&self, env: &str) -> String {
+        format!("{}-{env}-pipeline", self.id)
+    }
+
+    /// `${SystemId}-${Env}-<suffix>`: the reference's per-env export names.
+    pub fn env_export(&self, env: &str, suffix: &str) -> String {
+        format!("{}-{env}-{suffix}", self.id)
+    }
+    /// `${SystemId}-<suffix>`: exports of per-account stacks.
+    pub fn account_export(&self, suffix: &str) -> String {
+        format!("{}-{suffix}", self.id)
+    }
+    /// Export prefix of a service's image repository outputs.
+    pub fn ecr_export(&self, env: &str, service: &str, primary: bool, suffix: &str) -> String {
+        if primary {
+            self.env_export(env, suffix)
+        } else {
+            self.env_export(env, &format!("{service}-{suffix}"))
+        }
+    }
+
+    pub fn artifact_bucket(&self, env: &str) -> String {
+        format!("{}-{env}-temporary", self.id)
+    }
+    /// The primary service keeps the reference's `${SystemId}-${Env}`.
+    pub fn ecr_repository(&self, env: &str, service: &str, primary: bool) -> String {
+        if primary {
+            format!("{}-{env}", self.id)
+        } else {
+            format!("{}-{env}-{service}", self.id)
+        }
+    }
+    pub fn apprunner_service(&self, env: &str, service: &str) -> String {
+        format!("{}-{env}-{service}", self.id)
+    }
+    pub fn access_role(&self) -> String {
+        format!("{}-apprunner-access", self.id)
+    }
+    pub fn instance_role(&self) -> String {
+        format!("{}-apprunner-instance", self.id)
+    }
+    pub fn pipeline_role(&self) -> String {
+        format!("{}-pipeline", self.id)
+    }
+    pub fn pipeline_events_role(&self, env: &str) -> String {
+        format!("{}-{env}-pipeline-events", self.id)
+    }
+    pub fn build_project(&self, env: &str, service: &str) -> String {
+        format!("{}-{env}-{service}-build", self.id)
+    }
+    pub fn pipeline(&self, env: &str) -> String {
+        format!("{}-{env}", self.id)
+    }
+
+    /// Every name derived for one env, with its kind: what validation checks.
+    pub fn all_for_env(&self, config: &Config, env: &str) -> Vec<(NameKind, String)> {
+        let mut names = vec![
+            (NameKind::Stack, self.iam_stack()),
+            (NameKind::Stack, self.repository_stack(env)),
+            (NameKind::Stack, self.network_stack(env)),
+            (NameKind::Stack, self.pipeline_stack(env)),
+            (NameKind::S3Bucket, self.artifact_bucket(env)),
+            (NameKind::IamRole, self.access_role()),
+            (NameKind::IamRole, self.instance_role()),
+            (NameKind::IamRole, self.pipeline_role()),
+            (NameKind::IamRole, self.pipeline_events_role(env)),
+            (NameKind::Pipeline, self.pipeline(env)),
+            (NameKind::Export, self.env_export(env, "PrivateSecurityGroup")),
+        ];
+        for service in config.services.keys() {
+            let primary = config.is_primary(service);
+            names.extend([
+                (NameKind::Stack, self.service_stack(env, service)),
+                (NameKind::EcrRepository, self.ecr_repository(env, service, primary)),
+                (NameKind::AppRunnerName, self.apprunner_service(env, service)),
+                (NameKind::CodeBuildProject, self.build_project(env, service)),
+                (NameKind::WebAcl, self.apprunner_service(env, service)),
+                (NameKind::Export, self.ecr_export(env, service, primary, "EcrRepositoryUri")),
+            ]);
+        }
+        names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_reject_what_aws_rejects() {
+        assert!(NameKind::S3Bucket.check("apprunner-nuxt3-dev-temporary").is_ok());
+        assert!(NameKind::S3Bucket.check("Upper-temporary").unwrap_err().contains("`U`"));
+        assert!(NameKind::S3Bucket.check("ab").unwrap_err().contains("3 to 63"));
+        assert!(NameKind::AppRunnerName.check(&"x".repeat(41)).unwrap_err().contains("4 to 40"));
+        assert!(NameKind::Stack.check("1abc").unwrap_err().contains("start"));
+        assert!(NameKind::EcrRepository.check("abc-").unwrap_err().contains("end"));
+        assert!(NameKind::IamRole.check("a-b_c.d@e").is_ok());
+    }
+}

@@ -1,0 +1,100 @@
+//! The file as written. Unknown keys are rejected here, by serde.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub system: RawSystem,
+    pub source: RawSource,
+    pub services: IndexMap<String, RawService>,
+    pub env: IndexMap<String, RawEnv>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSystem {
+    pub id: String,
+    pub region: String,
+    #[serde(default = "default_zones")]
+    pub zones: Vec<String>,
+}
+
+fn default_zones() -> Vec<String> {
+    vec!["a".into(), "c".into()]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSource {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub repository: String,
+    pub connection: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawService {
+    #[serde(default = "default_compute")]
+    pub compute: String,
+    pub port: i64,
+    #[serde(default = "default_dockerfile")]
+    pub dockerfile: String,
+    #[serde(default)]
+    pub health: RawHealth,
+}
+
+fn default_compute() -> String {
+    "apprunner".into()
+}
+fn default_dockerfile() -> String {
+    "Dockerfile".into()
+}
+
+/// Health check; defaults are App Runner's own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawHealth {
+    pub path: String,
+    pub interval: i64,
+    pub timeout: i64,
+    pub healthy: i64,
+    pub unhealthy: i64,
+}
+
+impl Default for RawHealth {
+    fn default() -> Self {
+        RawHealth {
+            path: "/".into(),
+            interval: 5,
+            timeout: 2,
+            healthy: 1,
+            unhealthy: 5,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEnv {
+    pub network: String,
+    pub branch: String,
+    pub cpu: String,
+    pub memory: String,
+    #[serde(default = "yes")]
+    pub approval: bool,
+    pub account: Option<String>,
+    #[serde(default = "public")]
+    pub ingress: String,
+    #[serde(default)]
+    pub waf: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+fn public() -> String {
+    "public".into()
+}

@@ -1,0 +1,244 @@
+//! The sections of a template and their canonical order.
+
+use std::collections::BTreeMap;
+
+use crate::value::{Map, Value};
+
+/// A CloudFormation template. Logical ids are kept sorted so that rendering
+/// does not depend on the order in which a blueprint added them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Template {
+    pub description: Option<String>,
+    pub metadata: Option<Value>,
+    pub parameters: BTreeMap<String, Parameter>,
+    pub mappings: BTreeMap<String, Value>,
+    pub conditions: BTreeMap<String, Value>,
+    pub resources: BTreeMap<String, Resource>,
+    pub outputs: BTreeMap<String, Output>,
+}
+
+/// A template parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    pub kind: String,
+    pub description: Option<String>,
+    pub default: Option<Value>,
+    pub allowed_pattern: Option<String>,
+    pub allowed_values: Vec<Value>,
+    pub min_length: Option<i64>,
+    pub max_length: Option<i64>,
+    pub constraint_description: Option<String>,
+}
+
+impl Parameter {
+    /// A `String` parameter.
+    pub fn string(description: impl Into<String>) -> Self {
+        Parameter {
+            kind: "String".into(),
+            description: Some(description.into()),
+            default: None,
+            allowed_pattern: None,
+            allowed_values: Vec::new(),
+            min_length: None,
+            max_length: None,
+            constraint_description: None,
+        }
+    }
+}
+
+/// A resource with its attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub kind: String,
+    pub condition: Option<String>,
+    pub depends_on: Vec<String>,
+    pub deletion_policy: Option<String>,
+    pub update_replace_policy: Option<String>,
+    pub metadata: Option<Value>,
+    pub properties: Map,
+}
+
+impl Resource {
+    pub fn new(kind: impl Into<String>, properties: Map) -> Self {
+        Resource {
+            kind: kind.into(),
+            condition: None,
+            depends_on: Vec::new(),
+            deletion_policy: None,
+            update_replace_policy: None,
+            metadata: None,
+            properties,
+        }
+    }
+
+    /// Adds a `DependsOn` entry, kept sorted and unique.
+    pub fn depends_on(mut self, logical_id: impl Into<String>) -> Self {
+        let id = logical_id.into();
+        if let Err(pos) = self.depends_on.binary_search(&id) {
+            self.depends_on.insert(pos, id);
+        }
+        self
+    }
+
+    /// Sets both DeletionPolicy and UpdateReplacePolicy to `Retain`.
+    pub fn retained(mut self) -> Self {
+        self.deletion_policy = Some("Retain".into());
+        self.update_replace_policy = Some("Retain".into());
+        self
+    }
+}
+
+/// A template output, optionally exported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub description: Option<String>,
+    pub value: Value,
+    pub export: Option<Value>,
+    pub condition: Option<String>,
+}
+
+impl Output {
+    pub fn new(description: impl Into<String>, value: Value) -> Self {
+        Output {
+            description: Some(description.into()),
+            value,
+            export: None,
+            condition: None,
+        }
+    }
+
+    /// Exports the output under a literal name.
+    pub fn exported_as(mut self, name: impl Into<String>) -> Self {
+        self.export = Some(Value::String(name.into()));
+        self
+    }
+}
+
+fn put(map: &mut Map, key: &str, value: Option<Value>) {
+    if let Some(v) = value {
+        map.insert(key.to_owned(), v);
+    }
+}
+
+fn section<T>(items: &BTreeMap<String, T>, f: impl Fn(&T) -> Value) -> Option<Value> {
+    (!items.is_empty()).then(|| Value::Map(items.iter().map(|(k, v)| (k.clone(), f(v))).collect()))
+}
+
+impl Template {
+    /// The template as a generic value, sections in canonical order.
+    pub fn to_value(&self) -> Value {
+        let mut root = Map::new();
+        root.insert(
+            "AWSTemplateFormatVersion".into(),
+            Value::String("2010-09-09".into()),
+        );
+        put(&mut root, "Description", self.description.clone().map(Value::String));
+        put(&mut root, "Metadata", self.metadata.clone());
+        put(&mut root, "Parameters", section(&self.parameters, Parameter::to_value));
+        put(&mut root, "Mappings", section(&self.mappings, Clone::clone));
+        put(&mut root, "Conditions", section(&self.conditions, Clone::clone));
+        root.insert(
+            "Resources".into(),
+            section(&self.resources, Resource::to_value).unwrap_or(Value::Map(Map::new())),
+        );
+        put(&mut root, "Outputs", section(&self.outputs, Output::to_value));
+        Value::Map(root)
+    }
+
+    /// Every export name that is a literal string, with the output's logical id.
+    pub fn export_names(&self) -> Vec<(&str, &str)> {
+        self.outputs
+            .iter()
+            .filter_map(|(id, o)| match &o.export {
+                Some(Value::Map(m)) => m.get("Name").and_then(Value::as_str).map(|n| (n, id.as_str())),
+                Some(Value::String(n)) => Some((n.as_str(), id.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every literal export name that this template imports.
+    pub fn import_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut visit = |v: &Value| {
+            if let Value::Fn(f) = v
+                && let crate::Intrinsic::ImportValue(Value::String(name)) = f.as_ref()
+            {
+                names.push(name.clone());
+            }
+        };
+        for r in self.resources.values() {
+            Value::Map(r.properties.clone()).walk(&mut visit);
+        }
+        for o in self.outputs.values() {
+            o.value.walk(&mut visit);
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+impl Parameter {
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("Type".into(), Value::String(self.kind.clone()));
+        put(&mut m, "Description", self.description.clone().map(Value::String));
+        put(&mut m, "Default", self.default.clone());
+        put(&mut m, "AllowedPattern", self.allowed_pattern.clone().map(Value::String));
+        if !self.allowed_values.is_empty() {
+            m.insert("AllowedValues".into(), Value::List(self.allowed_values.clone()));
+        }
+        put(&mut m, "MinLength", self.min_length.map(Value::Int));
+        put(&mut m, "MaxLength", self.max_length.map(Value::Int));
+        put(
+            &mut m,
+            "ConstraintDescription",
+            self.constraint_description.clone().map(Value::String),
+        );
+        Value::Map(m)
+    }
+}
+
+impl Resource {
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("Type".into(), Value::String(self.kind.clone()));
+        put(&mut m, "Condition", self.condition.clone().map(Value::String));
+        match self.depends_on.as_slice() {
+            [] => {}
+            [one] => {
+                m.insert("DependsOn".into(), Value::String(one.clone()));
+            }
+            many => {
+                m.insert("DependsOn".into(), many.to_vec().into());
+            }
+        }
+        put(&mut m, "DeletionPolicy", self.deletion_policy.clone().map(Value::String));
+        put(
+            &mut m,
+            "UpdateReplacePolicy",
+            self.update_replace_policy.clone().map(Value::String),
+        );
+        put(&mut m, "Metadata", self.metadata.clone());
+        if !self.properties.is_empty() {
+            m.insert("Properties".into(), Value::Map(self.properties.clone()));
+        }
+        Value::Map(m)
+    }
+}
+
+impl Output {
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        put(&mut m, "Description", self.description.clone().map(Value::String));
+        put(&mut m, "Condition", self.condition.clone().map(Value::String));
+        m.insert("Value".into(), self.value.clone());
+        if let Some(name) = &self.export {
+            let mut e = Map::new();
+            e.insert("Name".into(), name.clone());
+            m.insert("Export".into(), Value::Map(e));
+        }
+        Value::Map(m)
+    }
+}

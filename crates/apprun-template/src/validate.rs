@@ -1,0 +1,206 @@
+//! The model's own consistency checks: everything a template refers to must
+//! exist, and resources must not depend on each other in a circle.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::refs::{PSEUDO_PARAMETERS, References};
+use crate::template::Template;
+use crate::value::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem found in a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    /// Stable identifier of the check, e.g. `E-REF`.
+    pub code: &'static str,
+    /// Logical id of the resource, output or condition concerned.
+    pub logical_id: String,
+    /// Path inside the template, e.g. `Resources/Vpc/Properties/CidrBlock`.
+    pub path: String,
+    pub message: String,
+}
+
+/// Runs every model check. Findings are sorted by path then code.
+pub fn validate(t: &Template) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if t.resources.is_empty() {
+        findings.push(error("E-EMPTY", "", "Resources", "a template needs at least one resource".into()));
+    }
+    let mut check_refs = |section: &str, id: &str, value: &Value| {
+        check_references(t, section, id, &References::of(value), &mut findings);
+    };
+    for (id, r) in &t.resources {
+        let v = Value::Map(r.properties.clone());
+        check_refs("Resources", id, &v);
+    }
+    for (id, o) in &t.outputs {
+        let mut v = o.value.clone();
+        if let Some(e) = &o.export {
+            v = Value::List(vec![v, e.clone()]);
+        }
+        check_refs("Outputs", id, &v);
+    }
+    for (id, c) in &t.conditions {
+        check_refs("Conditions", id, c);
+    }
+    for (id, r) in &t.resources {
+        for dep in &r.depends_on {
+            if !t.resources.contains_key(dep) {
+                findings.push(error(
+                    "E-DEPENDS-ON",
+                    id,
+                    &format!("Resources/{id}/DependsOn"),
+                    format!("DependsOn names `{dep}`, which is not a resource of this template"),
+                ));
+            }
+        }
+        for (cond, path) in r
+            .condition
+            .iter()
+            .map(|c| (c, format!("Resources/{id}/Condition")))
+        {
+            if !t.conditions.contains_key(cond) {
+                findings.push(error("E-CONDITION", id, &path, format!("condition `{cond}` is not defined")));
+            }
+        }
+    }
+    findings.extend(cycles(t));
+    findings.extend(duplicate_exports(t));
+    findings.sort_by(|a, b| (&a.path, a.code).cmp(&(&b.path, b.code)));
+    findings
+}
+
+fn error(code: &'static str, id: &str, path: &str, message: String) -> Finding {
+    Finding {
+        severity: Severity::Error,
+        code,
+        logical_id: id.to_owned(),
+        path: path.to_owned(),
+        message,
+    }
+}
+
+fn check_references(
+    t: &Template,
+    section: &str,
+    id: &str,
+    refs: &References,
+    findings: &mut Vec<Finding>,
+) {
+    let path = format!("{section}/{id}");
+    for name in &refs.refs {
+        let known = t.parameters.contains_key(name)
+            || t.resources.contains_key(name)
+            || PSEUDO_PARAMETERS.contains(&name.as_str());
+        if !known {
+            findings.push(error(
+                "E-REF",
+                id,
+                &path,
+                format!("`{name}` is referenced but is neither a parameter, a resource nor a pseudo parameter"),
+            ));
+        }
+    }
+    for (resource, attribute) in &refs.get_atts {
+        if !t.resources.contains_key(resource) {
+            findings.push(error(
+                "E-GETATT",
+                id,
+                &path,
+                format!("GetAtt `{resource}.{attribute}` names a resource this template does not define"),
+            ));
+        }
+    }
+    for cond in &refs.conditions {
+        if !t.conditions.contains_key(cond) {
+            findings.push(error("E-CONDITION", id, &path, format!("condition `{cond}` is not defined")));
+        }
+    }
+}
+
+/// Dependency edges between resources: DependsOn plus implicit references.
+pub fn resource_edges(t: &Template) -> BTreeMap<&str, BTreeSet<&str>> {
+    t.resources
+        .iter()
+        .map(|(id, r)| {
+            let refs = References::of(&Value::Map(r.properties.clone()));
+            let mut deps: BTreeSet<&str> = r.depends_on.iter().map(String::as_str).collect();
+            for name in refs.resource_ids() {
+                if let Some((known, _)) = t.resources.get_key_value(name) {
+                    deps.insert(known.as_str());
+                }
+            }
+            (id.as_str(), deps)
+        })
+        .collect()
+}
+
+fn cycles(t: &Template) -> Vec<Finding> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let edges = resource_edges(t);
+    let mut marks: BTreeMap<&str, Mark> = edges.keys().map(|k| (*k, Mark::New)).collect();
+    let mut found = Vec::new();
+    // Iterative DFS keeps deep templates from overflowing the stack.
+    for &start in edges.keys() {
+        if marks[start] != Mark::New {
+            continue;
+        }
+        let mut stack: Vec<(&str, Vec<&str>)> = vec![(start, edges[start].iter().copied().collect())];
+        marks.insert(start, Mark::Open);
+        while let Some((node, pending)) = stack.last_mut() {
+            let node = *node;
+            match pending.pop() {
+                None => {
+                    marks.insert(node, Mark::Done);
+                    stack.pop();
+                }
+                Some(next) => match marks.get(next).copied() {
+                    Some(Mark::New) => {
+                        marks.insert(next, Mark::Open);
+                        stack.push((next, edges[next].iter().copied().collect()));
+                    }
+                    Some(Mark::Open) => {
+                        let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
+                        let mut circle: Vec<&str> = stack[from..].iter().map(|(n, _)| *n).collect();
+                        circle.push(next);
+                        found.push(error(
+                            "E-CYCLE",
+                            next,
+                            &format!("Resources/{next}"),
+                            format!("circular dependency: {}", circle.join(" -> ")),
+                        ));
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+    found
+}
+
+fn duplicate_exports(t: &Template) -> Vec<Finding> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut found = Vec::new();
+    for (name, id) in t.export_names() {
+        if let Some(first) = seen.insert(name, id) {
+            found.push(error(
+                "E-EXPORT-DUPLICATE",
+                id,
+                &format!("Outputs/{id}/Export/Name"),
+                format!("export name `{name}` is also used by output `{first}`"),
+            ));
+        }
+    }
+    found
+}

@@ -1,0 +1,250 @@
+//! Values of a template, with typed intrinsic functions.
+
+use indexmap::IndexMap;
+
+/// An ordered map. Order is the order of construction (or of the parsed
+/// file), which keeps rendering deterministic and readable.
+pub type Map = IndexMap<String, Value>;
+
+/// Any value that can appear in a template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    List(Vec<Value>),
+    Map(Map),
+    Fn(Box<Intrinsic>),
+}
+
+/// The intrinsic functions and condition functions of CloudFormation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Intrinsic {
+    Ref(String),
+    GetAtt { resource: String, attribute: String },
+    /// `Fn::Sub` with a template string and optional variable map.
+    Sub { template: String, vars: Option<Map> },
+    Join { separator: String, items: Value },
+    Select { index: Value, list: Value },
+    Split { separator: String, source: Value },
+    GetAZs(Value),
+    ImportValue(Value),
+    Base64(Value),
+    Cidr { block: Value, count: Value, bits: Value },
+    FindInMap { map: Value, top: Value, second: Value },
+    If { condition: String, then: Value, otherwise: Value },
+    Equals(Value, Value),
+    Not(Value),
+    And(Vec<Value>),
+    Or(Vec<Value>),
+    Condition(String),
+}
+
+impl Intrinsic {
+    /// The long-form name (`Ref`, `Fn::GetAtt`, `Condition`, ...).
+    pub fn long_name(&self) -> &'static str {
+        match self {
+            Intrinsic::Ref(_) => "Ref",
+            Intrinsic::GetAtt { .. } => "Fn::GetAtt",
+            Intrinsic::Sub { .. } => "Fn::Sub",
+            Intrinsic::Join { .. } => "Fn::Join",
+            Intrinsic::Select { .. } => "Fn::Select",
+            Intrinsic::Split { .. } => "Fn::Split",
+            Intrinsic::GetAZs(_) => "Fn::GetAZs",
+            Intrinsic::ImportValue(_) => "Fn::ImportValue",
+            Intrinsic::Base64(_) => "Fn::Base64",
+            Intrinsic::Cidr { .. } => "Fn::Cidr",
+            Intrinsic::FindInMap { .. } => "Fn::FindInMap",
+            Intrinsic::If { .. } => "Fn::If",
+            Intrinsic::Equals(..) => "Fn::Equals",
+            Intrinsic::Not(_) => "Fn::Not",
+            Intrinsic::And(_) => "Fn::And",
+            Intrinsic::Or(_) => "Fn::Or",
+            Intrinsic::Condition(_) => "Condition",
+        }
+    }
+
+    /// The YAML short-form tag without the `!`.
+    pub fn short_tag(&self) -> &'static str {
+        let long = self.long_name();
+        long.strip_prefix("Fn::").unwrap_or(long)
+    }
+
+    /// The argument of the function in its canonical (long-form) shape.
+    pub fn argument(&self) -> Value {
+        use Intrinsic::*;
+        match self {
+            Ref(name) | Condition(name) => Value::String(name.clone()),
+            GetAtt {
+                resource,
+                attribute,
+            } => Value::List(vec![resource.as_str().into(), attribute.as_str().into()]),
+            Sub { template, vars } => match vars {
+                None => Value::String(template.clone()),
+                Some(vars) => Value::List(vec![template.as_str().into(), Value::Map(vars.clone())]),
+            },
+            Join { separator, items } => {
+                Value::List(vec![separator.as_str().into(), items.clone()])
+            }
+            Select { index, list } => Value::List(vec![index.clone(), list.clone()]),
+            Split { separator, source } => {
+                Value::List(vec![separator.as_str().into(), source.clone()])
+            }
+            GetAZs(v) | ImportValue(v) | Base64(v) => v.clone(),
+            Not(v) => Value::List(vec![v.clone()]),
+            Cidr { block, count, bits } => {
+                Value::List(vec![block.clone(), count.clone(), bits.clone()])
+            }
+            FindInMap { map, top, second } => {
+                Value::List(vec![map.clone(), top.clone(), second.clone()])
+            }
+            If {
+                condition,
+                then,
+                otherwise,
+            } => Value::List(vec![condition.as_str().into(), then.clone(), otherwise.clone()]),
+            Equals(a, b) => Value::List(vec![a.clone(), b.clone()]),
+            And(items) | Or(items) => Value::List(items.clone()),
+        }
+    }
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&Map> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn as_fn(&self) -> Option<&Intrinsic> {
+        match self {
+            Value::Fn(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Looks a key up when the value is a map.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_map().and_then(|m| m.get(key))
+    }
+
+    /// Visits this value and every value nested in it, depth first.
+    pub fn walk<'a>(&'a self, visit: &mut dyn FnMut(&'a Value)) {
+        visit(self);
+        match self {
+            Value::List(items) => items.iter().for_each(|v| v.walk(visit)),
+            Value::Map(map) => map.values().for_each(|v| v.walk(visit)),
+            Value::Fn(f) => walk_fn(f, visit),
+            _ => {}
+        }
+    }
+}
+
+fn walk_fn<'a>(f: &'a Intrinsic, visit: &mut dyn FnMut(&'a Value)) {
+    use Intrinsic::*;
+    match f {
+        Ref(_) | GetAtt { .. } | Condition(_) => {}
+        Sub { vars, .. } => {
+            if let Some(vars) = vars {
+                vars.values().for_each(|v| v.walk(visit));
+            }
+        }
+        Join { items: v, .. }
+        | Split { source: v, .. }
+        | GetAZs(v)
+        | ImportValue(v)
+        | Base64(v)
+        | Not(v) => v.walk(visit),
+        Select { index, list } => {
+            index.walk(visit);
+            list.walk(visit);
+        }
+        Cidr { block, count, bits } => {
+            block.walk(visit);
+            count.walk(visit);
+            bits.walk(visit);
+        }
+        FindInMap { map, top, second } => {
+            map.walk(visit);
+            top.walk(visit);
+            second.walk(visit);
+        }
+        If { then, otherwise, .. } => {
+            then.walk(visit);
+            otherwise.walk(visit);
+        }
+        Equals(a, b) => {
+            a.walk(visit);
+            b.walk(visit);
+        }
+        And(items) | Or(items) => items.iter().for_each(|v| v.walk(visit)),
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
+}
+impl From<&String> for Value {
+    fn from(s: &String) -> Self {
+        Value::String(s.clone())
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<i64> for Value {
+    fn from(n: i64) -> Self {
+        Value::Int(n)
+    }
+}
+impl From<u32> for Value {
+    fn from(n: u32) -> Self {
+        Value::Int(i64::from(n))
+    }
+}
+impl From<u16> for Value {
+    fn from(n: u16) -> Self {
+        Value::Int(i64::from(n))
+    }
+}
+impl From<Intrinsic> for Value {
+    fn from(f: Intrinsic) -> Self {
+        Value::Fn(Box::new(f))
+    }
+}
+impl From<Map> for Value {
+    fn from(m: Map) -> Self {
+        Value::Map(m)
+    }
+}
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(items: Vec<T>) -> Self {
+        Value::List(items.into_iter().map(Into::into).collect())
+    }
+}
