@@ -34,7 +34,9 @@ pub(crate) fn template(config: &Config) -> Template {
     let id = &config.system.id;
     let names = Names::new(id);
     let mut t = Template {
-        description: Some(format!("{id}: IAM roles shared by every environment of this account (apprun)")),
+        description: Some(format!(
+            "{id}: IAM roles shared by every environment of this account (apprun)"
+        )),
         ..Template::default()
     };
 
@@ -95,13 +97,22 @@ pub(crate) fn template(config: &Config) -> Template {
     );
 
     for (logical, export, description) in [
-        ("AppRunnerAccessRole", ACCESS_ROLE_EXPORT, "App Runner access (build) role"),
-        ("AppRunnerInstanceRole", INSTANCE_ROLE_EXPORT, "App Runner instance (service) role"),
+        (
+            "AppRunnerAccessRole",
+            ACCESS_ROLE_EXPORT,
+            "App Runner access (build) role",
+        ),
+        (
+            "AppRunnerInstanceRole",
+            INSTANCE_ROLE_EXPORT,
+            "App Runner instance (service) role",
+        ),
         ("PipelineRole", PIPELINE_ROLE_EXPORT, "Pipeline role"),
     ] {
         t.outputs.insert(
             format!("{logical}Arn"),
-            Output::new(description, get_att(logical, "Arn")).exported_as(names.account_export(export)),
+            Output::new(description, get_att(logical, "Arn"))
+                .exported_as(names.account_export(export)),
         );
     }
     t
@@ -124,7 +135,11 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
         ),
         allow(
             "ArtifactBuckets",
-            &["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket"],
+            &[
+                "s3:GetBucketLocation",
+                "s3:GetBucketVersioning",
+                "s3:ListBucket",
+            ],
             vec![arn(format!("s3:::{id}-*-temporary"))],
         ),
     ];
@@ -139,12 +154,20 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
                 "codecommit:GetUploadArchiveStatus",
                 "codecommit:UploadArchive",
             ],
-            vec![arn(format!("codecommit:{here}:{}", config.source.repository))],
+            vec![arn(format!(
+                "codecommit:{here}:{}",
+                config.source.repository
+            ))],
         )),
         SourceKind::GitHub => s.push(allow(
             "SourceConnection",
-            &["codeconnections:UseConnection", "codestar-connections:UseConnection"],
-            vec![Value::from(config.source.connection.clone().unwrap_or_default())],
+            &[
+                "codeconnections:UseConnection",
+                "codestar-connections:UseConnection",
+            ],
+            vec![Value::from(
+                config.source.connection.clone().unwrap_or_default(),
+            )],
         )),
     }
     s.extend([

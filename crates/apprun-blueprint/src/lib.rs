@@ -64,7 +64,11 @@ pub struct Stack {
 
 impl Stack {
     pub fn exports(&self) -> Vec<String> {
-        self.template.export_names().into_iter().map(|(n, _)| n.to_owned()).collect()
+        self.template
+            .export_names()
+            .into_iter()
+            .map(|(n, _)| n.to_owned())
+            .collect()
     }
     pub fn imports(&self) -> Vec<String> {
         self.template.import_names()
@@ -86,7 +90,10 @@ pub struct EnvBlueprint {
 #[derive(Debug, thiserror::Error)]
 pub enum BlueprintError {
     #[error("stack {stack}: {}", findings.iter().map(|f| format!("{} {}: {}", f.code, f.path, f.message)).collect::<Vec<_>>().join("; "))]
-    InvalidTemplate { stack: String, findings: Vec<Finding> },
+    InvalidTemplate {
+        stack: String,
+        findings: Vec<Finding>,
+    },
     #[error(transparent)]
     Graph(#[from] GraphError),
     #[error(transparent)]
@@ -154,7 +161,11 @@ impl EnvBlueprint {
     pub fn findings(&self) -> Vec<(&Stack, Finding)> {
         self.stacks
             .iter()
-            .flat_map(|s| apprun_template::validate(&s.template).into_iter().map(move |f| (s, f)))
+            .flat_map(|s| {
+                apprun_template::validate(&s.template)
+                    .into_iter()
+                    .map(move |f| (s, f))
+            })
             .collect()
     }
 

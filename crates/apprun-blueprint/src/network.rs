@@ -32,23 +32,26 @@ pub struct SgRule {
 }
 
 fn cidrs(plan: &SubnetPlan, tier: Tier) -> Vec<(String, String)> {
-    plan.tier(tier).map(|s| (s.cidr.to_string(), s.logical_id())).collect()
+    plan.tier(tier)
+        .map(|s| (s.cidr.to_string(), s.logical_id()))
+        .collect()
 }
 
 /// Every security-group rule of an env, in the reference's order.
 pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
     let mut rules = Vec::new();
-    let mut add = |group: Tier, direction, protocol, ports: (u16, u16), cidr: &str, description: String| {
-        rules.push(SgRule {
-            group: group.name(),
-            direction,
-            protocol,
-            from_port: ports.0,
-            to_port: ports.1,
-            cidr: cidr.to_owned(),
-            description,
-        });
-    };
+    let mut add =
+        |group: Tier, direction, protocol, ports: (u16, u16), cidr: &str, description: String| {
+            rules.push(SgRule {
+                group: group.name(),
+                direction,
+                protocol,
+                from_port: ports.0,
+                to_port: ports.1,
+                cidr: cidr.to_owned(),
+                description,
+            });
+        };
     let web = [("tcp", 80), ("tcp", 443), ("udp", 80), ("udp", 443)];
     let public = cidrs(plan, Tier::Public);
     let protect = cidrs(plan, Tier::Protect);
@@ -57,45 +60,115 @@ pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
 
     // Public: HTTP(S) and QUIC from anywhere, free traffic inside the tier.
     for (proto, port) in web {
-        add(Tier::Public, Ingress, proto, (port, port), "0.0.0.0/0", format!("{proto} {port} from the internet"));
+        add(
+            Tier::Public,
+            Ingress,
+            proto,
+            (port, port),
+            "0.0.0.0/0",
+            format!("{proto} {port} from the internet"),
+        );
     }
     for (cidr, name) in &public {
-        add(Tier::Public, Ingress, "tcp", (0, 65535), cidr, format!("tcp from {name}"));
+        add(
+            Tier::Public,
+            Ingress,
+            "tcp",
+            (0, 65535),
+            cidr,
+            format!("tcp from {name}"),
+        );
     }
     for (cidr, name) in &public {
-        add(Tier::Public, Egress, "tcp", (0, 65535), cidr, format!("tcp to {name}"));
+        add(
+            Tier::Public,
+            Egress,
+            "tcp",
+            (0, 65535),
+            cidr,
+            format!("tcp to {name}"),
+        );
     }
     for (cidr, name) in &protect {
         for (proto, port) in web {
-            add(Tier::Public, Egress, proto, (port, port), cidr, format!("{proto} {port} to {name}"));
+            add(
+                Tier::Public,
+                Egress,
+                proto,
+                (port, port),
+                cidr,
+                format!("{proto} {port} to {name}"),
+            );
         }
     }
 
     // Protect: web traffic from the load balancers, free inside the tier.
     for (cidr, name) in &public {
         for (proto, port) in web {
-            add(Tier::Protect, Ingress, proto, (port, port), cidr, format!("{proto} {port} from {name}"));
+            add(
+                Tier::Protect,
+                Ingress,
+                proto,
+                (port, port),
+                cidr,
+                format!("{proto} {port} from {name}"),
+            );
         }
     }
     for (cidr, name) in &protect {
-        add(Tier::Protect, Ingress, "tcp", (0, 65535), cidr, format!("tcp from {name}"));
+        add(
+            Tier::Protect,
+            Ingress,
+            "tcp",
+            (0, 65535),
+            cidr,
+            format!("tcp from {name}"),
+        );
     }
     for port in [80, 443] {
-        add(Tier::Protect, Egress, "tcp", (port, port), "0.0.0.0/0", format!("tcp {port} to the internet through NAT"));
+        add(
+            Tier::Protect,
+            Egress,
+            "tcp",
+            (port, port),
+            "0.0.0.0/0",
+            format!("tcp {port} to the internet through NAT"),
+        );
     }
     for (cidr, name) in &protect {
-        add(Tier::Protect, Egress, "tcp", (0, 65535), cidr, format!("tcp to {name}"));
+        add(
+            Tier::Protect,
+            Egress,
+            "tcp",
+            (0, 65535),
+            cidr,
+            format!("tcp to {name}"),
+        );
     }
     for (cidr, name) in &private {
         for port in [5432, 3306] {
-            add(Tier::Protect, Egress, "tcp", (port, port), cidr, format!("tcp {port} to {name}"));
+            add(
+                Tier::Protect,
+                Egress,
+                "tcp",
+                (port, port),
+                cidr,
+                format!("tcp {port} to {name}"),
+            );
         }
     }
 
     // Private: databases reachable from the app tier only.
     for (cidr, name) in &protect {
         for port in [5432, 3306] {
-            add(Tier::Private, Ingress, "tcp", (port, port), cidr, format!("tcp {port} from {name}"));
+            add(
+                Tier::Private,
+                Ingress,
+                "tcp",
+                (port, port),
+                cidr,
+                format!("tcp {port} from {name}"),
+            );
         }
     }
     rules
@@ -138,7 +211,10 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
     );
     res.insert(
         "InternetGateway".into(),
-        Resource::new("AWS::EC2::InternetGateway", map! { "Tags" => env_tags(id, e) }),
+        Resource::new(
+            "AWS::EC2::InternetGateway",
+            map! { "Tags" => env_tags(id, e) },
+        ),
     );
     res.insert(
         "InternetGatewayAttachment".into(),
@@ -155,7 +231,10 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
     // Public routing: one table, default route to the internet gateway.
     res.insert(
         "PublicRouteTable".into(),
-        Resource::new("AWS::EC2::RouteTable", map! { "VpcId" => r#ref("VPC"), "Tags" => env_tags(id, e) }),
+        Resource::new(
+            "AWS::EC2::RouteTable",
+            map! { "VpcId" => r#ref("VPC"), "Tags" => env_tags(id, e) },
+        ),
     );
     res.insert(
         "PublicRoute".into(),
@@ -182,8 +261,11 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         let public = format!("PublicSubnetAZ{z}");
         res.insert(
             format!("NatGatewayEIPAZ{z}"),
-            Resource::new("AWS::EC2::EIP", map! { "Domain" => "vpc", "Tags" => env_tags(id, e) })
-                .depends_on("InternetGatewayAttachment"),
+            Resource::new(
+                "AWS::EC2::EIP",
+                map! { "Domain" => "vpc", "Tags" => env_tags(id, e) },
+            )
+            .depends_on("InternetGatewayAttachment"),
         );
         res.insert(
             format!("NatGatewayAZ{z}"),
@@ -199,7 +281,10 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         let table = format!("ProtectRouteTableAZ{z}");
         res.insert(
             table.clone(),
-            Resource::new("AWS::EC2::RouteTable", map! { "VpcId" => r#ref("VPC"), "Tags" => env_tags(id, e) }),
+            Resource::new(
+                "AWS::EC2::RouteTable",
+                map! { "VpcId" => r#ref("VPC"), "Tags" => env_tags(id, e) },
+            ),
         );
         res.insert(
             format!("ProtectRouteAZ{z}"),
@@ -212,7 +297,10 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 },
             ),
         );
-        res.insert(format!("{}RouteTableAssociation", s.logical_id()), association(&s.logical_id(), &table));
+        res.insert(
+            format!("{}RouteTableAssociation", s.logical_id()),
+            association(&s.logical_id(), &table),
+        );
     }
     // Private subnets keep the VPC's main route table: local traffic only.
 
@@ -238,14 +326,23 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             }
         }
         props.insert("Tags".into(), env_tags(id, e));
-        res.insert(format!("{}SecurityGroup", tier.name()), Resource::new("AWS::EC2::SecurityGroup", props));
+        res.insert(
+            format!("{}SecurityGroup", tier.name()),
+            Resource::new("AWS::EC2::SecurityGroup", props),
+        );
     }
 
     // The reference's App Runner endpoint (control-plane API), private DNS on.
-    res.insert("AppRunnerEndpoint".into(), endpoint(plan, "apprunner", true, id, e));
+    res.insert(
+        "AppRunnerEndpoint".into(),
+        endpoint(plan, "apprunner", true, id, e),
+    );
     if env.ingress == Ingress::Private {
         // Private ingress needs the requests endpoint; it has no private DNS name.
-        res.insert("AppRunnerRequestsEndpoint".into(), endpoint(plan, "apprunner.requests", false, id, e));
+        res.insert(
+            "AppRunnerRequestsEndpoint".into(),
+            endpoint(plan, "apprunner.requests", false, id, e),
+        );
     }
 
     let mut export = |logical: &str, value: Value, description: &str| {
@@ -256,14 +353,26 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
     };
     export("VPC", r#ref("VPC"), "VPC id");
     for s in &plan.subnets {
-        export(&s.logical_id(), r#ref(s.logical_id()), &format!("{} subnet in zone {}", s.tier, s.zone));
+        export(
+            &s.logical_id(),
+            r#ref(s.logical_id()),
+            &format!("{} subnet in zone {}", s.tier, s.zone),
+        );
     }
     for tier in Tier::ALL {
         let logical = format!("{}SecurityGroup", tier.name());
-        export(&logical, r#ref(&logical), &format!("{} tier security group", tier.name()));
+        export(
+            &logical,
+            r#ref(&logical),
+            &format!("{} tier security group", tier.name()),
+        );
     }
     if env.ingress == Ingress::Private {
-        export(REQUESTS_ENDPOINT_EXPORT, r#ref("AppRunnerRequestsEndpoint"), "App Runner requests endpoint (private ingress)");
+        export(
+            REQUESTS_ENDPOINT_EXPORT,
+            r#ref("AppRunnerRequestsEndpoint"),
+            "App Runner requests endpoint (private ingress)",
+        );
     }
     t
 }
@@ -289,7 +398,10 @@ fn association(subnet: &str, table: &str) -> Resource {
 }
 
 fn endpoint(plan: &SubnetPlan, service: &str, private_dns: bool, id: &str, env: &str) -> Resource {
-    let subnets: Vec<Value> = plan.tier(Tier::Protect).map(|s| r#ref(s.logical_id())).collect();
+    let subnets: Vec<Value> = plan
+        .tier(Tier::Protect)
+        .map(|s| r#ref(s.logical_id()))
+        .collect();
     let props: Map = map! {
         "VpcId" => r#ref("VPC"),
         "ServiceName" => sub(format!("com.amazonaws.${{AWS::Region}}.{service}")),

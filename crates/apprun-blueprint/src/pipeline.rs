@@ -67,7 +67,12 @@ artifacts:
     )
 }
 
-fn action(name: &str, category: &str, provider: &str, configuration: Value) -> apprun_template::Map {
+fn action(
+    name: &str,
+    category: &str,
+    provider: &str,
+    configuration: Value,
+) -> apprun_template::Map {
     map! {
         "Name" => name,
         "ActionTypeId" => map! {
@@ -138,10 +143,19 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         let output = format!("Build{p}");
         let stack = names.service_stack(e, s);
         let env_vars: Vec<Value> = [
-            ("REPOSITORY_URI", import(names.ecr_export(e, s, config.is_primary(s), "EcrRepositoryUri"))),
+            (
+                "REPOSITORY_URI",
+                import(names.ecr_export(e, s, config.is_primary(s), "EcrRepositoryUri")),
+            ),
             ("DOCKERFILE", service.dockerfile.as_str().into()),
-            ("ARTIFACT_BUCKET", import(names.env_export(e, "ArtifactBucketName"))),
-            ("TEMPLATE_KEY", format!("{PIPELINE_TEMPLATES_PREFIX}{stack}.yaml").into()),
+            (
+                "ARTIFACT_BUCKET",
+                import(names.env_export(e, "ArtifactBucketName")),
+            ),
+            (
+                "TEMPLATE_KEY",
+                format!("{PIPELINE_TEMPLATES_PREFIX}{stack}.yaml").into(),
+            ),
             ("SERVICE_STACK", stack.as_str().into()),
         ]
         .into_iter()
@@ -170,7 +184,12 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 },
             ),
         );
-        let mut build = action(&format!("Build-{s}"), "Build", "CodeBuild", map! { "ProjectName" => r#ref(&project) }.into());
+        let mut build = action(
+            &format!("Build-{s}"),
+            "Build",
+            "CodeBuild",
+            map! { "ProjectName" => r#ref(&project) }.into(),
+        );
         build.insert("InputArtifacts".into(), artifacts(&["Source"]));
         build.insert("OutputArtifacts".into(), artifacts(&[&output]));
         builds.push(Value::Map(build));
@@ -229,7 +248,8 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
     );
 
     if config.source.kind == SourceKind::CodeCommit {
-        let pipeline_arn = sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${Pipeline}");
+        let pipeline_arn =
+            sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${Pipeline}");
         t.resources.insert(
             "PipelineTriggerRole".into(),
             Resource::new(
@@ -280,6 +300,9 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         );
     }
 
-    t.outputs.insert("PipelineName".into(), Output::new("Pipeline name", r#ref("Pipeline")));
+    t.outputs.insert(
+        "PipelineName".into(),
+        Output::new("Pipeline name", r#ref("Pipeline")),
+    );
     t
 }

@@ -22,9 +22,17 @@ pub(crate) fn allow(sid: &str, actions: &[&str], resources: Vec<Value>) -> Map {
 }
 
 /// Adds a `Condition` block to a statement.
-pub(crate) fn with_condition(mut statement: Map, operator: &str, key: &str, values: &[&str]) -> Map {
+pub(crate) fn with_condition(
+    mut statement: Map,
+    operator: &str,
+    key: &str,
+    values: &[&str],
+) -> Map {
     let values: Vec<Value> = values.iter().map(|v| Value::from(*v)).collect();
-    statement.insert("Condition".into(), map! { operator => map! { key => values } }.into());
+    statement.insert(
+        "Condition".into(),
+        map! { operator => map! { key => values } }.into(),
+    );
     statement
 }
 

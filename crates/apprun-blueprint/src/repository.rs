@@ -22,7 +22,9 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
     let names = Names::new(id);
     let e = &env.name;
     let mut t = Template {
-        description: Some(format!("{id} {e}: image repositories and pipeline artifact bucket (apprun)")),
+        description: Some(format!(
+            "{id} {e}: image repositories and pipeline artifact bucket (apprun)"
+        )),
         ..Template::default()
     };
 
@@ -42,7 +44,11 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         for (suffix, attr, description) in [
             ("Name", "Name", "Source repository name"),
             ("Arn", "Arn", "Source repository ARN"),
-            ("CloneUrlHttp", "CloneUrlHttp", "Source repository HTTPS clone URL"),
+            (
+                "CloneUrlHttp",
+                "CloneUrlHttp",
+                "Source repository HTTPS clone URL",
+            ),
         ] {
             t.outputs.insert(
                 format!("SourceRepository{suffix}"),
@@ -71,9 +77,21 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             ),
         );
         for (suffix, value, description) in [
-            ("EcrRepositoryName", r#ref(&logical), "Image repository name"),
-            ("EcrRepositoryArn", get_att(&logical, "Arn"), "Image repository ARN"),
-            ("EcrRepositoryUri", get_att(&logical, "RepositoryUri"), "Image repository URI"),
+            (
+                "EcrRepositoryName",
+                r#ref(&logical),
+                "Image repository name",
+            ),
+            (
+                "EcrRepositoryArn",
+                get_att(&logical, "Arn"),
+                "Image repository ARN",
+            ),
+            (
+                "EcrRepositoryUri",
+                get_att(&logical, "RepositoryUri"),
+                "Image repository URI",
+            ),
         ] {
             t.outputs.insert(
                 format!("{logical}{}", suffix.trim_start_matches("EcrRepository")),
@@ -138,8 +156,11 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
     );
     t.outputs.insert(
         "ArtifactBucketArn".into(),
-        Output::new("Pipeline artifact bucket ARN", get_att("ArtifactBucket", "Arn"))
-            .exported_as(names.env_export(e, "ArtifactBucketArn")),
+        Output::new(
+            "Pipeline artifact bucket ARN",
+            get_att("ArtifactBucket", "Arn"),
+        )
+        .exported_as(names.env_export(e, "ArtifactBucketArn")),
     );
     t
 }

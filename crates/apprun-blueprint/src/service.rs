@@ -2,7 +2,9 @@
 //! connector, and optionally private ingress and a WAF web ACL.
 
 use apprun_config::{Config, Env, Ingress, Names, Service};
-use apprun_template::{Output, Parameter, Resource, Template, Value, get_att, import, join, map, r#ref, sub};
+use apprun_template::{
+    Output, Parameter, Resource, Template, Value, get_att, import, join, map, r#ref, sub,
+};
 
 use crate::iam::{ACCESS_ROLE_EXPORT, INSTANCE_ROLE_EXPORT};
 use crate::network::REQUESTS_ENDPOINT_EXPORT;
@@ -29,7 +31,8 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
         description: Some(format!("{id} {e}: service {s} on App Runner (apprun)")),
         ..Template::default()
     };
-    let mut tag = Parameter::string("Image tag to deploy: the 7-character commit id the pipeline pushed");
+    let mut tag =
+        Parameter::string("Image tag to deploy: the 7-character commit id the pipeline pushed");
     tag.allowed_pattern = Some("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$".into());
     tag.constraint_description = Some("a Docker image tag".into());
     t.parameters.insert(IMAGE_TAG_PARAMETER.into(), tag);
@@ -108,14 +111,23 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
         ),
     );
 
-    t.outputs.insert("ServiceArn".into(), Output::new("App Runner service ARN", get_att("Service", "ServiceArn")));
-    t.outputs.insert("ServiceId".into(), Output::new("App Runner service id", get_att("Service", "ServiceId")));
+    t.outputs.insert(
+        "ServiceArn".into(),
+        Output::new("App Runner service ARN", get_att("Service", "ServiceArn")),
+    );
+    t.outputs.insert(
+        "ServiceId".into(),
+        Output::new("App Runner service id", get_att("Service", "ServiceId")),
+    );
 
     match env.ingress {
         Ingress::Public => {
             t.outputs.insert(
                 "ServiceUrl".into(),
-                Output::new("Public URL of the service", sub("https://${Service.ServiceUrl}")),
+                Output::new(
+                    "Public URL of the service",
+                    sub("https://${Service.ServiceUrl}"),
+                ),
             );
         }
         Ingress::Private => {

@@ -11,5 +11,10 @@ pub(crate) fn account_tags(system_id: &str) -> Value {
 }
 
 pub(crate) fn subnet_tags(system_id: &str, env: &str, zone: &str, tier: &str) -> Value {
-    tags([("SystemId", system_id), ("Env", env), ("Az", zone), ("Subnet", tier)])
+    tags([
+        ("SystemId", system_id),
+        ("Env", env),
+        ("Az", zone),
+        ("Subnet", tier),
+    ])
 }

@@ -73,7 +73,12 @@ pub enum TemplateFormat {
 #[derive(Debug, Args)]
 pub struct SynthArgs {
     /// Environment to synthesize (see [env.NAME] in apprun.toml).
-    #[arg(long, value_name = "NAME", required_unless_present = "all", conflicts_with = "all")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
     pub env: Option<String>,
     /// Synthesize every environment, a folder per environment.
     #[arg(long)]
@@ -96,7 +101,12 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Environment whose synthesized stacks to check.
-    #[arg(long, value_name = "NAME", required_unless_present = "template", conflicts_with = "template")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "template",
+        conflicts_with = "template"
+    )]
     pub env: Option<String>,
     /// CloudFormation template files (YAML or JSON) to check instead.
     #[arg(long, value_name = "FILE", num_args = 1..)]

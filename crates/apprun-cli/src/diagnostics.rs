@@ -13,9 +13,15 @@ use crate::output::{Context, print_json};
 pub enum Failure {
     Config(LoadError),
     Blueprint(apprun_blueprint::BlueprintError),
-    Io { what: String, error: std::io::Error },
+    Io {
+        what: String,
+        error: std::io::Error,
+    },
     /// A refusal with its reason and exit code (the message says what to do).
-    Refused { message: String, code: u8 },
+    Refused {
+        message: String,
+        code: u8,
+    },
 }
 
 impl Failure {
@@ -40,23 +46,27 @@ impl From<apprun_blueprint::BlueprintError> for Failure {
     }
 }
 
-pub fn install_hook(color: bool) {
+/// Colour and unicode only on a terminal; never wrap lines for a pipe, so
+/// that `file:line:` stays greppable.
+pub fn install_hook(terminal: bool) {
     let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(
-            miette::MietteHandlerOpts::new()
-                .color(color)
-                .unicode(color)
-                .terminal_links(false)
-                .context_lines(1)
-                .build(),
-        )
+        let opts = miette::MietteHandlerOpts::new()
+            .color(terminal)
+            .unicode(terminal)
+            .terminal_links(false)
+            .context_lines(1);
+        let opts = if terminal {
+            opts
+        } else {
+            opts.wrap_lines(false).width(usize::MAX / 4)
+        };
+        Box::new(opts.build())
     }));
 }
 
 /// One config error with its source snippet.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[error("{error}")]
-#[diagnostic(code(apprun::config))]
 struct ConfigDiagnostic {
     error: ConfigError,
     #[source_code]
@@ -74,7 +84,12 @@ struct ConfigReport {
     errors: Vec<ConfigDiagnostic>,
 }
 
-fn config_report(file: &std::path::Path, text: &str, errors: &[ConfigError], headline: String) -> ConfigReport {
+fn config_report(
+    file: &std::path::Path,
+    text: &str,
+    errors: &[ConfigError],
+    headline: String,
+) -> ConfigReport {
     let name = file.display().to_string();
     ConfigReport {
         headline,
@@ -108,7 +123,9 @@ pub fn report(ctx: &Context, failure: Failure) -> ExitCode {
                 })
                 .collect(),
         ),
-        Failure::Config(_) | Failure::Blueprint(_) => (exit::INVALID_INPUT, failure_message(&failure), vec![]),
+        Failure::Config(_) | Failure::Blueprint(_) => {
+            (exit::INVALID_INPUT, failure_message(&failure), vec![])
+        }
         Failure::Io { .. } => (exit::IO, failure_message(&failure), vec![]),
         Failure::Refused { code, message } => (*code, message.clone(), vec![]),
     };
@@ -128,14 +145,7 @@ pub fn report(ctx: &Context, failure: Failure) -> ExitCode {
 
 fn failure_message(failure: &Failure) -> String {
     match failure {
-        Failure::Config(LoadError::Invalid { file, errors, .. }) => {
-            let first = errors.first().map(|e| format!(": {e}")).unwrap_or_default();
-            if errors.len() == 1 {
-                format!("invalid config {}{first}", file.display())
-            } else {
-                format!("invalid config {}: {} errors", file.display(), errors.len())
-            }
-        }
+        Failure::Config(e @ LoadError::Invalid { .. }) => format!("invalid config: {e}"),
         Failure::Config(e) => e.to_string(),
         Failure::Blueprint(e) => format!("internal error in the blueprint (please report): {e}"),
         Failure::Io { what, error } => format!("{what}: {error}"),

@@ -1,9 +1,9 @@
 //! Where results and progress go, and whether to colour them.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use apprun_config::Config;
+use apprun_config::{CONFIG_FILE, Config};
 
 use crate::cli::OutputFormat;
 use crate::diagnostics::Failure;
@@ -15,7 +15,10 @@ pub struct Context {
 
 impl Context {
     pub fn new(format: OutputFormat, config_path: Option<PathBuf>) -> Self {
-        Context { format, config_path }
+        Context {
+            format,
+            config_path,
+        }
     }
 
     pub fn json(&self) -> bool {
@@ -31,7 +34,11 @@ impl Context {
     pub fn load_config(&self) -> Result<Config, Failure> {
         let config = match &self.config_path {
             Some(path) => Config::load(path),
-            None => Config::discover(&std::env::current_dir().map_err(Failure::io("current directory"))?),
+            // Loaded by its relative name so that messages say `apprun.toml:12`.
+            None if Path::new(CONFIG_FILE).exists() => Config::load(Path::new(CONFIG_FILE)),
+            None => Config::discover(
+                &std::env::current_dir().map_err(Failure::io("current directory"))?,
+            ),
         };
         config.map_err(Failure::Config)
     }
@@ -44,5 +51,8 @@ impl Context {
 
 /// Prints a JSON document on stdout.
 pub fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use ipnet::Ipv4Net;
 
+use crate::CONFIG_FILE;
 use crate::error::{ConfigError, LoadError};
 use crate::model::*;
 use crate::names::{NameKind, Names};
@@ -13,7 +14,6 @@ use crate::raw::*;
 use crate::size::{Cpu, Memory, valid_pairs};
 use crate::spans::SpanIndex;
 use crate::subnets::{self, SubnetPlan};
-use crate::CONFIG_FILE;
 
 impl Config {
     /// Loads `apprun.toml` from `dir`.
@@ -74,7 +74,8 @@ struct Validator {
 
 fn is_slug(s: &str, hyphens: bool) -> bool {
     s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || (hyphens && c == '-'))
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || (hyphens && c == '-'))
         && !s.ends_with('-')
         && !s.contains("--")
 }
@@ -113,7 +114,11 @@ impl Validator {
             .strip_prefix("missing field `")
             .and_then(|r| r.strip_suffix('`'))
         {
-            key = if key.is_empty() { field.to_owned() } else { format!("{key}.{field}") };
+            key = if key.is_empty() {
+                field.to_owned()
+            } else {
+                format!("{key}.{field}")
+            };
         }
         if key.is_empty() {
             key = "(document)".into();
@@ -151,7 +156,9 @@ impl Validator {
             let parts: Vec<&str> = raw.region.split('-').collect();
             parts.len() >= 3
                 && parts[0].len() == 2
-                && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+                && parts[..parts.len() - 1]
+                    .iter()
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
                 && parts[parts.len() - 1].parse::<u8>().is_ok()
         };
         if !region_ok {
@@ -175,7 +182,10 @@ impl Validator {
             if !ok {
                 self.err(&format!("system.zones[{i}]"), format!("`{z}` is not a zone letter; use a single lowercase letter such as `a` or `c`"));
             } else if raw.zones[..i].contains(z) {
-                self.err(&format!("system.zones[{i}]"), format!("zone `{z}` is listed twice"));
+                self.err(
+                    &format!("system.zones[{i}]"),
+                    format!("zone `{z}` is listed twice"),
+                );
             }
         }
         System {
@@ -190,7 +200,10 @@ impl Validator {
             "codecommit" => SourceKind::CodeCommit,
             "github" => SourceKind::GitHub,
             other => {
-                self.err("source.type", format!("`{other}` is not a source type; allowed: \"codecommit\", \"github\""));
+                self.err(
+                    "source.type",
+                    format!("`{other}` is not a source type; allowed: \"codecommit\", \"github\""),
+                );
                 SourceKind::CodeCommit
             }
         };
@@ -207,10 +220,18 @@ impl Validator {
                 let parts: Vec<&str> = raw.repository.split('/').collect();
                 let ok = parts.len() == 2
                     && parts.iter().all(|p| {
-                        !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                        !p.is_empty()
+                            && p.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
                     });
                 if !ok {
-                    self.err("source.repository", format!("`{}` is not a GitHub repository; expected `owner/name`", raw.repository));
+                    self.err(
+                        "source.repository",
+                        format!(
+                            "`{}` is not a GitHub repository; expected `owner/name`",
+                            raw.repository
+                        ),
+                    );
                 }
                 match &raw.connection {
                     None => self.err_key("source", "a GitHub source needs `connection`, the ARN of a CodeConnections connection (arn:aws:codeconnections:REGION:ACCOUNT:connection/ID)"),
@@ -231,7 +252,10 @@ impl Validator {
 
     fn services(&mut self, raw: IndexMap<String, RawService>) -> IndexMap<String, Service> {
         if raw.is_empty() {
-            self.err_key("services", "at least one service is needed, e.g. [services.web]");
+            self.err_key(
+                "services",
+                "at least one service is needed, e.g. [services.web]",
+            );
         }
         let mut out = IndexMap::new();
         for (name, s) in raw {
@@ -253,12 +277,18 @@ impl Validator {
             let port = match u16::try_from(s.port) {
                 Ok(p) if p > 0 => p,
                 _ => {
-                    self.err(&format!("{key}.port"), format!("{} is not a port; allowed: 1 to 65535", s.port));
+                    self.err(
+                        &format!("{key}.port"),
+                        format!("{} is not a port; allowed: 1 to 65535", s.port),
+                    );
                     0
                 }
             };
             if s.dockerfile.trim().is_empty() || Path::new(&s.dockerfile).is_absolute() {
-                self.err(&format!("{key}.dockerfile"), "give the Dockerfile's path relative to apprun.toml, e.g. \"Dockerfile\"");
+                self.err(
+                    &format!("{key}.dockerfile"),
+                    "give the Dockerfile's path relative to apprun.toml, e.g. \"Dockerfile\"",
+                );
             }
             let health = self.health(&key, s.health);
             out.insert(
@@ -278,13 +308,19 @@ impl Validator {
     fn health(&mut self, service_key: &str, h: RawHealth) -> Health {
         let key = format!("{service_key}.health");
         if !h.path.starts_with('/') || h.path.contains(char::is_whitespace) {
-            self.err(&format!("{key}.path"), format!("`{}` is not an HTTP path; it must start with `/`", h.path));
+            self.err(
+                &format!("{key}.path"),
+                format!("`{}` is not an HTTP path; it must start with `/`", h.path),
+            );
         }
         let mut bounded = |field: &str, v: i64| -> u32 {
             if (1..=20).contains(&v) {
                 v as u32
             } else {
-                self.err(&format!("{key}.{field}"), format!("{v} is out of range; allowed: 1 to 20"));
+                self.err(
+                    &format!("{key}.{field}"),
+                    format!("{v} is out of range; allowed: 1 to 20"),
+                );
                 1
             }
         };
@@ -315,7 +351,10 @@ impl Validator {
             }
             let network = self.network(&key, &e.network);
             if !is_branch_name(&e.branch) {
-                self.err(&format!("{key}.branch"), format!("`{}` is not a valid git branch name", e.branch));
+                self.err(
+                    &format!("{key}.branch"),
+                    format!("`{}` is not a valid git branch name", e.branch),
+                );
             } else if let Some(other) = branches.get(&e.branch) {
                 self.err(
                     &format!("{key}.branch"),
@@ -328,13 +367,19 @@ impl Validator {
             if let Some(acct) = &e.account
                 && (acct.len() != 12 || !acct.chars().all(|c| c.is_ascii_digit()))
             {
-                self.err(&format!("{key}.account"), format!("`{acct}` is not an AWS account id; expected 12 digits, as a string"));
+                self.err(
+                    &format!("{key}.account"),
+                    format!("`{acct}` is not an AWS account id; expected 12 digits, as a string"),
+                );
             }
             let ingress = match e.ingress.as_str() {
                 "public" => Ingress::Public,
                 "private" => Ingress::Private,
                 other => {
-                    self.err(&format!("{key}.ingress"), format!("`{other}` is not an ingress; allowed: \"public\", \"private\""));
+                    self.err(
+                        &format!("{key}.ingress"),
+                        format!("`{other}` is not an ingress; allowed: \"public\", \"private\""),
+                    );
                     Ingress::Public
                 }
             };
@@ -365,7 +410,10 @@ impl Validator {
         let key = format!("{env_key}.network");
         let fallback = Ipv4Net::default();
         let Ok(net) = text.parse::<Ipv4Net>() else {
-            self.err(&key, format!("`{text}` is not an IPv4 CIDR block; expected e.g. \"10.0.0.0/24\""));
+            self.err(
+                &key,
+                format!("`{text}` is not an IPv4 CIDR block; expected e.g. \"10.0.0.0/24\""),
+            );
             return fallback;
         };
         let prefix = net.prefix_len();
@@ -377,20 +425,38 @@ impl Validator {
             return fallback;
         }
         if net.trunc() != net {
-            self.err(&key, format!("`{text}` has host bits set; did you mean \"{}\"?", net.trunc()));
+            self.err(
+                &key,
+                format!(
+                    "`{text}` has host bits set; did you mean \"{}\"?",
+                    net.trunc()
+                ),
+            );
             return fallback;
         }
         net
     }
 
-    fn size(&mut self, env_key: &str, cpu: &str, memory: &str, services: &IndexMap<String, Service>) -> (Cpu, Memory) {
+    fn size(
+        &mut self,
+        env_key: &str,
+        cpu: &str,
+        memory: &str,
+        services: &IndexMap<String, Service>,
+    ) -> (Cpu, Memory) {
         let parsed_cpu = Cpu::parse(cpu);
         let parsed_mem = Memory::parse(memory);
         if parsed_cpu.is_none() {
-            self.err(&format!("{env_key}.cpu"), format!("`{cpu}` is not a CPU size; write it like \"1 vCPU\" or \"0.25 vCPU\""));
+            self.err(
+                &format!("{env_key}.cpu"),
+                format!("`{cpu}` is not a CPU size; write it like \"1 vCPU\" or \"0.25 vCPU\""),
+            );
         }
         if parsed_mem.is_none() {
-            self.err(&format!("{env_key}.memory"), format!("`{memory}` is not a memory size; write it like \"2 GB\" or \"512 MB\""));
+            self.err(
+                &format!("{env_key}.memory"),
+                format!("`{memory}` is not a memory size; write it like \"2 GB\" or \"512 MB\""),
+            );
         }
         let (Some(c), Some(m)) = (parsed_cpu, parsed_mem) else {
             return (Cpu(1024), Memory(2048));
@@ -400,19 +466,32 @@ impl Validator {
         for compute in computes {
             let pairs = valid_pairs(compute);
             if !pairs.contains(&(c, m)) {
-                let with_cpu: Vec<String> = pairs.iter().filter(|(pc, _)| *pc == c).map(|(_, pm)| pm.to_string()).collect();
+                let with_cpu: Vec<String> = pairs
+                    .iter()
+                    .filter(|(pc, _)| *pc == c)
+                    .map(|(_, pm)| pm.to_string())
+                    .collect();
                 let hint = if with_cpu.is_empty() {
-                    let cpus: Vec<String> = pairs.iter().map(|(pc, _)| pc.to_string()).fold(Vec::new(), |mut acc, s| {
-                        if !acc.contains(&s) {
-                            acc.push(s);
-                        }
-                        acc
-                    });
+                    let cpus: Vec<String> = pairs.iter().map(|(pc, _)| pc.to_string()).fold(
+                        Vec::new(),
+                        |mut acc, s| {
+                            if !acc.contains(&s) {
+                                acc.push(s);
+                            }
+                            acc
+                        },
+                    );
                     format!("allowed cpu: {}", cpus.join(", "))
                 } else {
                     format!("with {c} it allows memory {}", with_cpu.join(", "))
                 };
-                self.err(&format!("{env_key}.memory"), format!("{c} / {m} is not a size {} offers; {hint}", compute_label(compute)));
+                self.err(
+                    &format!("{env_key}.memory"),
+                    format!(
+                        "{c} / {m} is not a size {} offers; {hint}",
+                        compute_label(compute)
+                    ),
+                );
             }
         }
         (c, m)
@@ -424,8 +503,13 @@ impl Validator {
         for (i, b) in list.iter().enumerate() {
             for a in &list[..i] {
                 let same_account = a.account == b.account;
-                let overlap = a.network.contains(&b.network.network()) || b.network.contains(&a.network.network());
-                if same_account && overlap && a.network != Ipv4Net::default() && b.network != Ipv4Net::default() {
+                let overlap = a.network.contains(&b.network.network())
+                    || b.network.contains(&a.network.network());
+                if same_account
+                    && overlap
+                    && a.network != Ipv4Net::default()
+                    && b.network != Ipv4Net::default()
+                {
                     let where_ = match &a.account {
                         Some(acct) => format!("account {acct}"),
                         None => "the same account (neither sets `account`)".into(),
@@ -445,16 +529,25 @@ impl Validator {
     /// Checks every AWS name derived from the ids.
     fn names(&mut self, config: &Config) {
         let names = Names::new(&config.system.id);
-        let id_ok = is_slug(&config.system.id, true);
+        // Names built from an invalid env or service name are reported there.
+        let parts_ok = config.envs.keys().all(|e| is_slug(e, false))
+            && config.services.keys().all(|s| is_slug(s, true));
+        let id_ok = is_slug(&config.system.id, true) && parts_ok;
         let mut reported = Vec::new();
         for env in config.envs.keys() {
             for (kind, name) in names.all_for_env(config, env) {
                 if let Err(m) = kind.check(&name)
                     && id_ok
-                    && !reported.contains(&name)
+                    && !reported.contains(&kind)
                 {
-                    reported.push(name.clone());
-                    self.err("system.id", format!("{m}; shorten system.id (or the env/service name it is combined with)"));
+                    // One error per kind of name: the fix is the same for all.
+                    reported.push(kind);
+                    self.err(
+                        "system.id",
+                        format!(
+                            "{m}; shorten system.id (or the env/service name it is combined with)"
+                        ),
+                    );
                 }
             }
         }
@@ -490,5 +583,7 @@ fn is_branch_name(b: &str) -> bool {
         && !b.contains("..")
         && !b.contains("//")
         && !b.contains("@{")
-        && !b.chars().any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+        && !b
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
 }

@@ -192,17 +192,29 @@ impl<'a> Names<'a> {
             (NameKind::IamRole, self.pipeline_role()),
             (NameKind::IamRole, self.pipeline_events_role(env)),
             (NameKind::Pipeline, self.pipeline(env)),
-            (NameKind::Export, self.env_export(env, "PrivateSecurityGroup")),
+            (
+                NameKind::Export,
+                self.env_export(env, "PrivateSecurityGroup"),
+            ),
         ];
         for service in config.services.keys() {
             let primary = config.is_primary(service);
             names.extend([
                 (NameKind::Stack, self.service_stack(env, service)),
-                (NameKind::EcrRepository, self.ecr_repository(env, service, primary)),
-                (NameKind::AppRunnerName, self.apprunner_service(env, service)),
+                (
+                    NameKind::EcrRepository,
+                    self.ecr_repository(env, service, primary),
+                ),
+                (
+                    NameKind::AppRunnerName,
+                    self.apprunner_service(env, service),
+                ),
                 (NameKind::CodeBuildProject, self.build_project(env, service)),
                 (NameKind::WebAcl, self.apprunner_service(env, service)),
-                (NameKind::Export, self.ecr_export(env, service, primary, "EcrRepositoryUri")),
+                (
+                    NameKind::Export,
+                    self.ecr_export(env, service, primary, "EcrRepositoryUri"),
+                ),
             ]);
         }
         names
@@ -215,12 +227,36 @@ mod tests {
 
     #[test]
     fn rules_reject_what_aws_rejects() {
-        assert!(NameKind::S3Bucket.check("apprunner-nuxt3-dev-temporary").is_ok());
-        assert!(NameKind::S3Bucket.check("Upper-temporary").unwrap_err().contains("`U`"));
-        assert!(NameKind::S3Bucket.check("ab").unwrap_err().contains("3 to 63"));
-        assert!(NameKind::AppRunnerName.check(&"x".repeat(41)).unwrap_err().contains("4 to 40"));
+        assert!(
+            NameKind::S3Bucket
+                .check("apprunner-nuxt3-dev-temporary")
+                .is_ok()
+        );
+        assert!(
+            NameKind::S3Bucket
+                .check("Upper-temporary")
+                .unwrap_err()
+                .contains("`U`")
+        );
+        assert!(
+            NameKind::S3Bucket
+                .check("ab")
+                .unwrap_err()
+                .contains("3 to 63")
+        );
+        assert!(
+            NameKind::AppRunnerName
+                .check(&"x".repeat(41))
+                .unwrap_err()
+                .contains("4 to 40")
+        );
         assert!(NameKind::Stack.check("1abc").unwrap_err().contains("start"));
-        assert!(NameKind::EcrRepository.check("abc-").unwrap_err().contains("end"));
+        assert!(
+            NameKind::EcrRepository
+                .check("abc-")
+                .unwrap_err()
+                .contains("end")
+        );
         assert!(NameKind::IamRole.check("a-b_c.d@e").is_ok());
     }
 }

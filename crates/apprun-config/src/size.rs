@@ -20,7 +20,8 @@ fn parse_amount(s: &str, unit: &str, per_unit: u32) -> Option<u32> {
         .trim();
     let value: f64 = number.parse().ok()?;
     let scaled = value * f64::from(per_unit);
-    (scaled.fract() == 0.0 && scaled > 0.0 && scaled <= f64::from(u32::MAX)).then_some(scaled as u32)
+    (scaled.fract() == 0.0 && scaled > 0.0 && scaled <= f64::from(u32::MAX))
+        .then_some(scaled as u32)
 }
 
 impl Cpu {

@@ -92,7 +92,11 @@ fn collect_table(
     }
 }
 
-fn collect_value(value: &DeValue<'_>, path: &str, out: &mut Vec<(String, Range<usize>, Range<usize>)>) {
+fn collect_value(
+    value: &DeValue<'_>,
+    path: &str,
+    out: &mut Vec<(String, Range<usize>, Range<usize>)>,
+) {
     match value {
         DeValue::Table(t) => collect_table(t, path, out),
         DeValue::Array(items) => {

@@ -85,8 +85,7 @@ impl SubnetPlan {
             for (i, zone) in zones.iter().enumerate() {
                 let (offset, growth) = tier.layout(i);
                 let addr = Ipv4Addr::from(base + offset * sixteenth);
-                let cidr = Ipv4Net::new(addr, vpc.prefix_len() + growth)
-                    .unwrap_or(vpc);
+                let cidr = Ipv4Net::new(addr, vpc.prefix_len() + growth).unwrap_or(vpc);
                 subnets.push(Subnet {
                     tier,
                     zone: zone.clone(),
@@ -106,7 +105,12 @@ impl SubnetPlan {
         let mut out = Vec::new();
         for (i, a) in self.subnets.iter().enumerate() {
             if !self.vpc.contains(&a.cidr) {
-                out.push(format!("{} {} is outside the VPC {}", a.logical_id(), a.cidr, self.vpc));
+                out.push(format!(
+                    "{} {} is outside the VPC {}",
+                    a.logical_id(),
+                    a.cidr,
+                    self.vpc
+                ));
             }
             for b in &self.subnets[i + 1..] {
                 if a.cidr.contains(&b.cidr.network()) || b.cidr.contains(&a.cidr.network()) {
@@ -150,7 +154,9 @@ mod tests {
         ];
         assert_eq!(
             got,
-            want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>()
+            want.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
         );
         assert!(plan.problems().is_empty());
     }
@@ -179,7 +185,11 @@ mod tests {
         plan.subnets[1].cidr = "10.0.0.16/28".parse().unwrap();
         plan.subnets[5].cidr = "10.0.1.0/28".parse().unwrap();
         let problems = plan.problems();
-        assert!(problems.iter().any(|p| p.contains("PublicSubnetAZa 10.0.0.0/27 overlaps PublicSubnetAZc")));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("PublicSubnetAZa 10.0.0.0/27 overlaps PublicSubnetAZc"))
+        );
         assert!(problems.iter().any(|p| p.contains("outside the VPC")));
     }
 }

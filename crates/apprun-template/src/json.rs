@@ -17,7 +17,11 @@ pub(crate) fn to_json_value(v: &Value) -> serde_json::Value {
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         Value::String(s) => J::String(s.clone()),
         Value::List(items) => J::Array(items.iter().map(to_json_value).collect()),
-        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), to_json_value(v))).collect()),
+        Value::Map(m) => J::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), to_json_value(v)))
+                .collect(),
+        ),
         Value::Fn(f) => {
             let mut obj = serde_json::Map::new();
             obj.insert(f.long_name().to_owned(), to_json_value(&f.argument()));

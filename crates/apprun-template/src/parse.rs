@@ -140,10 +140,13 @@ fn string_arg(name: &str, v: Value, path: &str) -> Result<String, ParseError> {
 
 fn list_arg<const N: usize>(name: &str, v: Value, path: &str) -> Result<[Value; N], ParseError> {
     match v {
-        Value::List(items) if items.len() == N => {
-            items.try_into().map_err(|_| shape(path, format!("{name} expects {N} arguments")))
-        }
-        _ => Err(shape(path, format!("{name} expects a list of {N} arguments"))),
+        Value::List(items) if items.len() == N => items
+            .try_into()
+            .map_err(|_| shape(path, format!("{name} expects {N} arguments"))),
+        _ => Err(shape(
+            path,
+            format!("{name} expects a list of {N} arguments"),
+        )),
     }
 }
 
@@ -239,12 +242,19 @@ fn intrinsic(name: &str, arg: Value, path: &str, short: bool) -> Result<Intrinsi
                     Or(items)
                 }
             }
-            _ => return Err(shape(path, format!("{name} expects a list of 2 to 10 conditions"))),
+            _ => {
+                return Err(shape(
+                    path,
+                    format!("{name} expects a list of 2 to 10 conditions"),
+                ));
+            }
         },
         other => {
             return Err(shape(
                 path,
-                format!("unknown intrinsic function {other}; allowed: Ref, Condition, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select, Fn::Split, Fn::GetAZs, Fn::ImportValue, Fn::Base64, Fn::Cidr, Fn::FindInMap, Fn::If, Fn::Equals, Fn::Not, Fn::And, Fn::Or"),
+                format!(
+                    "unknown intrinsic function {other}; allowed: Ref, Condition, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select, Fn::Split, Fn::GetAZs, Fn::ImportValue, Fn::Base64, Fn::Cidr, Fn::FindInMap, Fn::If, Fn::Equals, Fn::Not, Fn::And, Fn::Or"
+                ),
             ));
         }
     })

@@ -110,6 +110,9 @@ mod tests {
         let r = References::of(&sub("arn:${AWS::Partition}:x:${Bucket}/${Role.Arn}"));
         assert!(r.refs.contains("Bucket") && r.refs.contains("AWS::Partition"));
         assert!(r.get_atts.contains(&("Role".into(), "Arn".into())));
-        assert_eq!(r.resource_ids().into_iter().collect::<Vec<_>>(), vec!["Bucket", "Role"]);
+        assert_eq!(
+            r.resource_ids().into_iter().collect::<Vec<_>>(),
+            vec!["Bucket", "Role"]
+        );
     }
 }

@@ -132,16 +132,32 @@ impl Template {
             "AWSTemplateFormatVersion".into(),
             Value::String("2010-09-09".into()),
         );
-        put(&mut root, "Description", self.description.clone().map(Value::String));
+        put(
+            &mut root,
+            "Description",
+            self.description.clone().map(Value::String),
+        );
         put(&mut root, "Metadata", self.metadata.clone());
-        put(&mut root, "Parameters", section(&self.parameters, Parameter::to_value));
+        put(
+            &mut root,
+            "Parameters",
+            section(&self.parameters, Parameter::to_value),
+        );
         put(&mut root, "Mappings", section(&self.mappings, Clone::clone));
-        put(&mut root, "Conditions", section(&self.conditions, Clone::clone));
+        put(
+            &mut root,
+            "Conditions",
+            section(&self.conditions, Clone::clone),
+        );
         root.insert(
             "Resources".into(),
             section(&self.resources, Resource::to_value).unwrap_or(Value::Map(Map::new())),
         );
-        put(&mut root, "Outputs", section(&self.outputs, Output::to_value));
+        put(
+            &mut root,
+            "Outputs",
+            section(&self.outputs, Output::to_value),
+        );
         Value::Map(root)
     }
 
@@ -150,7 +166,10 @@ impl Template {
         self.outputs
             .iter()
             .filter_map(|(id, o)| match &o.export {
-                Some(Value::Map(m)) => m.get("Name").and_then(Value::as_str).map(|n| (n, id.as_str())),
+                Some(Value::Map(m)) => m
+                    .get("Name")
+                    .and_then(Value::as_str)
+                    .map(|n| (n, id.as_str())),
                 Some(Value::String(n)) => Some((n.as_str(), id.as_str())),
                 _ => None,
             })
@@ -183,11 +202,22 @@ impl Parameter {
     fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("Type".into(), Value::String(self.kind.clone()));
-        put(&mut m, "Description", self.description.clone().map(Value::String));
+        put(
+            &mut m,
+            "Description",
+            self.description.clone().map(Value::String),
+        );
         put(&mut m, "Default", self.default.clone());
-        put(&mut m, "AllowedPattern", self.allowed_pattern.clone().map(Value::String));
+        put(
+            &mut m,
+            "AllowedPattern",
+            self.allowed_pattern.clone().map(Value::String),
+        );
         if !self.allowed_values.is_empty() {
-            m.insert("AllowedValues".into(), Value::List(self.allowed_values.clone()));
+            m.insert(
+                "AllowedValues".into(),
+                Value::List(self.allowed_values.clone()),
+            );
         }
         put(&mut m, "MinLength", self.min_length.map(Value::Int));
         put(&mut m, "MaxLength", self.max_length.map(Value::Int));
@@ -204,7 +234,11 @@ impl Resource {
     fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("Type".into(), Value::String(self.kind.clone()));
-        put(&mut m, "Condition", self.condition.clone().map(Value::String));
+        put(
+            &mut m,
+            "Condition",
+            self.condition.clone().map(Value::String),
+        );
         match self.depends_on.as_slice() {
             [] => {}
             [one] => {
@@ -214,7 +248,11 @@ impl Resource {
                 m.insert("DependsOn".into(), many.to_vec().into());
             }
         }
-        put(&mut m, "DeletionPolicy", self.deletion_policy.clone().map(Value::String));
+        put(
+            &mut m,
+            "DeletionPolicy",
+            self.deletion_policy.clone().map(Value::String),
+        );
         put(
             &mut m,
             "UpdateReplacePolicy",
@@ -231,8 +269,16 @@ impl Resource {
 impl Output {
     fn to_value(&self) -> Value {
         let mut m = Map::new();
-        put(&mut m, "Description", self.description.clone().map(Value::String));
-        put(&mut m, "Condition", self.condition.clone().map(Value::String));
+        put(
+            &mut m,
+            "Description",
+            self.description.clone().map(Value::String),
+        );
+        put(
+            &mut m,
+            "Condition",
+            self.condition.clone().map(Value::String),
+        );
         m.insert("Value".into(), self.value.clone());
         if let Some(name) = &self.export {
             let mut e = Map::new();

@@ -30,7 +30,12 @@ pub struct Finding {
 pub fn validate(t: &Template) -> Vec<Finding> {
     let mut findings = Vec::new();
     if t.resources.is_empty() {
-        findings.push(error("E-EMPTY", "", "Resources", "a template needs at least one resource".into()));
+        findings.push(error(
+            "E-EMPTY",
+            "",
+            "Resources",
+            "a template needs at least one resource".into(),
+        ));
     }
     let mut check_refs = |section: &str, id: &str, value: &Value| {
         check_references(t, section, id, &References::of(value), &mut findings);
@@ -66,7 +71,12 @@ pub fn validate(t: &Template) -> Vec<Finding> {
             .map(|c| (c, format!("Resources/{id}/Condition")))
         {
             if !t.conditions.contains_key(cond) {
-                findings.push(error("E-CONDITION", id, &path, format!("condition `{cond}` is not defined")));
+                findings.push(error(
+                    "E-CONDITION",
+                    id,
+                    &path,
+                    format!("condition `{cond}` is not defined"),
+                ));
             }
         }
     }
@@ -113,13 +123,20 @@ fn check_references(
                 "E-GETATT",
                 id,
                 &path,
-                format!("GetAtt `{resource}.{attribute}` names a resource this template does not define"),
+                format!(
+                    "GetAtt `{resource}.{attribute}` names a resource this template does not define"
+                ),
             ));
         }
     }
     for cond in &refs.conditions {
         if !t.conditions.contains_key(cond) {
-            findings.push(error("E-CONDITION", id, &path, format!("condition `{cond}` is not defined")));
+            findings.push(error(
+                "E-CONDITION",
+                id,
+                &path,
+                format!("condition `{cond}` is not defined"),
+            ));
         }
     }
 }
@@ -156,7 +173,8 @@ fn cycles(t: &Template) -> Vec<Finding> {
         if marks[start] != Mark::New {
             continue;
         }
-        let mut stack: Vec<(&str, Vec<&str>)> = vec![(start, edges[start].iter().copied().collect())];
+        let mut stack: Vec<(&str, Vec<&str>)> =
+            vec![(start, edges[start].iter().copied().collect())];
         marks.insert(start, Mark::Open);
         while let Some((node, pending)) = stack.last_mut() {
             let node = *node;

@@ -23,18 +23,45 @@ pub enum Value {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intrinsic {
     Ref(String),
-    GetAtt { resource: String, attribute: String },
+    GetAtt {
+        resource: String,
+        attribute: String,
+    },
     /// `Fn::Sub` with a template string and optional variable map.
-    Sub { template: String, vars: Option<Map> },
-    Join { separator: String, items: Value },
-    Select { index: Value, list: Value },
-    Split { separator: String, source: Value },
+    Sub {
+        template: String,
+        vars: Option<Map>,
+    },
+    Join {
+        separator: String,
+        items: Value,
+    },
+    Select {
+        index: Value,
+        list: Value,
+    },
+    Split {
+        separator: String,
+        source: Value,
+    },
     GetAZs(Value),
     ImportValue(Value),
     Base64(Value),
-    Cidr { block: Value, count: Value, bits: Value },
-    FindInMap { map: Value, top: Value, second: Value },
-    If { condition: String, then: Value, otherwise: Value },
+    Cidr {
+        block: Value,
+        count: Value,
+        bits: Value,
+    },
+    FindInMap {
+        map: Value,
+        top: Value,
+        second: Value,
+    },
+    If {
+        condition: String,
+        then: Value,
+        otherwise: Value,
+    },
     Equals(Value, Value),
     Not(Value),
     And(Vec<Value>),
@@ -104,7 +131,11 @@ impl Intrinsic {
                 condition,
                 then,
                 otherwise,
-            } => Value::List(vec![condition.as_str().into(), then.clone(), otherwise.clone()]),
+            } => Value::List(vec![
+                condition.as_str().into(),
+                then.clone(),
+                otherwise.clone(),
+            ]),
             Equals(a, b) => Value::List(vec![a.clone(), b.clone()]),
             And(items) | Or(items) => Value::List(items.clone()),
         }
@@ -186,7 +217,9 @@ fn walk_fn<'a>(f: &'a Intrinsic, visit: &mut dyn FnMut(&'a Value)) {
             top.walk(visit);
             second.walk(visit);
         }
-        If { then, otherwise, .. } => {
+        If {
+            then, otherwise, ..
+        } => {
             then.walk(visit);
             otherwise.walk(visit);
         }

@@ -61,6 +61,11 @@ fn write_after_indicator(out: &mut String, value: &Value, indent: usize) {
             let arg = short_form_argument(f);
             write_after_indicator(out, &arg, indent);
         }
+        Value::String(s) => {
+            out.push(' ');
+            out.push_str(&scalar_str(s, false));
+            out.push('\n');
+        }
         scalar => {
             out.push(' ');
             out.push_str(&inline(scalar).unwrap_or_default());
@@ -89,7 +94,7 @@ fn write_block_literal(out: &mut String, s: &str, indent: usize) {
         _ => "+",
     };
     let _ = writeln!(out, " |{chomp}");
-    let body = if trailing == 1 { &s[..s.len() - 1] } else { s };
+    let body = if trailing >= 1 { &s[..s.len() - 1] } else { s };
     for line in body.split('\n') {
         if !line.is_empty() {
             pad(out, indent);
@@ -166,11 +171,15 @@ fn pad(out: &mut String, indent: usize) {
     out.extend(std::iter::repeat_n(' ', indent));
 }
 
+/// Whether a multi-line string reads back unchanged as a `|` block: its
+/// first line sets the indentation, so it must not start with whitespace,
+/// and whitespace-only lines would be taken for empty ones.
 fn is_block_literal(s: &str) -> bool {
     s.contains('\n')
-        && !s.starts_with([' ', '\n'])
-        && s.chars().all(|c| c == '\n' || !c.is_control() || c == '\t')
-        && !s.contains("\n ")
+        && !s.starts_with([' ', '\t', '\n'])
+        && s.chars().all(|c| c == '\n' || c == '\t' || !c.is_control())
+        && s.split('\n')
+            .all(|line| line.is_empty() || !line.trim().is_empty())
 }
 
 /// A string as a plain, single-quoted or double-quoted scalar.
@@ -241,15 +250,40 @@ mod tests {
     #[test]
     fn ambiguous_scalars_are_quoted() {
         for s in [
-            "2012-10-17", "3000", "yes", "No", "on", "null", "~", "0.0.0.0/0", "", " x", "a: b",
-            "*", "!x", "@x", "10.0.0.0/24", ".5", "true", "x:",
+            "2012-10-17",
+            "3000",
+            "yes",
+            "No",
+            "on",
+            "null",
+            "~",
+            "0.0.0.0/0",
+            "",
+            " x",
+            "a: b",
+            "*",
+            "!x",
+            "@x",
+            "10.0.0.0/24",
+            ".5",
+            "true",
+            "x:",
         ] {
             assert!(!is_plain_safe(s, false), "{s:?} must be quoted");
         }
-        for s in ["Hello", "arn:aws:s3:::b/*", "${AWS::Region}a", "s3:GetObject", "a b"] {
+        for s in [
+            "Hello",
+            "arn:aws:s3:::b/*",
+            "${AWS::Region}a",
+            "s3:GetObject",
+            "a b",
+        ] {
             assert!(is_plain_safe(s, false), "{s:?} may be plain");
         }
-        assert!(!is_plain_safe("${AWS::Region}a", true), "braces are flow indicators");
+        assert!(
+            !is_plain_safe("${AWS::Region}a", true),
+            "braces are flow indicators"
+        );
     }
 
     #[test]
@@ -257,5 +291,24 @@ mod tests {
         assert_eq!(scalar_str("it's", false), "it's");
         assert_eq!(scalar_str("'x'", false), "'''x'''");
         assert_eq!(scalar_str("a\u{7}b", false), "\"a\\u0007b\"");
+    }
+
+    #[test]
+    fn multi_line_strings_survive_every_shape() {
+        for s in [
+            "a\n  b\n",
+            "  lead\nx",
+            "x\n   \ny",
+            "x\r\ny",
+            "x\n\n\n",
+            "x",
+            "a\n\tb",
+        ] {
+            let mut m = Map::new();
+            m.insert("K".into(), Value::String(s.into()));
+            let yaml = to_yaml(&Value::Map(m));
+            let back: serde_norway::Value = serde_norway::from_str(&yaml).unwrap();
+            assert_eq!(back["K"].as_str(), Some(s), "{s:?} rendered as {yaml}");
+        }
     }
 }

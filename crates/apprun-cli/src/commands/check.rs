@@ -40,7 +40,10 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitCode, Failure> {
             found.extend(check_file(path)?);
         }
     }
-    let errors = found.iter().filter(|l| l.finding.severity == Severity::Error).count();
+    let errors = found
+        .iter()
+        .filter(|l| l.finding.severity == Severity::Error)
+        .count();
     if ctx.json() {
         print_json(&json!({
             "ok": errors == 0,
@@ -58,16 +61,31 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitCode, Failure> {
         }));
     } else {
         for l in &found {
-            let level = if l.finding.severity == Severity::Error { "error" } else { "warning" };
-            println!("{level}[{}] {}: {}: {}", l.finding.code, l.file, l.finding.path, l.finding.message);
+            let level = if l.finding.severity == Severity::Error {
+                "error"
+            } else {
+                "warning"
+            };
+            println!(
+                "{level}[{}] {}: {}: {}",
+                l.finding.code, l.file, l.finding.path, l.finding.message
+            );
         }
-        ctx.progress(format!("checked {checked} templates: {errors} errors, {} warnings", found.len() - errors));
+        ctx.progress(format!(
+            "checked {checked} templates: {errors} errors, {} warnings",
+            found.len() - errors
+        ));
     }
-    Ok(if errors > 0 { ExitCode::from(exit::FINDINGS) } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::from(exit::FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn check_file(path: &Path) -> Result<Vec<Located>, Failure> {
-    let text = std::fs::read_to_string(path).map_err(Failure::io(format!("reading {}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(Failure::io(format!("reading {}", path.display())))?;
     let file = path.display().to_string();
     Ok(match parse_template(&text) {
         Ok(template) => validate(&template)

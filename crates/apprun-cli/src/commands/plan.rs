@@ -106,25 +106,53 @@ fn plan_text(config: &Config, env: &Env, bp: &EnvBlueprint) -> String {
     );
 
     out.push_str("Stacks, in deploy order (stacks of one wave deploy in parallel):\n");
-    let mut rows = vec![vec!["WAVE".into(), "STACK".into(), "RESOURCES".into(), "IMPORTS FROM".into()]];
+    let mut rows = vec![vec![
+        "WAVE".into(),
+        "STACK".into(),
+        "RESOURCES".into(),
+        "IMPORTS FROM".into(),
+    ]];
     for (w, wave) in bp.waves.iter().enumerate() {
         for &i in wave {
             let s = &bp.stacks[i];
-            let deps = bp.dependencies.get(&s.name).map(|d| d.join(", ")).unwrap_or_default();
-            let name = if s.kind.per_account() { format!("{} (shared by the account)", s.name) } else { s.name.clone() };
-            rows.push(vec![(w + 1).to_string(), name, s.template.resources.len().to_string(), if deps.is_empty() { "-".into() } else { deps }]);
+            let deps = bp
+                .dependencies
+                .get(&s.name)
+                .map(|d| d.join(", "))
+                .unwrap_or_default();
+            let name = if s.kind.per_account() {
+                format!("{} (shared by the account)", s.name)
+            } else {
+                s.name.clone()
+            };
+            rows.push(vec![
+                (w + 1).to_string(),
+                name,
+                s.template.resources.len().to_string(),
+                if deps.is_empty() { "-".into() } else { deps },
+            ]);
         }
     }
     out.push_str(&table(&rows));
 
     for s in &bp.stacks {
         out.push_str(&format!("\n{} ({}.yaml):\n", s.name, s.kind.file_stem()));
-        let rows: Vec<Vec<String>> = s.template.resources.iter().map(|(id, r)| vec![r.kind.clone(), id.clone()]).collect();
+        let rows: Vec<Vec<String>> = s
+            .template
+            .resources
+            .iter()
+            .map(|(id, r)| vec![r.kind.clone(), id.clone()])
+            .collect();
         out.push_str(&table(&rows));
     }
 
     out.push_str("\nSubnets:\n");
-    let mut rows = vec![vec!["TIER".into(), "ZONE".into(), "CIDR".into(), "EXPORT".into()]];
+    let mut rows = vec![vec![
+        "TIER".into(),
+        "ZONE".into(),
+        "CIDR".into(),
+        "EXPORT".into(),
+    ]];
     for s in &env.subnets.subnets {
         rows.push(vec![
             s.tier.name().into(),
@@ -136,14 +164,32 @@ fn plan_text(config: &Config, env: &Env, bp: &EnvBlueprint) -> String {
     out.push_str(&table(&rows));
 
     out.push_str("\nSecurity group rules:\n");
-    let mut rows = vec![vec!["GROUP".into(), "DIRECTION".into(), "PROTOCOL".into(), "PORTS".into(), "CIDR".into(), "WHY".into()]];
+    let mut rows = vec![vec![
+        "GROUP".into(),
+        "DIRECTION".into(),
+        "PROTOCOL".into(),
+        "PORTS".into(),
+        "CIDR".into(),
+        "WHY".into(),
+    ]];
     for r in security_group_rules(&env.subnets) {
-        let ports = if r.from_port == r.to_port { r.from_port.to_string() } else { format!("{}-{}", r.from_port, r.to_port) };
+        let ports = if r.from_port == r.to_port {
+            r.from_port.to_string()
+        } else {
+            format!("{}-{}", r.from_port, r.to_port)
+        };
         let direction = match r.direction {
             apprun_blueprint::Direction::Ingress => "in",
             apprun_blueprint::Direction::Egress => "out",
         };
-        rows.push(vec![r.group.into(), direction.into(), r.protocol.into(), ports, r.cidr, r.description]);
+        rows.push(vec![
+            r.group.into(),
+            direction.into(),
+            r.protocol.into(),
+            ports,
+            r.cidr,
+            r.description,
+        ]);
     }
     out.push_str(&table(&rows));
     out.push_str("  Private: egress left at the AWS default\n");
@@ -167,9 +213,16 @@ fn plan_text(config: &Config, env: &Env, bp: &EnvBlueprint) -> String {
         "\nPipeline: {} branch {} → build (image tagged with the commit) → {}deploy\n",
         config.source.repository,
         env.branch,
-        if env.approval { "manual approval → " } else { "" }
+        if env.approval {
+            "manual approval → "
+        } else {
+            ""
+        }
     ));
     let findings = bp.findings().len();
-    out.push_str(&format!("\nValidation: {} stacks, {findings} findings\n", bp.stacks.len()));
+    out.push_str(&format!(
+        "\nValidation: {} stacks, {findings} findings\n",
+        bp.stacks.len()
+    ));
     out
 }

@@ -33,7 +33,11 @@ pub fn run(ctx: &Context, args: &SynthArgs) -> Result<ExitCode, Failure> {
     for env in &envs {
         let blueprint = synthesize(&config, env)?;
         blueprint.ensure_valid()?;
-        let dir = if args.all { PathBuf::from(env) } else { PathBuf::new() };
+        let dir = if args.all {
+            PathBuf::from(env)
+        } else {
+            PathBuf::new()
+        };
         manifest_envs.push(manifest_entry(&blueprint, &dir, format));
         for stack in &blueprint.stacks {
             let file = dir.join(format!("{}.{}", stack.kind.file_stem(), format.extension()));
@@ -51,7 +55,10 @@ pub fn run(ctx: &Context, args: &SynthArgs) -> Result<ExitCode, Failure> {
     files.push((PathBuf::from(MANIFEST), manifest_text));
 
     write_folder(&args.out, &files)?;
-    let written: Vec<String> = files.iter().map(|(p, _)| args.out.join(p).display().to_string()).collect();
+    let written: Vec<String> = files
+        .iter()
+        .map(|(p, _)| args.out.join(p).display().to_string())
+        .collect();
     if ctx.json() {
         print_json(&json!({ "ok": true, "out": args.out.display().to_string(), "files": written }));
     } else {
@@ -104,11 +111,17 @@ pub fn write_folder(out: &Path, files: &[(PathBuf, String)]) -> Result<(), Failu
     if out.exists() {
         if !out.is_dir() {
             return Err(Failure::Refused {
-                message: format!("--out {} exists and is not a folder; choose another path", out.display()),
+                message: format!(
+                    "--out {} exists and is not a folder; choose another path",
+                    out.display()
+                ),
                 code: exit::INVALID_INPUT,
             });
         }
-        let empty = std::fs::read_dir(out).map_err(Failure::io(out.display().to_string()))?.next().is_none();
+        let empty = std::fs::read_dir(out)
+            .map_err(Failure::io(out.display().to_string()))?
+            .next()
+            .is_none();
         if !empty && !out.join(MANIFEST).exists() {
             return Err(Failure::Refused {
                 message: format!(
@@ -165,4 +178,3 @@ pub fn write_folder(out: &Path, files: &[(PathBuf, String)]) -> Result<(), Failu
     }
     Ok(())
 }
-
