@@ -41,18 +41,30 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             )
             .retained(),
         );
-        for (suffix, attr, description) in [
-            ("Name", "Name", "Source repository name"),
-            ("Arn", "Arn", "Source repository ARN"),
+        // Derived from the name exactly as AWS forms them, rather than by
+        // GetAtt: the same values, and endpoints that do not model CodeCommit
+        // (moto) can still create the stack.
+        let repo = &config.source.repository;
+        for (suffix, value, description) in [
+            ("Name", Value::from(repo.as_str()), "Source repository name"),
+            (
+                "Arn",
+                sub(format!(
+                    "arn:${{AWS::Partition}}:codecommit:${{AWS::Region}}:${{AWS::AccountId}}:{repo}"
+                )),
+                "Source repository ARN",
+            ),
             (
                 "CloneUrlHttp",
-                "CloneUrlHttp",
+                sub(format!(
+                    "https://git-codecommit.${{AWS::Region}}.${{AWS::URLSuffix}}/v1/repos/{repo}"
+                )),
                 "Source repository HTTPS clone URL",
             ),
         ] {
             t.outputs.insert(
                 format!("SourceRepository{suffix}"),
-                Output::new(description, get_att("SourceRepository", attr))
+                Output::new(description, value)
                     .exported_as(names.account_export(&format!("SourceRepository{suffix}"))),
             );
         }

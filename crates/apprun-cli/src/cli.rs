@@ -9,10 +9,13 @@ a three-tier VPC over two zones, IAM roles, image and source repositories, a CI/
 and the service on App Runner, as CloudFormation that apprun synthesizes, checks and deploys.";
 
 const EXIT_CODES: &str = "Exit codes:
-  0  success
-  1  a check found errors
-  2  invalid config, template or command line (nothing was written or deployed)
-  3  local I/O failure (e.g. the output folder could not be written)";
+  0    success
+  1    a check found errors, or a deploy/destroy failed (the message says in which state AWS is)
+  2    invalid config, template or command line (nothing was written or deployed)
+  3    local I/O failure (e.g. the output folder could not be written)
+  4    refused for safety before any change (wrong account, a stack in a state apprun
+       must not touch, a missing image tag, or the question was answered no)
+  130  interrupted by Ctrl-C (AWS keeps going with what had started)";
 
 #[derive(Debug, Parser)]
 #[command(name = "apprun", version, about = ABOUT, after_help = EXIT_CODES)]
@@ -24,6 +27,14 @@ pub struct Cli {
     /// Result format on stdout. Progress always goes to stderr.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+
+    /// AWS profile (from ~/.aws/config) for commands that talk to AWS.
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// AWS region (default: system.region of apprun.toml).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -62,6 +73,87 @@ Offline: synthesizes and validates, touches no AWS account.")]
 
 Exits 1 when any error is found.")]
     Check(CheckArgs),
+
+    /// Deploy an environment's stacks: waves in dependency order, unchanged stacks skipped.
+    #[command(after_help = "Examples:
+  apprun deploy --env dev --image-tag 3f2a1bc        # first deploy: the service needs an image tag
+  apprun deploy --env dev                            # later: unchanged stacks make no write at all
+  apprun deploy --env stg --stack network --yes      # one stack, no questions (CI)
+  AWS_ENDPOINT_URL=http://127.0.0.1:5000 apprun deploy --env dev --yes --image-tag abc1234
+
+Credentials come from the default chain (env vars, --profile, SSO, instance role). Before
+any write apprun checks the account (STS) against the env's `account`. Every change is
+shown and, without --yes, asked for. Ctrl-C stops waiting and leaves AWS as it is.")]
+    Deploy(DeployArgs),
+
+    /// Show what a deploy would change, per stack, without changing anything.
+    #[command(after_help = "Examples:
+  apprun diff --env prod
+  apprun diff --env dev --image-tag 9c0ffee --output json")]
+    Diff(DiffArgs),
+
+    /// Show each stack's status, last update and the service URL.
+    #[command(after_help = "Examples:
+  apprun status --env dev
+  apprun status --env prod --output json | jq -r '.stacks[] | select(.url) | .url'")]
+    Status(EnvArg),
+
+    /// Delete an environment's stacks, dependents first.
+    #[command(after_help = "Examples:
+  apprun destroy --env dev
+  apprun destroy --env dev --yes
+
+Retained resources (the CodeCommit repository) are kept and named. The per-account IAM
+stack is kept while another env still imports its exports. The artifact bucket is emptied
+so that it can be deleted.")]
+    Destroy(DestroyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArg {
+    /// Environment (see [env.NAME] in apprun.toml).
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Environment to deploy.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// Only these stacks (file stem like `network`, or the full stack name);
+    /// repeat or separate with commas. They still deploy in dependency order.
+    #[arg(long, value_name = "STACK", value_delimiter = ',')]
+    pub stack: Vec<String>,
+    /// Image tag for the service stacks (required when a service stack is new).
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: Option<String>,
+    /// Do not ask before executing changes.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Environment to compare.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// Only these stacks (repeat or separate with commas).
+    #[arg(long, value_name = "STACK", value_delimiter = ',')]
+    pub stack: Vec<String>,
+    /// Image tag to compare the service stacks with.
+    #[arg(long, value_name = "TAG")]
+    pub image_tag: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Environment to remove.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// Do not ask before deleting.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -22,6 +22,8 @@ pub enum Failure {
         message: String,
         code: u8,
     },
+    /// An AWS-side failure; the report (if any) was already printed.
+    Deploy(apprun_deploy::DeployError),
 }
 
 impl Failure {
@@ -128,6 +130,7 @@ pub fn report(ctx: &Context, failure: Failure) -> ExitCode {
         }
         Failure::Io { .. } => (exit::IO, failure_message(&failure), vec![]),
         Failure::Refused { code, message } => (*code, message.clone(), vec![]),
+        Failure::Deploy(e) => (deploy_exit_code(e), failure_message(&failure), vec![]),
     };
     if ctx.json() {
         print_json(&serde_json::json!({ "ok": false, "error": message, "diagnostics": details }));
@@ -150,5 +153,21 @@ fn failure_message(failure: &Failure) -> String {
         Failure::Blueprint(e) => format!("internal error in the blueprint (please report): {e}"),
         Failure::Io { what, error } => format!("{what}: {error}"),
         Failure::Refused { message, .. } => message.clone(),
+        Failure::Deploy(e) => e.to_string(),
+    }
+}
+
+/// Exit code of an AWS-side failure (see `apprun --help`).
+pub fn deploy_exit_code(e: &apprun_deploy::DeployError) -> u8 {
+    use apprun_deploy::DeployError::*;
+    match e {
+        Interrupted { .. } => exit::INTERRUPTED,
+        AccountMismatch { .. }
+        | Blocked { .. }
+        | MissingImageTag { .. }
+        | Declined(_)
+        | DestroyRefused { .. } => exit::REFUSED,
+        TemplateTooLarge { .. } => exit::INVALID_INPUT,
+        ChangeSetFailed { .. } | StackFailed { .. } | Aws { .. } => exit::FINDINGS,
     }
 }

@@ -11,14 +11,28 @@ use crate::diagnostics::Failure;
 pub struct Context {
     pub format: OutputFormat,
     pub config_path: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub region: Option<String>,
 }
 
 impl Context {
-    pub fn new(format: OutputFormat, config_path: Option<PathBuf>) -> Self {
+    pub fn new(
+        format: OutputFormat,
+        config_path: Option<PathBuf>,
+        profile: Option<String>,
+        region: Option<String>,
+    ) -> Self {
         Context {
             format,
             config_path,
+            profile,
+            region,
         }
+    }
+
+    /// Whether stderr is a terminal that may show live, coloured progress.
+    pub fn live(&self) -> bool {
+        self.color_stderr()
     }
 
     pub fn json(&self) -> bool {

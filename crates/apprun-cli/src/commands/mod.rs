@@ -1,3 +1,4 @@
+pub mod aws;
 pub mod check;
 pub mod plan;
 pub mod synth;

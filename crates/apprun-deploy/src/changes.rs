@@ -1,0 +1,164 @@
+//! Change sets: what an update would do, created, read and cleaned up.
+
+use std::time::Instant;
+
+use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter};
+use serde::Serialize;
+
+use crate::clients::Clients;
+use crate::error::DeployError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeAction {
+    Add,
+    Modify,
+    Remove,
+    Other,
+}
+
+/// One resource change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub action: ChangeAction,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// `True`, `False` or `Conditional` for modifications (CloudFormation's words).
+    pub replacement: Option<String>,
+}
+
+/// What a template would add to a stack that does not exist yet.
+pub(crate) fn additions(template: &apprun_template::Template) -> Vec<Change> {
+    template
+        .resources
+        .iter()
+        .map(|(id, r)| Change {
+            action: ChangeAction::Add,
+            logical_id: id.clone(),
+            resource_type: r.kind.clone(),
+            replacement: None,
+        })
+        .collect()
+}
+
+/// A change set ready to execute.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingChangeSet {
+    pub id: String,
+    pub changes: Vec<Change>,
+}
+
+/// CloudFormation's ways of saying "nothing to change".
+fn means_no_changes(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+pub(crate) enum Created {
+    Changes(PendingChangeSet),
+    /// The change set had nothing to do; it has been deleted.
+    Nothing,
+}
+
+/// Creates an UPDATE change set, waits for it, and returns its changes.
+/// A change set without changes is deleted, never left behind.
+pub(crate) async fn create_update(
+    clients: &Clients,
+    stack: &str,
+    body: TemplateSource,
+    parameters: Vec<Parameter>,
+    name: &str,
+) -> Result<Created, DeployError> {
+    let mut req = clients
+        .cfn
+        .create_change_set()
+        .stack_name(stack)
+        .change_set_name(name)
+        .change_set_type(ChangeSetType::Update)
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityNamedIam)
+        .set_parameters(Some(parameters))
+        .description("apprun deploy");
+    req = match body {
+        TemplateSource::Body(b) => req.template_body(b),
+        TemplateSource::Url(u) => req.template_url(u),
+    };
+    let created = req
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("CreateChangeSet", Some(stack), e))?;
+    let id = created.id().unwrap_or(name).to_owned();
+    let started = Instant::now();
+    loop {
+        let d = clients
+            .cfn
+            .describe_change_set()
+            .stack_name(stack)
+            .change_set_name(&id)
+            .send()
+            .await
+            .map_err(|e| DeployError::aws("DescribeChangeSet", Some(stack), e))?;
+        match d.status() {
+            Some(ChangeSetStatus::CreateComplete) => {
+                let changes = d
+                    .changes()
+                    .iter()
+                    .filter_map(|c| c.resource_change())
+                    .map(|rc| Change {
+                        action: match rc.action().map(|a| a.as_str()) {
+                            Some("Add") => ChangeAction::Add,
+                            Some("Modify") => ChangeAction::Modify,
+                            Some("Remove") => ChangeAction::Remove,
+                            _ => ChangeAction::Other,
+                        },
+                        logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+                        resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+                        replacement: rc.replacement().map(|r| r.as_str().to_owned()),
+                    })
+                    .collect();
+                return Ok(Created::Changes(PendingChangeSet { id, changes }));
+            }
+            Some(ChangeSetStatus::Failed) => {
+                let reason = d.status_reason().unwrap_or("no reason given").to_owned();
+                delete(clients, stack, &id).await?;
+                if means_no_changes(&reason) {
+                    return Ok(Created::Nothing);
+                }
+                return Err(DeployError::ChangeSetFailed {
+                    stack: stack.to_owned(),
+                    reason,
+                    events: Vec::new(),
+                });
+            }
+            _ => {
+                if started.elapsed().as_secs() > 600 {
+                    return Err(DeployError::Blocked {
+                        stack: stack.to_owned(),
+                        status: "change set still being created after 10 minutes".into(),
+                        advice: format!("look at change set {id} in the console"),
+                    });
+                }
+                tokio::time::sleep(clients.tuning.poll).await;
+            }
+        }
+    }
+}
+
+pub(crate) async fn delete(clients: &Clients, stack: &str, id: &str) -> Result<(), DeployError> {
+    clients
+        .cfn
+        .delete_change_set()
+        .stack_name(stack)
+        .change_set_name(id)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| DeployError::aws("DeleteChangeSet", Some(stack), e))
+}
+
+/// Where CloudFormation reads a template from.
+#[derive(Debug, Clone)]
+pub(crate) enum TemplateSource {
+    Body(String),
+    /// Templates over 51,200 bytes are staged in the env's artifact bucket.
+    Url(String),
+}

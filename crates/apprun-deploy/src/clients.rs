@@ -1,0 +1,118 @@
+//! Credentials, region and endpoint resolved the way every AWS tool does.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use crate::calls::{CallLog, Recorder};
+
+/// What the command line says about credentials and region.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    /// `--profile`: a named profile of ~/.aws/config.
+    pub profile: Option<String>,
+    /// `--region`, else the config's `system.region`.
+    pub region: String,
+}
+
+/// Timing knobs: production values by default, faster in tests.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    /// How often a waiting stack is polled.
+    pub poll: Duration,
+    /// First retry backoff for throttling and 5xx.
+    pub initial_backoff: Duration,
+    pub max_attempts: u32,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            poll: Duration::from_secs(3),
+            initial_backoff: Duration::from_millis(500),
+            max_attempts: 6,
+        }
+    }
+}
+
+impl Tuning {
+    /// Reads `APPRUN_POLL_MS` (tests against local endpoints poll fast).
+    pub fn from_env() -> Self {
+        let mut t = Tuning::default();
+        if let Some(ms) = std::env::var("APPRUN_POLL_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            t.poll = Duration::from_millis(ms);
+        }
+        t
+    }
+}
+
+/// The SDK clients apprun uses, sharing one config and one call log.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub calls: CallLog,
+    pub region: String,
+    pub tuning: Tuning,
+    /// A custom endpoint (`AWS_ENDPOINT_URL`), when one is set.
+    pub endpoint_url: Option<String>,
+}
+
+impl Clients {
+    /// Loads credentials from the default chain (env, profile, SSO, instance
+    /// role). `AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_<SERVICE>`) point the
+    /// clients at a local endpoint.
+    pub async fn load(options: &AwsOptions, tuning: Tuning) -> Clients {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(options.region.clone()))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(tuning.max_attempts)
+                    .with_initial_backoff(tuning.initial_backoff),
+            );
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        Clients::from_sdk_config(&loader.load().await, tuning)
+    }
+
+    /// Builds the clients from an existing SDK config (tests pass one with a
+    /// recorded HTTP client).
+    pub fn from_sdk_config(config: &SdkConfig, tuning: Tuning) -> Clients {
+        let calls = CallLog::default();
+        let cfn = aws_sdk_cloudformation::config::Builder::from(config)
+            .interceptor(Recorder(calls.clone()))
+            .build();
+        let sts = aws_sdk_sts::config::Builder::from(config)
+            .interceptor(Recorder(calls.clone()))
+            .build();
+        // Local endpoints (moto, MinIO) serve buckets by path, not by host name.
+        let custom_endpoint = config.endpoint_url().is_some();
+        let s3 = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(custom_endpoint)
+            .interceptor(Recorder(calls.clone()))
+            .build();
+        Clients {
+            cfn: aws_sdk_cloudformation::Client::from_conf(cfn),
+            sts: aws_sdk_sts::Client::from_conf(sts),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            calls,
+            region: config.region().map(|r| r.to_string()).unwrap_or_default(),
+            tuning,
+            endpoint_url: config.endpoint_url().map(str::to_owned),
+        }
+    }
+
+    /// The HTTPS URL of an S3 object, as CloudFormation's TemplateURL wants it.
+    pub fn object_url(&self, bucket: &str, key: &str) -> String {
+        match &self.endpoint_url {
+            Some(endpoint) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
+            None => format!("https://{bucket}.s3.{}.amazonaws.com/{key}", self.region),
+        }
+    }
+}

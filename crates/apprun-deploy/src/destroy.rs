@@ -1,0 +1,338 @@
+//! Removing an environment: dependents first, retained resources kept and
+//! named, and nothing removed while another env still imports an export.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use apprun_blueprint::{EnvBlueprint, Stack, StackKind};
+use aws_smithy_types::DateTime;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::changes::{Change, ChangeAction};
+use crate::clients::Clients;
+use crate::error::DeployError;
+use crate::events::{Event, Observer, Review};
+use crate::stack::{describe, failed_events, template_body};
+use crate::wait::{Waited, wait_for};
+
+#[derive(Debug, Default, Serialize)]
+pub struct DestroyReport {
+    /// Stacks deleted, in the order deleted.
+    pub deleted: Vec<String>,
+    /// Stacks that did not exist.
+    pub absent: Vec<String>,
+    /// Per-account stacks kept because another env still uses them.
+    pub kept: Vec<(String, String)>,
+    /// Resources kept by their DeletionPolicy, as `stack: type name`.
+    pub retained: Vec<String>,
+    /// Stacks whose deletion failed, with why.
+    pub failed: Vec<(String, String)>,
+    /// Stacks not attempted because a stack that imports from them (an
+    /// earlier wave of the deletion) could not be deleted.
+    pub not_attempted: Vec<String>,
+}
+
+/// Names of stacks outside `leaving` that import any export of `stack`.
+async fn importers(
+    clients: &Clients,
+    stack: &Stack,
+    leaving: &BTreeSet<String>,
+    system_prefix: &str,
+    list_imports_works: &mut bool,
+) -> Result<Vec<String>, DeployError> {
+    let mut found = BTreeSet::new();
+    let exports: Vec<String> = stack.exports();
+    for export in exports.iter().filter(|_| *list_imports_works) {
+        match clients.cfn.list_imports().export_name(export).send().await {
+            Ok(out) => found.extend(out.imports().iter().cloned()),
+            Err(e) => {
+                let message = crate::error::error_message(&e);
+                // "not imported by any stack" is how CloudFormation says none.
+                if message.contains("is not imported by any stack") {
+                    continue;
+                }
+                *list_imports_works = false;
+                break;
+            }
+        }
+    }
+    if !*list_imports_works && !exports.is_empty() {
+        // Endpoints without ListImports (or credentials without the right):
+        // read the templates of this system's other stacks instead.
+        found = scan_imports(clients, &exports, system_prefix).await?;
+    }
+    Ok(found
+        .into_iter()
+        .filter(|s| !leaving.contains(s) && s != &stack.name)
+        .collect())
+}
+
+async fn scan_imports(
+    clients: &Clients,
+    exports: &[String],
+    prefix: &str,
+) -> Result<BTreeSet<String>, DeployError> {
+    let mut found = BTreeSet::new();
+    let mut pages = clients.cfn.describe_stacks().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| DeployError::aws("DescribeStacks", None, e))?;
+        for s in page.stacks() {
+            let name = s.stack_name().unwrap_or_default();
+            if !name.starts_with(prefix)
+                || s.stack_status()
+                    .is_some_and(|st| st.as_str() == "DELETE_COMPLETE")
+            {
+                continue;
+            }
+            let body = template_body(clients, name).await?;
+            if let Ok(t) = apprun_template::parse_template(&body)
+                && t.import_names().iter().any(|i| exports.contains(i))
+            {
+                found.insert(name.to_owned());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Empties a bucket (every version) so that its stack can delete it.
+async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<usize, DeployError> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let mut removed = 0;
+    loop {
+        let listed = match clients
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                let message = crate::error::error_message(&e);
+                if message.contains("NoSuchBucket") || message.contains("does not exist") {
+                    return Ok(removed);
+                }
+                return Err(DeployError::Aws {
+                    operation: "ListObjectVersions",
+                    stack: None,
+                    message,
+                });
+            }
+        };
+        let mut ids: Vec<ObjectIdentifier> = Vec::new();
+        for v in listed.versions() {
+            ids.extend(
+                ObjectIdentifier::builder()
+                    .key(v.key().unwrap_or_default())
+                    .set_version_id(v.version_id().map(str::to_owned))
+                    .build()
+                    .ok(),
+            );
+        }
+        for m in listed.delete_markers() {
+            ids.extend(
+                ObjectIdentifier::builder()
+                    .key(m.key().unwrap_or_default())
+                    .set_version_id(m.version_id().map(str::to_owned))
+                    .build()
+                    .ok(),
+            );
+        }
+        if ids.is_empty() {
+            return Ok(removed);
+        }
+        removed += ids.len();
+        let delete = Delete::builder()
+            .set_objects(Some(ids))
+            .quiet(true)
+            .build()
+            .map_err(|e| DeployError::Aws {
+                operation: "DeleteObjects",
+                stack: None,
+                message: e.to_string(),
+            })?;
+        clients
+            .s3
+            .delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| DeployError::aws("DeleteObjects", None, e))?;
+    }
+}
+
+/// Deletes one stack and waits until it is gone.
+async fn delete_one(
+    clients: &Clients,
+    s: &Stack,
+    artifact_bucket: &str,
+    observer: &Arc<dyn Observer>,
+    interrupt: &watch::Receiver<bool>,
+) -> Result<(), DeployError> {
+    if s.kind == StackKind::Repository {
+        let n = empty_bucket(clients, artifact_bucket).await?;
+        if n > 0 {
+            observer.event(Event::Note(format!(
+                "emptied s3://{artifact_bucket} ({n} objects)"
+            )));
+        }
+    }
+    let since = DateTime::from(std::time::SystemTime::now() - std::time::Duration::from_secs(1));
+    clients
+        .cfn
+        .delete_stack()
+        .stack_name(&s.name)
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("DeleteStack", Some(&s.name), e))?;
+    match wait_for(clients, &s.name, since, observer, interrupt).await? {
+        Waited::Done { ok: true, .. } => Ok(()),
+        Waited::Done { status, .. } => Err(DeployError::StackFailed {
+            stack: s.name.clone(),
+            status,
+            events: failed_events(clients, &s.name, 5).await,
+            advice: "fix what the events name (or retain those resources) and run destroy again"
+                .into(),
+        }),
+        Waited::Interrupted { status } => Err(DeployError::Interrupted {
+            states: vec![(s.name.clone(), status)],
+        }),
+    }
+}
+
+/// Deletes the env's stacks in reverse deploy order: the stacks of a wave in
+/// parallel, a wave only once every stack that imports from it is gone.
+pub async fn destroy(
+    clients: &Clients,
+    bp: &EnvBlueprint,
+    system_id: &str,
+    artifact_bucket: &str,
+    yes: bool,
+    observer: Arc<dyn Observer>,
+    interrupt: watch::Receiver<bool>,
+) -> Result<DestroyReport, DeployError> {
+    let mut report = DestroyReport::default();
+    let waves: Vec<Vec<&Stack>> = bp
+        .waves
+        .iter()
+        .rev()
+        .map(|w| w.iter().map(|&i| &bp.stacks[i]).collect())
+        .collect();
+    let mut present: BTreeSet<String> = BTreeSet::new();
+    for s in waves.iter().flatten() {
+        match describe(clients, &s.name).await? {
+            Some(_) => {
+                present.insert(s.name.clone());
+            }
+            None => report.absent.push(s.name.clone()),
+        }
+    }
+    let prefix = format!("{system_id}-");
+    let mut list_imports_works = true;
+    let mut plan: Vec<Vec<&Stack>> = Vec::new();
+    for wave in &waves {
+        let mut keep = Vec::new();
+        for s in wave.iter().filter(|s| present.contains(&s.name)) {
+            let users = importers(clients, s, &present, &prefix, &mut list_imports_works).await?;
+            if users.is_empty() {
+                keep.push(*s);
+            } else if s.kind.per_account() {
+                report.kept.push((
+                    s.name.clone(),
+                    format!("still imported by {}", users.join(", ")),
+                ));
+            } else {
+                return Err(DeployError::DestroyRefused {
+                    env: bp.env.clone(),
+                    reason: format!(
+                        "{} exports values that {} still import; destroy those first",
+                        s.name,
+                        users.join(", ")
+                    ),
+                });
+            }
+        }
+        if !keep.is_empty() {
+            plan.push(keep);
+        }
+    }
+    if plan.is_empty() {
+        return Ok(report);
+    }
+    let reviews: Vec<Review> = plan
+        .iter()
+        .flatten()
+        .map(|s| Review {
+            stack: s.name.clone(),
+            kind: "delete",
+            changes: s
+                .template
+                .resources
+                .iter()
+                .map(|(id, r)| Change {
+                    action: if r.deletion_policy.as_deref() == Some("Retain") {
+                        ChangeAction::Other
+                    } else {
+                        ChangeAction::Remove
+                    },
+                    logical_id: id.clone(),
+                    resource_type: r.kind.clone(),
+                    replacement: None,
+                })
+                .collect(),
+        })
+        .collect();
+    if !yes && !observer.confirm(&reviews) {
+        return Err(DeployError::Declined(
+            "declined: nothing was deleted".into(),
+        ));
+    }
+    for (number, wave) in plan.iter().enumerate() {
+        observer.event(Event::Wave {
+            number: number + 1,
+            stacks: wave.iter().map(|s| s.name.clone()).collect(),
+        });
+        let results = futures::future::join_all(
+            wave.iter()
+                .map(|s| delete_one(clients, s, artifact_bucket, &observer, &interrupt)),
+        )
+        .await;
+        for (s, r) in wave.iter().zip(results) {
+            match r {
+                Ok(()) => {
+                    report.deleted.push(s.name.clone());
+                    for (id, res) in &s.template.resources {
+                        if res.deletion_policy.as_deref() == Some("Retain") {
+                            let name = res
+                                .properties
+                                .values()
+                                .next()
+                                .and_then(|v| v.as_str())
+                                .unwrap_or(id);
+                            report.retained.push(format!(
+                                "{}: {} {name} (DeletionPolicy Retain)",
+                                s.name, res.kind
+                            ));
+                        }
+                    }
+                }
+                Err(DeployError::Interrupted { states }) => {
+                    return Err(DeployError::Interrupted { states });
+                }
+                Err(e) => report.failed.push((s.name.clone(), e.to_string())),
+            }
+        }
+        if !report.failed.is_empty() {
+            report.not_attempted = plan[number + 1..]
+                .iter()
+                .flatten()
+                .map(|s| s.name.clone())
+                .collect();
+            break;
+        }
+    }
+    Ok(report)
+}

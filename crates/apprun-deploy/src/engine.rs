@@ -1,0 +1,740 @@
+//! Deploying an environment: wave by wave, stacks of a wave in parallel.
+//!
+//! Each wave goes through three phases so that nothing is half-done when a
+//! question is answered with "no" or a stack cannot be touched:
+//! 1. prepare (parallel, read-only except change sets): compare what is
+//!    deployed, classify the stack's state, create update change sets;
+//! 2. review: show every change of the wave and ask once (unless --yes);
+//! 3. execute (parallel): create, recreate or execute, and wait.
+//!
+//! New stacks are created with CreateStack rather than a CREATE change set:
+//! their changes are exactly the template's resources, and a declined CREATE
+//! change set would leave a REVIEW_IN_PROGRESS stack shell behind.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Instant;
+
+use apprun_blueprint::{EnvBlueprint, Stack, StackKind};
+use apprun_template::Format;
+use aws_sdk_cloudformation::types::{Capability, Parameter};
+use aws_smithy_types::DateTime;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::calls::ApiCall;
+use crate::changes::{self, Change, Created, PendingChangeSet, TemplateSource, additions};
+use crate::clients::Clients;
+use crate::error::DeployError;
+use crate::events::{Event, Observer, Review};
+use crate::identity::verify_account;
+use crate::stack::{Deployed, StackState, classify, describe, failed_events, template_body};
+use crate::wait::{Waited, wait_for};
+
+/// CloudFormation's limit for a template passed inline.
+const INLINE_LIMIT: usize = 51_200;
+/// CloudFormation's limit for a template read from S3.
+const S3_LIMIT: usize = 1_000_000;
+/// The parameter that pins a service's image.
+const IMAGE_TAG: &str = "ImageTag";
+
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    pub env: String,
+    /// `--stack`: only these stacks (by name or file stem, e.g. `network`),
+    /// still in wave order. Empty: every stack.
+    pub only: Vec<String>,
+    /// `--image-tag`: the tag service stacks deploy.
+    pub image_tag: Option<String>,
+    /// `--yes`: do not ask.
+    pub yes: bool,
+    /// The env's pinned account, if any.
+    pub account: Option<String>,
+    /// The env's artifact bucket, for staging templates.
+    pub artifact_bucket: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Created,
+    Updated,
+    Recreated,
+    Unchanged,
+    Failed,
+    Interrupted,
+    NotStarted,
+    /// `diff`: would be created.
+    New,
+    /// `diff`: would change.
+    Changes,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StackResult {
+    pub stack: String,
+    pub outcome: Outcome,
+    pub status: String,
+    pub seconds: f64,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct DeployReport {
+    pub account: String,
+    pub stacks: Vec<StackResult>,
+    pub calls: Vec<ApiCall>,
+    #[serde(skip)]
+    pub error: Option<DeployError>,
+}
+
+/// What phase 1 decided for a stack.
+enum Prepared {
+    Unchanged {
+        status: String,
+    },
+    Create {
+        changes: Vec<Change>,
+    },
+    Recreate {
+        changes: Vec<Change>,
+        status: String,
+    },
+    Update {
+        change_set: PendingChangeSet,
+    },
+}
+
+/// Everything about one stack that the phases need.
+struct Job<'a> {
+    stack: &'a Stack,
+    body: String,
+    parameters: Vec<Parameter>,
+}
+
+fn selected<'a>(bp: &'a EnvBlueprint, only: &[String]) -> Result<Vec<Vec<&'a Stack>>, DeployError> {
+    let matches = |s: &Stack, want: &str| s.name == want || s.kind.file_stem() == want;
+    if let Some(unknown) = only
+        .iter()
+        .find(|w| !bp.stacks.iter().any(|s| matches(s, w)))
+    {
+        return Err(DeployError::Blocked {
+            stack: unknown.clone(),
+            status: "not part of this env".into(),
+            advice: format!(
+                "--stack takes one of: {}",
+                bp.stacks
+                    .iter()
+                    .map(|s| s.kind.file_stem())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+    Ok(bp
+        .waves
+        .iter()
+        .map(|w| {
+            w.iter()
+                .map(|&i| &bp.stacks[i])
+                .filter(|s| only.is_empty() || only.iter().any(|want| matches(s, want)))
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect())
+}
+
+fn parameters_for(
+    stack: &Stack,
+    image_tag: Option<&str>,
+    deployed: Option<&Deployed>,
+) -> Vec<Parameter> {
+    stack
+        .template
+        .parameters
+        .keys()
+        .map(|key| {
+            let p = Parameter::builder().parameter_key(key);
+            match (key.as_str(), image_tag) {
+                (IMAGE_TAG, Some(tag)) => p.parameter_value(tag).build(),
+                _ if deployed.is_some_and(|d| d.parameters.contains_key(key)) => {
+                    p.use_previous_value(true).build()
+                }
+                _ => p.build(),
+            }
+        })
+        .collect()
+}
+
+/// Whether the deployed parameters already are what we would pass.
+fn parameters_match(wanted: &[Parameter], deployed: &BTreeMap<String, String>) -> bool {
+    wanted.iter().all(|p| {
+        let key = p.parameter_key().unwrap_or_default();
+        p.use_previous_value() == Some(true)
+            || deployed.get(key).map(String::as_str) == p.parameter_value()
+    }) && deployed.len() == wanted.len()
+}
+
+fn token(stack: &str, body: &str, parameters: &[Parameter]) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    stack.hash(&mut h);
+    body.hash(&mut h);
+    for p in parameters {
+        p.parameter_key().hash(&mut h);
+        p.parameter_value().hash(&mut h);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("apprun-{:016x}-{now}", h.finish())
+}
+
+/// Stages a template in the artifact bucket when it is too big to inline.
+async fn template_source(
+    clients: &Clients,
+    opts: &DeployOptions,
+    stack: &str,
+    body: &str,
+) -> Result<TemplateSource, DeployError> {
+    if body.len() <= INLINE_LIMIT {
+        return Ok(TemplateSource::Body(body.to_owned()));
+    }
+    if body.len() > S3_LIMIT {
+        return Err(DeployError::TemplateTooLarge {
+            stack: stack.to_owned(),
+            bytes: body.len(),
+            max: S3_LIMIT,
+        });
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    let key = format!(
+        "{}{stack}-{:016x}.yaml",
+        apprun_blueprint::STAGING_PREFIX,
+        h.finish()
+    );
+    clients
+        .s3
+        .put_object()
+        .bucket(&opts.artifact_bucket)
+        .key(&key)
+        .body(body.as_bytes().to_vec().into())
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("PutObject", Some(stack), e))?;
+    Ok(TemplateSource::Url(
+        clients.object_url(&opts.artifact_bucket, &key),
+    ))
+}
+
+async fn prepare(
+    clients: &Clients,
+    opts: &DeployOptions,
+    job: &Job<'_>,
+    deployed: Option<Deployed>,
+) -> Result<Prepared, DeployError> {
+    let name = &job.stack.name;
+    let Some(d) = deployed else {
+        return Ok(Prepared::Create {
+            changes: additions(&job.stack.template),
+        });
+    };
+    match classify(&d.status) {
+        StackState::Missing => Ok(Prepared::Create {
+            changes: additions(&job.stack.template),
+        }),
+        StackState::FailedCreate => Ok(Prepared::Recreate {
+            changes: additions(&job.stack.template),
+            status: d.status,
+        }),
+        StackState::Blocked(advice) => Err(DeployError::Blocked {
+            stack: name.clone(),
+            status: d.status,
+            advice: advice.replace("STACK", name),
+        }),
+        StackState::Stable => {
+            let current = template_body(clients, name).await?;
+            if current == job.body && parameters_match(&job.parameters, &d.parameters) {
+                return Ok(Prepared::Unchanged { status: d.status });
+            }
+            let source = template_source(clients, opts, name, &job.body).await?;
+            let cs_name = format!(
+                "apprun-{}",
+                token(name, &job.body, &job.parameters).trim_start_matches("apprun-")
+            );
+            match changes::create_update(clients, name, source, job.parameters.clone(), &cs_name)
+                .await?
+            {
+                Created::Nothing => Ok(Prepared::Unchanged { status: d.status }),
+                Created::Changes(change_set) => Ok(Prepared::Update { change_set }),
+            }
+        }
+    }
+}
+
+/// Deletes the change sets prepared for a wave that will not execute.
+async fn discard(clients: &Clients, prepared: &[(String, Prepared)]) {
+    for (stack, p) in prepared {
+        if let Prepared::Update { change_set } = p {
+            let _ = changes::delete(clients, stack, &change_set.id).await;
+        }
+    }
+}
+
+async fn create_stack(
+    clients: &Clients,
+    opts: &DeployOptions,
+    job: &Job<'_>,
+) -> Result<(), DeployError> {
+    let name = &job.stack.name;
+    let source = template_source(clients, opts, name, &job.body).await?;
+    let mut req = clients
+        .cfn
+        .create_stack()
+        .stack_name(name)
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityNamedIam)
+        .set_parameters(Some(job.parameters.clone()))
+        .client_request_token(token(name, &job.body, &job.parameters));
+    req = match source {
+        TemplateSource::Body(b) => req.template_body(b),
+        TemplateSource::Url(u) => req.template_url(u),
+    };
+    req.send()
+        .await
+        .map(|_| ())
+        .map_err(|e| DeployError::aws("CreateStack", Some(name), e))
+}
+
+fn failure_advice(status: &str, stack: &str) -> String {
+    match status {
+        "ROLLBACK_COMPLETE" => "its first create was rolled back; the next `apprun deploy` deletes and recreates it (after asking, or with --yes)".into(),
+        "UPDATE_ROLLBACK_COMPLETE" => "the update was rolled back and the stack runs its previous template; fix the cause and deploy again".into(),
+        other => match classify(other) {
+            StackState::Blocked(advice) => advice.replace("STACK", stack),
+            _ => "see the events above".into(),
+        },
+    }
+}
+
+/// Phase 3 for one stack: execute what was prepared and wait for it.
+async fn execute(
+    clients: &Clients,
+    opts: &DeployOptions,
+    job: &Job<'_>,
+    prepared: Prepared,
+    observer: &Arc<dyn Observer>,
+    interrupt: &watch::Receiver<bool>,
+) -> Result<StackResult, (DeployError, StackResult)> {
+    let name = job.stack.name.clone();
+    let started = Instant::now();
+    let since = DateTime::from(std::time::SystemTime::now() - std::time::Duration::from_secs(1));
+    let result = |outcome, status: String, changes: Vec<Change>| StackResult {
+        stack: name.clone(),
+        outcome,
+        status,
+        seconds: started.elapsed().as_secs_f64(),
+        changes,
+    };
+    let fail =
+        |e: DeployError, changes: Vec<Change>| (e, result(Outcome::Failed, String::new(), changes));
+
+    let (outcome, changes) = match prepared {
+        Prepared::Unchanged { status } => {
+            return Ok(result(Outcome::Unchanged, status, Vec::new()));
+        }
+        Prepared::Create { changes } => {
+            create_stack(clients, opts, job)
+                .await
+                .map_err(|e| fail(e, changes.clone()))?;
+            (Outcome::Created, changes)
+        }
+        Prepared::Recreate { changes, status } => {
+            observer.event(Event::Progress {
+                stack: name.clone(),
+                status: "DELETE_IN_PROGRESS".into(),
+                detail: format!("deleting the {status} stack before creating it again"),
+            });
+            clients
+                .cfn
+                .delete_stack()
+                .stack_name(&name)
+                .client_request_token(token(&name, "delete", &[]))
+                .send()
+                .await
+                .map_err(|e| {
+                    fail(
+                        DeployError::aws("DeleteStack", Some(&name), e),
+                        changes.clone(),
+                    )
+                })?;
+            match wait_for(clients, &name, since, observer, interrupt)
+                .await
+                .map_err(|e| fail(e, changes.clone()))?
+            {
+                Waited::Done { ok: true, .. } => {}
+                Waited::Done { status, .. } => {
+                    let events = failed_events(clients, &name, 5).await;
+                    let advice = failure_advice(&status, &name);
+                    return Err(fail(
+                        DeployError::StackFailed {
+                            stack: name.clone(),
+                            status,
+                            events,
+                            advice,
+                        },
+                        changes,
+                    ));
+                }
+                Waited::Interrupted { status } => {
+                    return Err((
+                        DeployError::Interrupted {
+                            states: vec![(name.clone(), status.clone())],
+                        },
+                        result(Outcome::Interrupted, status, changes),
+                    ));
+                }
+            }
+            create_stack(clients, opts, job)
+                .await
+                .map_err(|e| fail(e, changes.clone()))?;
+            (Outcome::Recreated, changes)
+        }
+        Prepared::Update { change_set } => {
+            clients
+                .cfn
+                .execute_change_set()
+                .stack_name(&name)
+                .change_set_name(&change_set.id)
+                .client_request_token(token(&name, &change_set.id, &[]))
+                .send()
+                .await
+                .map_err(|e| {
+                    fail(
+                        DeployError::aws("ExecuteChangeSet", Some(&name), e),
+                        change_set.changes.clone(),
+                    )
+                })?;
+            (Outcome::Updated, change_set.changes)
+        }
+    };
+    match wait_for(clients, &name, since, observer, interrupt)
+        .await
+        .map_err(|e| fail(e, changes.clone()))?
+    {
+        Waited::Done { status, ok: true } => Ok(result(outcome, status, changes)),
+        Waited::Done { status, ok: false } => {
+            let events = failed_events(clients, &name, 5).await;
+            let advice = failure_advice(&status, &name);
+            Err((
+                DeployError::StackFailed {
+                    stack: name.clone(),
+                    status: status.clone(),
+                    events,
+                    advice,
+                },
+                result(Outcome::Failed, status, changes),
+            ))
+        }
+        Waited::Interrupted { status } => Err((
+            DeployError::Interrupted {
+                states: vec![(name.clone(), status.clone())],
+            },
+            result(Outcome::Interrupted, status, changes),
+        )),
+    }
+}
+
+fn review_of(stack: &str, p: &Prepared) -> Option<Review> {
+    match p {
+        Prepared::Unchanged { .. } => None,
+        Prepared::Create { changes } => Some(Review {
+            stack: stack.to_owned(),
+            kind: "create",
+            changes: changes.clone(),
+        }),
+        Prepared::Recreate { changes, .. } => Some(Review {
+            stack: stack.to_owned(),
+            kind: "recreate",
+            changes: changes.clone(),
+        }),
+        Prepared::Update { change_set } => Some(Review {
+            stack: stack.to_owned(),
+            kind: "update",
+            changes: change_set.changes.clone(),
+        }),
+    }
+}
+
+fn jobs<'a>(
+    stacks: &[&'a Stack],
+    opts: &DeployOptions,
+    deployed: &BTreeMap<String, Option<Deployed>>,
+) -> Vec<Job<'a>> {
+    stacks
+        .iter()
+        .map(|s| Job {
+            stack: s,
+            body: s.template.render(Format::Yaml),
+            parameters: parameters_for(
+                s,
+                opts.image_tag.as_deref(),
+                deployed.get(&s.name).and_then(Option::as_ref),
+            ),
+        })
+        .collect()
+}
+
+async fn describe_all(
+    clients: &Clients,
+    stacks: &[&Stack],
+) -> Result<BTreeMap<String, Option<Deployed>>, DeployError> {
+    let found = futures::future::join_all(stacks.iter().map(|s| describe(clients, &s.name))).await;
+    stacks
+        .iter()
+        .zip(found)
+        .map(|(s, d)| Ok((s.name.clone(), d?)))
+        .collect()
+}
+
+/// Deploys the env's stacks. The report lists every stack (including those
+/// not started) and, on failure, carries the error.
+pub async fn deploy(
+    clients: &Clients,
+    bp: &EnvBlueprint,
+    opts: &DeployOptions,
+    observer: Arc<dyn Observer>,
+    interrupt: watch::Receiver<bool>,
+) -> DeployReport {
+    let mut report = DeployReport::default();
+    if let Err(e) = run(clients, bp, opts, &observer, &interrupt, &mut report).await {
+        report.error = Some(e);
+    }
+    let done: Vec<String> = report.stacks.iter().map(|r| r.stack.clone()).collect();
+    if let Ok(waves) = selected(bp, &opts.only) {
+        for s in waves
+            .into_iter()
+            .flatten()
+            .filter(|s| !done.contains(&s.name))
+        {
+            report.stacks.push(StackResult {
+                stack: s.name.clone(),
+                outcome: Outcome::NotStarted,
+                status: String::new(),
+                seconds: 0.0,
+                changes: Vec::new(),
+            });
+        }
+    }
+    report.calls = clients.calls.calls();
+    report
+}
+
+async fn run(
+    clients: &Clients,
+    bp: &EnvBlueprint,
+    opts: &DeployOptions,
+    observer: &Arc<dyn Observer>,
+    interrupt: &watch::Receiver<bool>,
+    report: &mut DeployReport,
+) -> Result<(), DeployError> {
+    let waves = selected(bp, &opts.only)?;
+    report.account = verify_account(clients, &opts.env, opts.account.as_deref()).await?;
+
+    // Refuse before any write when a new service stack has no image to run.
+    if opts.image_tag.is_none() {
+        let services: Vec<&Stack> = waves
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|s| matches!(s.kind, StackKind::Service(_)))
+            .collect();
+        for (name, d) in describe_all(clients, &services).await? {
+            if d.is_none_or(|d| classify(&d.status) != StackState::Stable) {
+                return Err(DeployError::MissingImageTag { stack: name });
+            }
+        }
+    }
+
+    for (number, wave) in waves.iter().enumerate() {
+        observer.event(Event::Wave {
+            number: number + 1,
+            stacks: wave.iter().map(|s| s.name.clone()).collect(),
+        });
+        let deployed = describe_all(clients, wave).await?;
+        let jobs = jobs(wave, opts, &deployed);
+
+        // Phase 1: prepare.
+        let prepared = futures::future::join_all(jobs.iter().map(|j| {
+            prepare(
+                clients,
+                opts,
+                j,
+                deployed.get(&j.stack.name).cloned().flatten(),
+            )
+        }))
+        .await;
+        let mut ready = Vec::new();
+        let mut first_error = None;
+        for (job, p) in jobs.iter().zip(prepared) {
+            match p {
+                Ok(p) => ready.push((job.stack.name.clone(), p)),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            discard(clients, &ready).await;
+            return Err(e);
+        }
+
+        // Phase 2: review.
+        let reviews: Vec<Review> = ready.iter().filter_map(|(s, p)| review_of(s, p)).collect();
+        if !reviews.is_empty() && !opts.yes && !observer.confirm(&reviews) {
+            discard(clients, &ready).await;
+            return Err(DeployError::Declined(format!(
+                "declined: nothing of wave {} was executed{}",
+                number + 1,
+                if number > 0 {
+                    "; earlier waves stay deployed"
+                } else {
+                    ""
+                }
+            )));
+        }
+
+        // Phase 3: execute, in parallel.
+        let results = futures::future::join_all(
+            jobs.iter()
+                .zip(ready)
+                .map(|(job, (_, p))| execute(clients, opts, job, p, observer, interrupt)),
+        )
+        .await;
+        let mut errors = Vec::new();
+        for r in results {
+            match r {
+                Ok(result) => report.stacks.push(result),
+                Err((e, result)) => {
+                    report.stacks.push(result);
+                    errors.push(e);
+                }
+            }
+        }
+        if !errors.is_empty() {
+            // Interruptions are merged so that every in-flight stack is named.
+            let interrupted: Vec<(String, String)> = errors
+                .iter()
+                .filter_map(|e| match e {
+                    DeployError::Interrupted { states } => Some(states.clone()),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            if !interrupted.is_empty() {
+                let mut states = interrupted;
+                for r in &report.stacks {
+                    if !states.iter().any(|(s, _)| s == &r.stack) && r.outcome != Outcome::Unchanged
+                    {
+                        states.push((r.stack.clone(), r.status.clone()));
+                    }
+                }
+                return Err(DeployError::Interrupted { states });
+            }
+            return Err(errors.remove(0));
+        }
+    }
+    stage_pipeline_templates(clients, bp, opts, waves.iter().flatten().copied(), observer).await
+}
+
+/// The pipeline deploys service templates that it reads from the artifact
+/// bucket (`apprun/<stack>.yaml`); upload them when they differ.
+async fn stage_pipeline_templates<'a>(
+    clients: &Clients,
+    bp: &EnvBlueprint,
+    opts: &DeployOptions,
+    deployed: impl Iterator<Item = &'a Stack>,
+    observer: &Arc<dyn Observer>,
+) -> Result<(), DeployError> {
+    let services: Vec<&Stack> = deployed
+        .filter(|s| matches!(s.kind, StackKind::Service(_)))
+        .collect();
+    if services.is_empty() || bp.stack(&StackKind::Repository).is_none() {
+        return Ok(());
+    }
+    for s in services {
+        let key = format!(
+            "{}{}.yaml",
+            apprun_blueprint::PIPELINE_TEMPLATES_PREFIX,
+            s.name
+        );
+        let body = s.template.render(Format::Yaml);
+        let current = match clients
+            .s3
+            .get_object()
+            .bucket(&opts.artifact_bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(o) => o.body.collect().await.ok().map(|b| b.into_bytes().to_vec()),
+            Err(_) => None,
+        };
+        if current.as_deref() == Some(body.as_bytes()) {
+            continue;
+        }
+        clients
+            .s3
+            .put_object()
+            .bucket(&opts.artifact_bucket)
+            .key(&key)
+            .body(body.into_bytes().into())
+            .send()
+            .await
+            .map_err(|e| DeployError::aws("PutObject", Some(&s.name), e))?;
+        observer.event(Event::Note(format!(
+            "staged s3://{}/{key} for the pipeline",
+            opts.artifact_bucket
+        )));
+    }
+    Ok(())
+}
+
+/// What a deploy would change, per stack, executing nothing: change sets are
+/// created, read and deleted; new stacks show their template's resources.
+pub async fn diff(
+    clients: &Clients,
+    bp: &EnvBlueprint,
+    opts: &DeployOptions,
+) -> Result<Vec<StackResult>, DeployError> {
+    let waves = selected(bp, &opts.only)?;
+    let stacks: Vec<&Stack> = waves.into_iter().flatten().collect();
+    let deployed = describe_all(clients, &stacks).await?;
+    let jobs = jobs(&stacks, opts, &deployed);
+    let mut out = Vec::new();
+    for job in &jobs {
+        let started = Instant::now();
+        let d = deployed.get(&job.stack.name).cloned().flatten();
+        let status = d.as_ref().map(|d| d.status.clone()).unwrap_or_default();
+        let (outcome, changes) = match prepare(clients, opts, job, d).await? {
+            Prepared::Unchanged { .. } => (Outcome::Unchanged, Vec::new()),
+            Prepared::Create { changes } | Prepared::Recreate { changes, .. } => {
+                (Outcome::New, changes)
+            }
+            Prepared::Update { change_set } => {
+                changes::delete(clients, &job.stack.name, &change_set.id).await?;
+                (Outcome::Changes, change_set.changes)
+            }
+        };
+        out.push(StackResult {
+            stack: job.stack.name.clone(),
+            outcome,
+            status,
+            seconds: started.elapsed().as_secs_f64(),
+            changes,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,124 @@
+use crate::stack::FailedEvent;
+
+/// Why a deploy, diff, status or destroy stopped. Every variant says what
+/// state AWS is in and what to do next.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(
+        "env `{env}` is pinned to account {expected}, but these credentials are for account {actual}; switch profile (--profile) or fix `account` in apprun.toml"
+    )]
+    AccountMismatch {
+        env: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("stack {stack} is {status}: {advice}")]
+    Blocked {
+        stack: String,
+        status: String,
+        advice: String,
+    },
+    #[error("the change set for {stack} failed: {reason}{}", format_events(events))]
+    ChangeSetFailed {
+        stack: String,
+        reason: String,
+        events: Vec<FailedEvent>,
+    },
+    #[error(
+        "stack {stack} ended in {status}{}\nAWS left it in {status}; {advice}",
+        format_events(events)
+    )]
+    StackFailed {
+        stack: String,
+        status: String,
+        events: Vec<FailedEvent>,
+        advice: String,
+    },
+    #[error(
+        "service stack {stack} does not exist yet, so it needs an image tag: pass --image-tag TAG (a tag pushed to its ECR repository, e.g. by `apprun release`); nothing was deployed"
+    )]
+    MissingImageTag { stack: String },
+    #[error("{0}")]
+    Declined(String),
+    #[error("interrupted: AWS keeps going with what was started, nothing was cancelled.\n{}\nRun `apprun status` to follow it, or the same deploy again to resume.", states.iter().map(|(s, st)| format!("  {s}: {st}")).collect::<Vec<_>>().join("\n"))]
+    Interrupted { states: Vec<(String, String)> },
+    #[error(
+        "template of {stack} is {bytes} bytes; CloudFormation accepts at most {max} (even through S3)"
+    )]
+    TemplateTooLarge {
+        stack: String,
+        bytes: usize,
+        max: usize,
+    },
+    #[error("{operation} failed{}: {message}", stack.as_ref().map(|s| format!(" for {s}")).unwrap_or_default())]
+    Aws {
+        operation: &'static str,
+        stack: Option<String>,
+        message: String,
+    },
+    #[error("refusing to destroy env `{env}`: {reason}")]
+    DestroyRefused { env: String, reason: String },
+}
+
+fn format_events(events: &[FailedEvent]) -> String {
+    if events.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<String> = events
+        .iter()
+        .map(|e| {
+            format!(
+                "\n  {} {} ({}): {}",
+                e.status, e.logical_id, e.resource_type, e.reason
+            )
+        })
+        .collect();
+    format!("; first failures:{}", lines.join(""))
+}
+
+impl DeployError {
+    /// Wraps an SDK error with the operation and stack it concerns. A server
+    /// error whose body is not AWS's wire format is named by its HTTP status.
+    pub(crate) fn aws<E>(
+        operation: &'static str,
+        stack: Option<&str>,
+        err: aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::http::Response,
+        >,
+    ) -> Self
+    where
+        E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + 'static,
+    {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let mut message = match (err.code(), err.message()) {
+            (Some(code), Some(text)) => format!("{code}: {text}"),
+            (Some(code), None) => code.to_owned(),
+            _ => error_message(&err),
+        };
+        if let Some(code) = status.filter(|c| *c >= 500) {
+            message = format!("the endpoint answered HTTP {code} ({message}) even after retries");
+        }
+        DeployError::Aws {
+            operation,
+            stack: stack.map(str::to_owned),
+            message,
+        }
+    }
+}
+
+/// The most specific message in an SDK error's chain (the service's own
+/// message when there is one).
+pub(crate) fn error_message(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut deepest = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !text.is_empty() {
+            deepest = text;
+        }
+        source = s.source();
+    }
+    deepest
+}

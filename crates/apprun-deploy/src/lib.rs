@@ -1,0 +1,30 @@
+//! The only crate of apprun that talks to AWS.
+//!
+//! It deploys an environment's stacks wave by wave (stacks of a wave in
+//! parallel), skips stacks whose template and parameters are already
+//! deployed without a single write, shows change sets before executing
+//! them, waits with live progress, and explains every state it cannot
+//! resolve by itself. It also diffs, shows status and destroys.
+
+mod calls;
+mod changes;
+mod clients;
+mod destroy;
+mod engine;
+mod error;
+mod events;
+mod identity;
+mod stack;
+mod status;
+mod wait;
+
+pub use calls::{ApiCall, CallLog};
+pub use changes::{Change, ChangeAction};
+pub use clients::{AwsOptions, Clients, Tuning};
+pub use destroy::{DestroyReport, destroy};
+pub use engine::{DeployOptions, DeployReport, Outcome, StackResult, deploy, diff};
+pub use error::DeployError;
+pub use events::{Event, Observer, Review};
+pub use identity::verify_account;
+pub use stack::{Deployed, StackState, classify};
+pub use status::{StackStatusLine, status};

@@ -1,0 +1,619 @@
+//! Failure handling that moto cannot produce (it has no rollback states, no
+//! throttling, and applies change sets loosely), tested at the HTTP layer:
+//! the SDK talks to a fake endpoint that answers each CloudFormation/STS
+//! action with a response in AWS's own wire format (awsQuery XML bodies and
+//! error envelopes, real HTTP status codes). Each test says which real
+//! behaviour it records.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apprun_blueprint::{EnvBlueprint, synthesize};
+use apprun_config::Config;
+use apprun_deploy::{
+    Clients, DeployError, DeployOptions, Event, Observer, Outcome, Review, Tuning, deploy,
+};
+use apprun_template::Format;
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_smithy_http_client::test_util::infallible_client_fn;
+use aws_smithy_types::DateTime;
+use aws_smithy_types::body::SdkBody;
+
+const CFN_NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
+const STACK: &str = "apprunner-nuxt3-dev-network";
+
+/// Responses queued per action: (HTTP status, body).
+type Script = HashMap<String, VecDeque<(u16, String)>>;
+
+/// Scripted responses per action; the last response of an action repeats.
+#[derive(Clone, Default)]
+struct FakeAws {
+    script: Arc<Mutex<Script>>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeAws {
+    fn new() -> Self {
+        let fake = FakeAws::default();
+        fake.on(
+            "GetCallerIdentity",
+            200,
+            r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/dev</Arn><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId></ResponseMetadata></GetCallerIdentityResponse>"#.to_owned(),
+        );
+        fake.on(
+            "DescribeStackEvents",
+            200,
+            ok("DescribeStackEvents", "<StackEvents/>"),
+        );
+        fake
+    }
+
+    fn on(&self, action: &str, status: u16, body: String) -> &Self {
+        self.script
+            .lock()
+            .unwrap()
+            .entry(action.to_owned())
+            .or_default()
+            .push_back((status, body));
+        self
+    }
+
+    fn replace(&self, action: &str, status: u16, body: String) -> &Self {
+        self.script.lock().unwrap().remove(action);
+        self.on(action, status, body)
+    }
+
+    /// Actions as they reached the endpoint (retries included).
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    fn count(&self, action: &str) -> usize {
+        self.requests().iter().filter(|a| *a == action).count()
+    }
+
+    async fn clients(&self) -> Clients {
+        let fake = self.clone();
+        let http = infallible_client_fn(move |req: http::Request<SdkBody>| {
+            let body = std::str::from_utf8(req.body().bytes().unwrap_or_default())
+                .unwrap_or_default()
+                .to_owned();
+            let action = body
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("Action="))
+                .unwrap_or("?")
+                .to_owned();
+            fake.requests.lock().unwrap().push(action.clone());
+            let mut script = fake.script.lock().unwrap();
+            let (status, text) = match script.get_mut(&action) {
+                Some(q) if q.len() > 1 => q.pop_front().unwrap(),
+                Some(q) if !q.is_empty() => q.front().cloned().unwrap(),
+                _ => (500, format!("unexpected call {action}")),
+            };
+            http::Response::builder()
+                .status(status)
+                .header("content-type", "text/xml")
+                .body(text)
+                .unwrap()
+        });
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            .region(aws_config::Region::new("ap-northeast-1"))
+            .test_credentials()
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(4)
+                    .with_initial_backoff(Duration::from_millis(1)),
+            )
+            .load()
+            .await;
+        let tuning = Tuning {
+            poll: Duration::from_millis(5),
+            initial_backoff: Duration::from_millis(1),
+            max_attempts: 4,
+        };
+        Clients::from_sdk_config(&config, tuning)
+    }
+}
+
+fn ok(action: &str, inner: &str) -> String {
+    format!(
+        r#"<{action}Response xmlns="{CFN_NS}"><{action}Result>{inner}</{action}Result><ResponseMetadata><RequestId>5ccc7dcd-744c-11e5-be70-1b08c228efb3</RequestId></ResponseMetadata></{action}Response>"#
+    )
+}
+
+fn ok_empty(action: &str) -> String {
+    format!(
+        r#"<{action}Response xmlns="{CFN_NS}"><ResponseMetadata><RequestId>5ccc7dcd-744c-11e5-be70-1b08c228efb3</RequestId></ResponseMetadata></{action}Response>"#
+    )
+}
+
+fn error(code: &str, message: &str) -> String {
+    format!(
+        r#"<ErrorResponse xmlns="{CFN_NS}"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ErrorResponse>"#
+    )
+}
+
+fn now() -> String {
+    DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap()
+}
+
+fn stack(status: &str) -> String {
+    ok(
+        "DescribeStacks",
+        &format!(
+            "<Stacks><member><StackName>{STACK}</StackName><StackId>arn:aws:cloudformation:ap-northeast-1:123456789012:stack/{STACK}/6b6ee4a0-7e9c-11e5-9a2c-50fa5262a89e</StackId><StackStatus>{status}</StackStatus><CreationTime>2026-11-20T10:00:00.000Z</CreationTime><Parameters/><Outputs/></member></Stacks>"
+        ),
+    )
+}
+
+fn missing() -> String {
+    error(
+        "ValidationError",
+        &format!("Stack with id {STACK} does not exist"),
+    )
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn template_body(body: &str) -> String {
+    ok(
+        "GetTemplate",
+        &format!(
+            "<TemplateBody>{}</TemplateBody><StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable>",
+            escape(body)
+        ),
+    )
+}
+
+fn change_set_status(status: &str, reason: &str, changes: &str) -> String {
+    ok(
+        "DescribeChangeSet",
+        &format!(
+            "<ChangeSetName>apprun-x</ChangeSetName><ChangeSetId>arn:aws:cloudformation:ap-northeast-1:123456789012:changeSet/apprun-x/1a2b</ChangeSetId><StackName>{STACK}</StackName><Status>{status}</Status><StatusReason>{reason}</StatusReason><ExecutionStatus>UNAVAILABLE</ExecutionStatus><Changes>{changes}</Changes>"
+        ),
+    )
+}
+
+fn created_change_set() -> String {
+    ok(
+        "CreateChangeSet",
+        "<Id>arn:aws:cloudformation:ap-northeast-1:123456789012:changeSet/apprun-x/1a2b</Id><StackId>arn:aws:cloudformation:ap-northeast-1:123456789012:stack/x/1</StackId>",
+    )
+}
+
+fn events(list: &[(&str, &str, &str, &str)]) -> String {
+    let members: String = list
+        .iter()
+        .enumerate()
+        .map(|(i, (logical, kind, status, reason))| {
+            format!(
+                "<member><StackId>arn:aws:cloudformation:ap-northeast-1:123456789012:stack/{STACK}/1</StackId><EventId>e{i}</EventId><StackName>{STACK}</StackName><LogicalResourceId>{logical}</LogicalResourceId><ResourceType>{kind}</ResourceType><Timestamp>{}</Timestamp><ResourceStatus>{status}</ResourceStatus><ResourceStatusReason>{reason}</ResourceStatusReason></member>",
+                now()
+            )
+        })
+        .collect();
+    ok(
+        "DescribeStackEvents",
+        &format!("<StackEvents>{members}</StackEvents>"),
+    )
+}
+
+fn blueprint() -> (Config, EnvBlueprint) {
+    let config =
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../apprun.toml")).unwrap();
+    let bp = synthesize(&config, "dev").unwrap();
+    (config, bp)
+}
+
+fn network_body(bp: &EnvBlueprint) -> String {
+    bp.stacks
+        .iter()
+        .find(|s| s.name == STACK)
+        .unwrap()
+        .template
+        .render(Format::Yaml)
+}
+
+#[derive(Default)]
+struct Answer {
+    yes: bool,
+    reviews: Mutex<Vec<Review>>,
+    events: Mutex<Vec<Event>>,
+}
+
+impl Observer for Answer {
+    fn event(&self, event: Event) {
+        self.events.lock().unwrap().push(event);
+    }
+    fn confirm(&self, reviews: &[Review]) -> bool {
+        self.reviews.lock().unwrap().extend(reviews.iter().cloned());
+        self.yes
+    }
+}
+
+fn options(only: &str) -> DeployOptions {
+    DeployOptions {
+        env: "dev".into(),
+        only: vec![only.into()],
+        image_tag: None,
+        yes: false,
+        account: None,
+        artifact_bucket: "apprunner-nuxt3-dev-temporary".into(),
+    }
+}
+
+async fn run(
+    fake: &FakeAws,
+    opts: DeployOptions,
+    answer: Arc<Answer>,
+) -> apprun_deploy::DeployReport {
+    let (_, bp) = blueprint();
+    let clients = fake.clients().await;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    deploy(&clients, &bp, &opts, answer, rx).await
+}
+
+fn mutating(report: &apprun_deploy::DeployReport) -> Vec<String> {
+    report
+        .calls
+        .iter()
+        .filter(|c| c.is_mutating())
+        .map(|c| c.operation.clone())
+        .collect()
+}
+
+/// Records: a first create that fails leaves the stack in ROLLBACK_COMPLETE,
+/// which CloudFormation cannot update; the only way on is to delete it
+/// (DescribeStacks then says "does not exist") and create it again.
+#[tokio::test]
+async fn rollback_complete_is_deleted_and_recreated_after_asking() {
+    let fake = FakeAws::new();
+    fake.on("DescribeStacks", 200, stack("ROLLBACK_COMPLETE"))
+        .on("DescribeStacks", 400, missing())
+        .on("DescribeStacks", 200, stack("CREATE_COMPLETE"))
+        .on("DeleteStack", 200, ok_empty("DeleteStack"))
+        .on(
+            "CreateStack",
+            200,
+            ok(
+                "CreateStack",
+                "<StackId>arn:aws:cloudformation:ap-northeast-1:123456789012:stack/x/2</StackId>",
+            ),
+        );
+    let answer = Arc::new(Answer {
+        yes: true,
+        ..Default::default()
+    });
+    let report = run(&fake, options("network"), answer.clone()).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(report.stacks[0].outcome, Outcome::Recreated);
+    assert_eq!(report.stacks[0].status, "CREATE_COMPLETE");
+    assert_eq!(mutating(&report), ["DeleteStack", "CreateStack"]);
+    let reviews = answer.reviews.lock().unwrap();
+    assert_eq!(reviews[0].kind, "recreate", "the user was asked first");
+}
+
+#[tokio::test]
+async fn rollback_complete_is_left_alone_when_the_answer_is_no() {
+    let fake = FakeAws::new();
+    fake.on("DescribeStacks", 200, stack("ROLLBACK_COMPLETE"));
+    let report = run(&fake, options("network"), Arc::new(Answer::default())).await;
+    assert!(
+        matches!(report.error, Some(DeployError::Declined(_))),
+        "{:?}",
+        report.error
+    );
+    assert!(mutating(&report).is_empty());
+}
+
+/// Records: UPDATE_ROLLBACK_FAILED accepts no update until the rollback is
+/// continued (ContinueUpdateRollback); apprun must not guess.
+#[tokio::test]
+async fn update_rollback_failed_stops_with_the_way_out() {
+    let fake = FakeAws::new();
+    fake.on("DescribeStacks", 200, stack("UPDATE_ROLLBACK_FAILED"));
+    let report = run(
+        &fake,
+        options("network"),
+        Arc::new(Answer {
+            yes: true,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let err = report.error.as_ref().expect("blocked").to_string();
+    assert!(
+        err.contains("apprunner-nuxt3-dev-network is UPDATE_ROLLBACK_FAILED"),
+        "{err}"
+    );
+    assert!(
+        err.contains("continue-update-rollback --stack-name apprunner-nuxt3-dev-network"),
+        "{err}"
+    );
+    assert!(mutating(&report).is_empty(), "nothing is written");
+}
+
+/// Records: while an operation runs (*_IN_PROGRESS) CloudFormation rejects
+/// any other; apprun stops before writing and says so.
+#[tokio::test]
+async fn in_progress_stack_stops_the_deploy() {
+    let fake = FakeAws::new();
+    fake.on("DescribeStacks", 200, stack("UPDATE_IN_PROGRESS"));
+    let report = run(
+        &fake,
+        options("network"),
+        Arc::new(Answer {
+            yes: true,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let err = report.error.as_ref().expect("blocked").to_string();
+    assert!(
+        err.contains("UPDATE_IN_PROGRESS") && err.contains("Wait until it finishes"),
+        "{err}"
+    );
+    assert!(mutating(&report).is_empty());
+}
+
+/// Records: CloudFormation marks a change set that changes nothing as
+/// FAILED with this exact reason, and keeps it until it is deleted.
+#[tokio::test]
+async fn no_changes_change_set_is_deleted_and_the_stack_is_unchanged() {
+    let fake = FakeAws::new();
+    fake.on("DescribeStacks", 200, stack("UPDATE_COMPLETE"))
+        .on("GetTemplate", 200, template_body("Description: formatted differently\n"))
+        .on("CreateChangeSet", 200, created_change_set())
+        .on("DescribeChangeSet", 200, change_set_status("CREATE_PENDING", "", ""))
+        .on(
+            "DescribeChangeSet",
+            200,
+            change_set_status("FAILED", "The submitted information didn't contain changes. Submit different information to create a change set.", ""),
+        )
+        .on("DeleteChangeSet", 200, ok_empty("DeleteChangeSet"));
+    let report = run(&fake, options("network"), Arc::new(Answer::default())).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(report.stacks[0].outcome, Outcome::Unchanged);
+    assert_eq!(
+        mutating(&report),
+        ["CreateChangeSet", "DeleteChangeSet"],
+        "never left behind, never executed"
+    );
+}
+
+/// Records: a change set can fail to create (here an unresolved reference);
+/// the reason is CloudFormation's StatusReason.
+#[tokio::test]
+async fn failed_change_set_reports_its_reason_and_is_cleaned_up() {
+    let fake = FakeAws::new();
+    fake.on("DescribeStacks", 200, stack("CREATE_COMPLETE"))
+        .on("GetTemplate", 200, template_body("old"))
+        .on("CreateChangeSet", 200, created_change_set())
+        .on("DescribeChangeSet", 200, change_set_status("FAILED", "Template format error: Unresolved resource dependencies [Vpc] in the Resources block of the template", ""))
+        .on("DeleteChangeSet", 200, ok_empty("DeleteChangeSet"));
+    let report = run(
+        &fake,
+        options("network"),
+        Arc::new(Answer {
+            yes: true,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let err = report.error.as_ref().expect("failed").to_string();
+    assert!(err.contains("the change set for apprunner-nuxt3-dev-network failed: Template format error: Unresolved resource dependencies [Vpc]"), "{err}");
+    assert_eq!(fake.count("DeleteChangeSet"), 1);
+    assert_eq!(fake.count("ExecuteChangeSet"), 0);
+}
+
+/// Records: an update that fails mid-way rolls back (UPDATE_ROLLBACK_COMPLETE)
+/// and the resource events carry the reasons, newest first.
+#[tokio::test]
+async fn failed_update_shows_the_first_failing_events() {
+    let fake = FakeAws::new();
+    let change = "<member><Type>Resource</Type><ResourceChange><Action>Modify</Action><LogicalResourceId>PublicSubnetAZa</LogicalResourceId><ResourceType>AWS::EC2::Subnet</ResourceType><Replacement>True</Replacement></ResourceChange></member>";
+    fake.on("DescribeStacks", 200, stack("CREATE_COMPLETE"))
+        .on("DescribeStacks", 200, stack("UPDATE_IN_PROGRESS"))
+        .on("DescribeStacks", 200, stack("UPDATE_ROLLBACK_COMPLETE"))
+        .on("GetTemplate", 200, template_body("old"))
+        .on("CreateChangeSet", 200, created_change_set())
+        .on(
+            "DescribeChangeSet",
+            200,
+            change_set_status("CREATE_COMPLETE", "", change),
+        )
+        .on("ExecuteChangeSet", 200, ok("ExecuteChangeSet", ""));
+    fake.replace(
+        "DescribeStackEvents",
+        200,
+        events(&[
+            (
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_ROLLBACK_COMPLETE",
+                "",
+            ),
+            (
+                "PublicSubnetAZa",
+                "AWS::EC2::Subnet",
+                "UPDATE_FAILED",
+                "The CIDR '10.0.0.0/27' conflicts with another subnet",
+            ),
+            (
+                "ProtectSubnetAZa",
+                "AWS::EC2::Subnet",
+                "UPDATE_FAILED",
+                "Resource update cancelled",
+            ),
+            (
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_IN_PROGRESS",
+                "User Initiated",
+            ),
+        ]),
+    );
+    let answer = Arc::new(Answer {
+        yes: true,
+        ..Default::default()
+    });
+    let report = run(&fake, options("network"), answer.clone()).await;
+    let err = report.error.as_ref().expect("failed").to_string();
+    assert!(err.contains("ended in UPDATE_ROLLBACK_COMPLETE"), "{err}");
+    assert!(err.contains("UPDATE_FAILED PublicSubnetAZa (AWS::EC2::Subnet): The CIDR '10.0.0.0/27' conflicts with another subnet"), "{err}");
+    assert!(err.contains("runs its previous template"), "{err}");
+    assert_eq!(report.stacks[0].outcome, Outcome::Failed);
+    let reviews = answer.reviews.lock().unwrap();
+    assert_eq!(
+        reviews[0].changes[0].replacement.as_deref(),
+        Some("True"),
+        "the replacement flag was shown"
+    );
+}
+
+/// Records: CloudFormation throttles with HTTP 400 `Throttling` and fails
+/// transiently with 5xx; both are retried with backoff, and the operation is
+/// counted once.
+#[tokio::test]
+async fn throttling_and_server_errors_are_retried() {
+    let (_, bp) = blueprint();
+    let fake = FakeAws::new();
+    fake.on("DescribeStacks", 400, error("Throttling", "Rate exceeded"))
+        .on(
+            "DescribeStacks",
+            503,
+            "<html>Service Unavailable</html>".into(),
+        )
+        .on("DescribeStacks", 200, stack("CREATE_COMPLETE"))
+        .on("GetTemplate", 200, template_body(&network_body(&bp)));
+    let report = run(&fake, options("network"), Arc::new(Answer::default())).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(
+        report.stacks[0].outcome,
+        Outcome::Unchanged,
+        "same template: skipped without a write"
+    );
+    assert_eq!(
+        fake.count("DescribeStacks"),
+        3,
+        "two retries reached the endpoint"
+    );
+    let describes = report
+        .calls
+        .iter()
+        .filter(|c| c.operation == "DescribeStacks")
+        .count();
+    assert_eq!(describes, 1, "one operation, retried inside the SDK");
+    assert!(mutating(&report).is_empty());
+}
+
+/// Records: STS GetCallerIdentity names the account of the credentials.
+#[tokio::test]
+async fn wrong_account_is_refused_before_any_stack_call() {
+    let fake = FakeAws::new();
+    let mut opts = options("network");
+    opts.account = Some("999999999999".into());
+    let report = run(
+        &fake,
+        opts,
+        Arc::new(Answer {
+            yes: true,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let err = report.error.as_ref().expect("refused").to_string();
+    assert!(
+        err.contains("pinned to account 999999999999") && err.contains("account 123456789012"),
+        "{err}"
+    );
+    assert_eq!(fake.requests(), ["GetCallerIdentity"]);
+}
+
+/// Records: a new service stack has no previous ImageTag to reuse.
+#[tokio::test]
+async fn new_service_without_image_tag_is_refused_before_any_write() {
+    let fake = FakeAws::new();
+    fake.on("DescribeStacks", 400, missing());
+    let report = run(
+        &fake,
+        options("service-web"),
+        Arc::new(Answer {
+            yes: true,
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert!(
+        matches!(report.error, Some(DeployError::MissingImageTag { .. })),
+        "{:?}",
+        report.error
+    );
+    assert!(mutating(&report).is_empty());
+}
+
+/// Records: Ctrl-C while CloudFormation works; nothing is cancelled and the
+/// state is reported as CloudFormation last showed it.
+#[tokio::test]
+async fn ctrl_c_during_a_wait_leaves_aws_as_it_is() {
+    let (_, bp) = blueprint();
+    let fake = FakeAws::new();
+    fake.on("DescribeStacks", 400, missing())
+        .on("DescribeStacks", 200, stack("CREATE_IN_PROGRESS"))
+        .on(
+            "CreateStack",
+            200,
+            ok(
+                "CreateStack",
+                "<StackId>arn:aws:cloudformation:ap-northeast-1:123456789012:stack/x/2</StackId>",
+            ),
+        );
+    let clients = fake.clients().await;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let _ = tx.send(true);
+    });
+    let mut opts = options("network");
+    opts.yes = true;
+    let report = deploy(&clients, &bp, &opts, Arc::new(Answer::default()), rx).await;
+    let err = report.error.as_ref().expect("interrupted");
+    assert!(matches!(err, DeployError::Interrupted { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("apprunner-nuxt3-dev-network: CREATE_IN_PROGRESS")
+            && text.contains("nothing was cancelled"),
+        "{text}"
+    );
+    assert_eq!(mutating(&report), ["CreateStack"], "no delete, no cancel");
+    assert_eq!(report.stacks[0].outcome, Outcome::Interrupted);
+}
+
+/// A declined update deletes the change set it created.
+#[tokio::test]
+async fn declined_update_deletes_its_change_set() {
+    let fake = FakeAws::new();
+    let change = "<member><Type>Resource</Type><ResourceChange><Action>Add</Action><LogicalResourceId>X</LogicalResourceId><ResourceType>AWS::EC2::Subnet</ResourceType></ResourceChange></member>";
+    fake.on("DescribeStacks", 200, stack("CREATE_COMPLETE"))
+        .on("GetTemplate", 200, template_body("old"))
+        .on("CreateChangeSet", 200, created_change_set())
+        .on(
+            "DescribeChangeSet",
+            200,
+            change_set_status("CREATE_COMPLETE", "", change),
+        )
+        .on("DeleteChangeSet", 200, ok_empty("DeleteChangeSet"));
+    let report = run(&fake, options("network"), Arc::new(Answer::default())).await;
+    assert!(matches!(report.error, Some(DeployError::Declined(_))));
+    assert_eq!(mutating(&report), ["CreateChangeSet", "DeleteChangeSet"]);
+}
