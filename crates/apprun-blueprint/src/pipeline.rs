@@ -44,7 +44,7 @@ phases:
   post_build:
     commands:
       - test "$CODEBUILD_BUILD_SUCCEEDING" = 1
-      - aws s3 cp "s3://$ARTIFACT_BUCKET/$TEMPLATE_KEY" {TEMPLATE_FILE}
+      - aws s3 cp "s3://$ARTIFACT_BUCKET/$TEMPLATE_PATH" {TEMPLATE_FILE}
       - printf '{{"Parameters":{{"{IMAGE_TAG_PARAMETER}":"%s"}}}}\n' "$IMAGE_TAG" > {PARAMETERS_FILE}
       - |
         # Show what the deploy stage will change, for the approver.
@@ -153,7 +153,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 import(names.env_export(e, "ArtifactBucketName")),
             ),
             (
-                "TEMPLATE_KEY",
+                "TEMPLATE_PATH",
                 format!("{PIPELINE_TEMPLATES_PREFIX}{stack}.yaml").into(),
             ),
             ("SERVICE_STACK", stack.as_str().into()),

@@ -66,12 +66,14 @@ atomically, and only if apprun wrote it.")]
 Offline: synthesizes and validates, touches no AWS account.")]
     Plan(PlanArgs),
 
-    /// Validate the synthesized stacks of an environment, or template files.
+    /// Validate templates: resource schemas, references, policy rules, your cfn-guard rules.
     #[command(after_help = "Examples:
-  apprun check --env dev
-  apprun check --template my-stack.yaml --output json
+  apprun check --env prod
+  apprun check --template legacy/vpc.yml legacy/app.json --format sarif > apprun.sarif
+  apprun check --env dev --rules policy/ --format json
 
-Exits 1 when any error is found.")]
+Exits 1 when any error is found (silenced findings do not count). `apprun deploy` runs
+the same check first and stops on errors.")]
     Check(CheckArgs),
 
     /// Deploy an environment's stacks: waves in dependency order, unchanged stacks skipped.
@@ -203,4 +205,17 @@ pub struct CheckArgs {
     /// CloudFormation template files (YAML or JSON) to check instead.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub template: Vec<PathBuf>,
+    /// Folder of cfn-guard rules (`*.guard`); default: `[policy] rules` of apprun.toml.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Report format (default: text, or json with --output json).
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Sarif,
 }

@@ -67,3 +67,50 @@ fn both_configs_json_pass_cfn_lint() {
     lint_all("apprun.toml", "json");
     lint_all("fixtures/shop-api.toml", "json");
 }
+
+/// apprun check misses no template in which cfn-lint finds a structural
+/// error: both run over the broken-template corpus of apprun-check.
+#[test]
+fn apprun_check_flags_every_template_cfn_lint_rejects() {
+    let corpus = workspace().join("crates/apprun-check/tests/corpus");
+    let mut files: Vec<String> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    // One cfn-lint run over every file; parseable lines are file:line:col:line:col:code:message.
+    let lint = std::process::Command::new(cfn_lint())
+        .args(["--format", "parseable", "--"])
+        .args(&files)
+        .output()
+        .unwrap();
+    let lint_out = String::from_utf8_lossy(&lint.stdout).into_owned();
+    let mut compared = 0;
+    for file in &files {
+        let lint_errors: Vec<&str> = lint_out
+            .lines()
+            .filter(|l| l.starts_with(&format!("{file}:")))
+            .filter(|l| {
+                l[file.len()..]
+                    .split(':')
+                    .nth(5)
+                    .is_some_and(|code| code.starts_with('E'))
+            })
+            .collect();
+        let ours = apprun(&corpus, &["check", "--template", file, "--output", "json"]);
+        let report: serde_json::Value = serde_json::from_slice(&ours.stdout).unwrap();
+        let our_errors = report["errors"].as_u64().unwrap();
+        if !lint_errors.is_empty() {
+            compared += 1;
+            assert!(
+                our_errors > 0,
+                "cfn-lint rejects {file} but apprun check passes it:\n{}",
+                lint_errors.join("\n")
+            );
+        }
+    }
+    assert!(
+        compared >= 8,
+        "cfn-lint found errors in only {compared} corpus files"
+    );
+}

@@ -267,7 +267,7 @@ fn check_passes_the_shipped_config_and_fails_broken_templates() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["file"].as_str().unwrap(), f["code"].as_str().unwrap()))
+        .map(|f| (f["file"].as_str().unwrap(), f["rule"].as_str().unwrap()))
         .collect();
     assert_eq!(
         codes,

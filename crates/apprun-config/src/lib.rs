@@ -13,7 +13,9 @@ mod spans;
 mod subnets;
 
 pub use error::{ConfigError, LoadError};
-pub use model::{Compute, Config, Env, Health, Ingress, Service, Source, SourceKind, System};
+pub use model::{
+    Allow, Compute, Config, Env, Health, Ingress, Policy, Service, Source, SourceKind, System,
+};
 pub use names::{NameKind, Names};
 pub use size::{Cpu, Memory, valid_pairs};
 pub use subnets::{Subnet, SubnetPlan, Tier};

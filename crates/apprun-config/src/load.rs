@@ -131,15 +131,67 @@ impl Validator {
         let source = self.source(raw.source);
         let services = self.services(raw.services);
         let envs = self.envs(raw.env, &services, &system.zones);
+        let policy = self.policy(raw.policy, &envs);
         let config = Config {
             file: self.file.clone(),
             system,
             source,
             services,
             envs,
+            policy,
         };
         self.names(&config);
         config
+    }
+
+    fn policy(&mut self, raw: RawPolicy, envs: &IndexMap<String, Env>) -> Policy {
+        for (i, e) in raw.private_envs.iter().enumerate() {
+            if !envs.contains_key(e) {
+                let defined: Vec<&str> = envs.keys().map(String::as_str).collect();
+                self.err(
+                    &format!("policy.private_envs[{i}]"),
+                    format!(
+                        "`{e}` is not an environment of this file; defined: {}",
+                        defined.join(", ")
+                    ),
+                );
+            }
+        }
+        if let Some(rules) = &raw.rules
+            && (rules.trim().is_empty() || Path::new(rules).is_absolute())
+        {
+            self.err(
+                "policy.rules",
+                "give the folder of .guard files relative to apprun.toml, e.g. \"policy/\"",
+            );
+        }
+        let mut allow = Vec::new();
+        for (i, a) in raw.allow.into_iter().enumerate() {
+            let key = format!("policy.allow[{i}]");
+            if a.reason.trim().is_empty() {
+                self.err(
+                    &format!("{key}.reason"),
+                    "say why the finding is acceptable: a silence needs a reason",
+                );
+            }
+            if a.rule.trim().is_empty() || a.resource.trim().is_empty() {
+                self.err_key(
+                    &key,
+                    "`rule` (e.g. \"APR-ECR-002\") and `resource` (a logical id) are required",
+                );
+            }
+            allow.push(Allow {
+                rule: a.rule,
+                resource: a.resource,
+                stack: a.stack,
+                reason: a.reason,
+            });
+        }
+        Policy {
+            private_envs: raw.private_envs,
+            rules: raw.rules,
+            allow,
+        }
     }
 
     fn system(&mut self, raw: RawSystem) -> System {

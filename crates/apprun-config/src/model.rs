@@ -19,6 +19,29 @@ pub struct Config {
     pub services: IndexMap<String, Service>,
     /// Environments in file order.
     pub envs: IndexMap<String, Env>,
+    pub policy: Policy,
+}
+
+/// `[policy]`: what `apprun check` enforces beyond its defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Envs whose services must not be publicly reachable.
+    pub private_envs: Vec<String>,
+    /// Folder of cfn-guard `.guard` files, relative to apprun.toml.
+    pub rules: Option<String>,
+    /// Findings silenced on purpose, each with its reason.
+    pub allow: Vec<Allow>,
+}
+
+/// One `[[policy.allow]]` entry.
+#[derive(Debug, Clone)]
+pub struct Allow {
+    pub rule: String,
+    /// Logical id of the resource.
+    pub resource: String,
+    /// Only in this stack (all stacks when absent).
+    pub stack: Option<String>,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone)]

@@ -10,6 +10,27 @@ pub(crate) struct RawConfig {
     pub source: RawSource,
     pub services: IndexMap<String, RawService>,
     pub env: IndexMap<String, RawEnv>,
+    #[serde(default)]
+    pub policy: RawPolicy,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPolicy {
+    #[serde(default)]
+    pub private_envs: Vec<String>,
+    pub rules: Option<String>,
+    #[serde(default)]
+    pub allow: Vec<RawAllow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAllow {
+    pub rule: String,
+    pub resource: String,
+    pub stack: Option<String>,
+    pub reason: String,
 }
 
 #[derive(Debug, Deserialize)]

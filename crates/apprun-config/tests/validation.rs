@@ -407,3 +407,32 @@ fn files_that_do_not_exist() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn policy_section() {
+    let text = format!("{GOOD}\n[policy]\nprivate_envs = [\"prod\"]\n");
+    let m = one_error(&text, 28, "policy.private_envs[0]");
+    assert!(
+        m.contains("`prod` is not an environment of this file; defined: dev, stg"),
+        "{m}"
+    );
+    let text = format!(
+        "{GOOD}\n[policy]\nprivate_envs = [\"stg\"]\nrules = \"policy/\"\n\n[[policy.allow]]\nrule = \"APR-ECR-002\"\nresource = \"EcrRepositoryWeb\"\nreason = \"\"\n"
+    );
+    let m = one_error(&text, 34, "policy.allow[0].reason");
+    assert!(m.contains("a silence needs a reason"), "{m}");
+    let ok = text.replace("reason = \"\"", "reason = \"legacy job re-pushes tags\"");
+    let c = Config::parse(&ok, "apprun.toml").unwrap();
+    assert_eq!(c.policy.private_envs, ["stg"]);
+    assert_eq!(c.policy.rules.as_deref(), Some("policy/"));
+    assert_eq!(c.policy.allow[0].resource, "EcrRepositoryWeb");
+    let m = one_error(
+        &format!("{GOOD}\n[policy]\nprivate = []\n"),
+        28,
+        "policy.private",
+    );
+    assert!(
+        m.contains("unknown field `private`") && m.contains("`private_envs`"),
+        "{m}"
+    );
+}

@@ -1,111 +1,148 @@
-//! `apprun check`: the model's own validation of an env's stacks or of
-//! template files.
+//! `apprun check`: schemas, references, policy rules and cfn-guard rules,
+//! for an env's synthesized stacks or for template files.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use apprun_blueprint::synthesize;
-use apprun_template::{Finding, Severity, parse_template, validate};
+use apprun_check::{
+    Context as CheckContext, Finding, GuardRules, Input, Report, Severity, check, check_env,
+    rules_dir, to_sarif,
+};
+use apprun_config::Config;
+use apprun_template::{Template, parse_template};
 use serde_json::json;
 
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, OutputFormat, ReportFormat};
 use crate::diagnostics::Failure;
 use crate::exit;
 use crate::output::{Context, print_json};
 
-/// A finding with where it came from.
-struct Located {
-    file: String,
-    stack: Option<String>,
-    finding: Finding,
-}
-
 pub fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitCode, Failure> {
-    let mut found = Vec::new();
-    let mut checked = 0usize;
-    if let Some(env) = &args.env {
+    let report = if let Some(env) = &args.env {
         let config = ctx.load_config()?;
         let bp = synthesize(&config, env)?;
-        checked = bp.stacks.len();
-        for (stack, finding) in bp.findings() {
-            found.push(Located {
-                file: format!("{}.yaml", stack.kind.file_stem()),
-                stack: Some(stack.name.clone()),
-                finding,
-            });
-        }
+        let guard = load_guard(Some(&config), args.rules.as_deref())?;
+        check_env(&config, &bp, guard.as_ref())
     } else {
-        for path in &args.template {
-            checked += 1;
-            found.extend(check_file(path)?);
-        }
-    }
-    let errors = found
-        .iter()
-        .filter(|l| l.finding.severity == Severity::Error)
-        .count();
-    if ctx.json() {
-        print_json(&json!({
-            "ok": errors == 0,
-            "checked": checked,
-            "errors": errors,
-            "findings": found.iter().map(|l| json!({
-                "file": l.file,
-                "stack": l.stack,
-                "code": l.finding.code,
-                "severity": if l.finding.severity == Severity::Error { "error" } else { "warning" },
-                "logical_id": l.finding.logical_id,
-                "path": l.finding.path,
-                "message": l.finding.message,
-            })).collect::<Vec<_>>(),
-        }));
-    } else {
-        for l in &found {
-            let level = if l.finding.severity == Severity::Error {
-                "error"
-            } else {
-                "warning"
-            };
-            println!(
-                "{level}[{}] {}: {}: {}",
-                l.finding.code, l.file, l.finding.path, l.finding.message
-            );
-        }
-        ctx.progress(format!(
-            "checked {checked} templates: {errors} errors, {} warnings",
-            found.len() - errors
-        ));
-    }
-    Ok(if errors > 0 {
+        let guard = load_guard(None, args.rules.as_deref())?;
+        check_files(&args.template, guard.as_ref())?
+    };
+    let format = args.format.unwrap_or(match ctx.format {
+        OutputFormat::Json => ReportFormat::Json,
+        OutputFormat::Text => ReportFormat::Text,
+    });
+    print_report(ctx, &report, format);
+    Ok(if report.errors() > 0 {
         ExitCode::from(exit::FINDINGS)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-fn check_file(path: &Path) -> Result<Vec<Located>, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(Failure::io(format!("reading {}", path.display())))?;
-    let file = path.display().to_string();
-    Ok(match parse_template(&text) {
-        Ok(template) => validate(&template)
-            .into_iter()
-            .map(|finding| Located {
-                file: file.clone(),
-                stack: None,
-                finding,
-            })
-            .collect(),
-        Err(e) => vec![Located {
-            file: file.clone(),
-            stack: None,
-            finding: Finding {
+pub fn load_guard(
+    config: Option<&Config>,
+    cli: Option<&Path>,
+) -> Result<Option<GuardRules>, Failure> {
+    match rules_dir(config, cli) {
+        None => Ok(None),
+        Some(dir) => GuardRules::load(&dir)
+            .map(Some)
+            .map_err(|e| Failure::Refused {
+                message: format!("cfn-guard rules: {e}"),
+                code: exit::INVALID_INPUT,
+            }),
+    }
+}
+
+fn check_files(
+    paths: &[std::path::PathBuf],
+    guard: Option<&GuardRules>,
+) -> Result<Report, Failure> {
+    let mut parsed: Vec<(String, String, Template)> = Vec::new();
+    let mut parse_errors = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(Failure::io(format!("reading {}", path.display())))?;
+        let file = path.display().to_string();
+        match parse_template(&text) {
+            Ok(t) => parsed.push((file, text, t)),
+            Err(e) => parse_errors.push(Finding {
+                rule: "E-PARSE".into(),
                 severity: Severity::Error,
-                code: "E-PARSE",
+                file,
+                stack: None,
                 logical_id: String::new(),
                 path: String::new(),
+                line: None,
                 message: e.to_string(),
-            },
-        }],
-    })
+                suppressed: None,
+            }),
+        }
+    }
+    let inputs: Vec<Input<'_>> = parsed
+        .iter()
+        .map(|(file, text, t)| Input {
+            file: file.clone(),
+            stack: None,
+            template: t,
+            text: (!text.trim_start().starts_with('{')).then(|| text.clone()),
+        })
+        .collect();
+    let mut report = check(&inputs, &CheckContext::default(), guard);
+    report.checked += parse_errors.len();
+    report.findings.splice(0..0, parse_errors);
+    Ok(report)
+}
+
+fn text_line(f: &Finding) -> String {
+    let level = if f.severity == Severity::Error {
+        "error"
+    } else {
+        "warning"
+    };
+    let location = match f.line {
+        Some(l) => format!("{}:{l}", f.file),
+        None => f.file.clone(),
+    };
+    let what = if f.logical_id.is_empty() {
+        f.path.clone()
+    } else {
+        format!("{} {}", f.logical_id, f.path)
+    };
+    let silenced = f
+        .suppressed
+        .as_ref()
+        .map(|s| format!("  [silenced: {}]", s.reason))
+        .unwrap_or_default();
+    format!(
+        "{level}[{}] {location}: {what}: {}{silenced}",
+        f.rule, f.message
+    )
+}
+
+pub fn print_report(ctx: &Context, report: &Report, format: ReportFormat) {
+    match format {
+        ReportFormat::Sarif => print_json(&to_sarif(report, env!("CARGO_PKG_VERSION"))),
+        ReportFormat::Json => print_json(&json!({
+            "ok": report.errors() == 0,
+            "checked": report.checked,
+            "errors": report.errors(),
+            "warnings": report.warnings(),
+            "suppressed": report.suppressed(),
+            "findings": report.findings,
+        })),
+        ReportFormat::Text => {
+            for f in &report.findings {
+                println!("{}", text_line(f));
+            }
+        }
+    }
+    ctx.progress(format!(
+        "checked {} templates: {} errors, {} warnings, {} silenced",
+        report.checked,
+        report.errors(),
+        report.warnings(),
+        report.suppressed()
+    ));
 }

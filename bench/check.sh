@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Benchmark: `apprun check` of every template of the shipped config's dev env
+# as a whole process, side by side in one run with cfn-lint on the same files.
+# Installs what it needs (hyperfine; cfn-lint into .venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v hyperfine >/dev/null 2>&1; then
+    apt-get install -y -qq hyperfine >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-test.txt
+cargo build --release --locked -q
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+apprun="$PWD/target/release/apprun"
+"$apprun" synth --env dev --out "$work/dev" >/dev/null 2>&1
+files=$(ls "$work"/dev/*.yaml | tr '\n' ' ')
+
+hyperfine --warmup 3 --runs "${RUNS:-20}" --export-json "$work/apprun.json" \
+    -n "apprun check --template (5 files)" "$apprun check --template $files" \
+    -n "apprun check --env dev (synth + check)" "$apprun check --env dev" >&2
+hyperfine --warmup 1 --runs "${LINT_RUNS:-5}" --export-json "$work/lint.json" \
+    -n "cfn-lint (same 5 files)" ".venv/bin/cfn-lint -- $files" >&2
+
+python3 - "$work/apprun.json" "$work/lint.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))["results"]; l = json.load(open(sys.argv[2]))["results"][0]
+for r in a + [l]:
+    print(f"{r['command']:42} {r['mean']*1000:9.1f} ms (min {r['min']*1000:.1f})")
+print(f"speed-up of apprun check --template over cfn-lint: {l['mean']/a[0]['mean']:.0f}x")
+PY

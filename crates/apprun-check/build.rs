@@ -1,0 +1,41 @@
+//! Embeds the vendored resource schemas (schemas/*.json) so that the binary
+//! needs no data files at run time.
+use std::fmt::Write;
+use std::path::Path;
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("schemas/ exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut code = String::from(
+        "/// (type name, schema text) of every vendored schema.\npub(crate) const SCHEMAS: &[(&str, &str)] = &[\n",
+    );
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("readable schema");
+        // The refresh script writes one-space indented, sorted JSON: the
+        // top-level `"typeName"` is the line indented by exactly one space.
+        let type_name = text
+            .lines()
+            .find_map(|l| l.strip_prefix(" \"typeName\": \""))
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("{} has no typeName", f.display()));
+        let _ = writeln!(
+            code,
+            "    ({type_name:?}, include_str!({:?})),",
+            f.display().to_string()
+        );
+    }
+    code.push_str("];\n");
+    let _ = writeln!(
+        code,
+        "pub(crate) const TYPE_NAMES: &str = include_str!({:?});",
+        dir.join("resource-types.txt").display().to_string()
+    );
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("schemas.rs");
+    std::fs::write(out, code).unwrap();
+}

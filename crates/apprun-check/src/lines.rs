@@ -1,0 +1,149 @@
+//! Line numbers of template paths in block-style YAML, found by indentation.
+//!
+//! The parser keeps no positions, so the text is walked once: each mapping
+//! key and list item gets the path of its parents. This covers block style
+//! (what apprun writes and what people write); a path inside flow style
+//! (`[a, b]`, `{k: v}`) resolves to the line of the nearest block key above.
+
+/// The 1-based line of `path` (e.g. `Resources/Vpc/Properties/CidrBlock`),
+/// or of its nearest ancestor that has one.
+pub(crate) fn line_of(text: &str, path: &str) -> Option<usize> {
+    let index = index(text);
+    let mut p = path.trim_matches('/').to_owned();
+    loop {
+        if let Some((_, line)) = index.iter().find(|(k, _)| *k == p) {
+            return Some(*line);
+        }
+        match p.rfind('/') {
+            Some(i) => p.truncate(i),
+            None => return None,
+        }
+    }
+}
+
+/// One open node while walking the text.
+struct Open {
+    indent: usize,
+    path: String,
+    next_item: usize,
+    is_item: bool,
+}
+
+/// (path, line) for every block-style key and list item.
+fn index(text: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut block_scalar: Option<usize> = None;
+    for (n, raw) in text.lines().enumerate() {
+        let line = n + 1;
+        let content = raw.trim_start();
+        let mut indent = raw.len() - content.len();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if let Some(min) = block_scalar {
+            if indent > min {
+                continue;
+            }
+            block_scalar = None;
+        }
+        let mut rest = content;
+        // "- " opens a list item; a mapping may continue after the dash.
+        while let Some(after) = rest
+            .strip_prefix("- ")
+            .or_else(|| (rest == "-").then_some(""))
+        {
+            // Items at the same indent are siblings, not parents.
+            while stack
+                .last()
+                .is_some_and(|o| o.indent > indent || (o.indent == indent && o.is_item))
+            {
+                stack.pop();
+            }
+            let Some(parent) = stack.last_mut() else {
+                break;
+            };
+            let path = format!("{}/{}", parent.path, parent.next_item);
+            parent.next_item += 1;
+            out.push((path.clone(), line));
+            stack.push(Open {
+                indent,
+                path,
+                next_item: 0,
+                is_item: true,
+            });
+            indent += 2;
+            rest = after.trim_start();
+        }
+        let Some(key) = key_of(rest) else { continue };
+        while stack.last().is_some_and(|o| o.indent >= indent) {
+            stack.pop();
+        }
+        let path = match stack.last() {
+            Some(parent) => format!("{}/{key}", parent.path),
+            None => key.clone(),
+        };
+        out.push((path.clone(), line));
+        stack.push(Open {
+            indent,
+            path,
+            next_item: 0,
+            is_item: false,
+        });
+        let value = rest[rest.find(':').map_or(rest.len(), |i| i + 1)..].trim();
+        if value.starts_with('|') || value.starts_with('>') {
+            block_scalar = Some(indent);
+        }
+    }
+    out
+}
+
+/// The key of a `key: value` line (quotes removed), if it is one.
+fn key_of(s: &str) -> Option<String> {
+    if s.starts_with(['[', '{', '!', '|', '>']) {
+        return None;
+    }
+    let (key, _) = if let Some(q) = s.strip_prefix('\'') {
+        let end = q.find('\'')?;
+        (&q[..end], &q[end + 1..])
+    } else if let Some(q) = s.strip_prefix('"') {
+        let end = q.find('"')?;
+        (&q[..end], &q[end + 1..])
+    } else {
+        let i = s
+            .find(": ")
+            .or_else(|| s.strip_suffix(':').map(|k| k.len()))?;
+        (&s[..i], &s[i..])
+    };
+    Some(key.trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_keys_and_list_items() {
+        let text = "Resources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    Properties:\n      CidrBlock: 10.0.0.0/16\n      Tags:\n        - Key: a\n          Value: b\n        - Key: c\n  Sg:\n    Properties:\n      Script: |\n        Tags:\n          - x\n      Other: 1\n";
+        assert_eq!(line_of(text, "Resources/Vpc/Properties/CidrBlock"), Some(5));
+        assert_eq!(
+            line_of(text, "Resources/Vpc/Properties/Tags/1/Key"),
+            Some(9)
+        );
+        assert_eq!(
+            line_of(text, "Resources/Vpc/Properties/Tags/0/Value"),
+            Some(8)
+        );
+        assert_eq!(
+            line_of(text, "Resources/Sg/Properties/Other"),
+            Some(15),
+            "block scalars are skipped"
+        );
+        assert_eq!(
+            line_of(text, "Resources/Vpc/Properties/Missing"),
+            Some(4),
+            "nearest ancestor"
+        );
+        assert_eq!(line_of(text, "Nowhere"), None);
+    }
+}

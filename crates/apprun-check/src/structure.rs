@@ -1,0 +1,84 @@
+//! The template model's own checks (references, DependsOn, conditions,
+//! cycles, duplicate exports) and address plans (subnets inside their VPC,
+//! not overlapping).
+
+use std::collections::BTreeMap;
+
+use apprun_template::{Intrinsic, Template, Value, validate};
+use ipnet::Ipv4Net;
+
+use crate::finding::{Finding, Severity};
+
+pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
+    for f in validate(t) {
+        let severity = match f.severity {
+            apprun_template::Severity::Error => Severity::Error,
+            apprun_template::Severity::Warning => Severity::Warning,
+        };
+        out.push(Finding::new(
+            f.code,
+            severity,
+            &f.logical_id,
+            f.path,
+            f.message,
+        ));
+    }
+    subnets(t, out);
+}
+
+fn literal_cidr(v: Option<&Value>) -> Option<Ipv4Net> {
+    v.and_then(Value::as_str).and_then(|s| s.parse().ok())
+}
+
+/// Subnets whose VPC is a `Ref` to a VPC of the same template with a literal
+/// CIDR must lie inside it and must not overlap each other.
+fn subnets(t: &Template, out: &mut Vec<Finding>) {
+    let vpcs: BTreeMap<&str, Ipv4Net> = t
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == "AWS::EC2::VPC")
+        .filter_map(|(id, r)| literal_cidr(r.properties.get("CidrBlock")).map(|c| (id.as_str(), c)))
+        .collect();
+    let mut by_vpc: BTreeMap<&str, Vec<(&str, Ipv4Net)>> = BTreeMap::new();
+    for (id, r) in t
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == "AWS::EC2::Subnet")
+    {
+        let Some(cidr) = literal_cidr(r.properties.get("CidrBlock")) else {
+            continue;
+        };
+        let Some(Value::Fn(f)) = r.properties.get("VpcId") else {
+            continue;
+        };
+        let Intrinsic::Ref(vpc) = f.as_ref() else {
+            continue;
+        };
+        let Some((vpc_id, vpc_cidr)) = vpcs.get_key_value(vpc.as_str()) else {
+            continue;
+        };
+        if !vpc_cidr.contains(&cidr) {
+            out.push(Finding::error(
+                "E-SUBNET-OUTSIDE",
+                id,
+                format!("Resources/{id}/Properties/CidrBlock"),
+                format!("{cidr} is not inside its VPC {vpc_id} ({vpc_cidr})"),
+            ));
+        }
+        by_vpc.entry(vpc_id).or_default().push((id, cidr));
+    }
+    for list in by_vpc.values() {
+        for (i, (a, ac)) in list.iter().enumerate() {
+            for (b, bc) in &list[i + 1..] {
+                if ac.contains(&bc.network()) || bc.contains(&ac.network()) {
+                    out.push(Finding::error(
+                        "E-SUBNET-OVERLAP",
+                        b,
+                        format!("Resources/{b}/Properties/CidrBlock"),
+                        format!("{bc} overlaps subnet {a} ({ac})"),
+                    ));
+                }
+            }
+        }
+    }
+}
