@@ -91,7 +91,8 @@ fn check_files(
         .collect();
     let mut report = check(&inputs, &CheckContext::default(), guard);
     report.checked += parse_errors.len();
-    report.findings.splice(0..0, parse_errors);
+    report.findings.extend(parse_errors);
+    report.findings.sort_by(|a, b| (&a.file, a.line, &a.path, &a.rule).cmp(&(&b.file, b.line, &b.path, &b.rule)));
     Ok(report)
 }
 
