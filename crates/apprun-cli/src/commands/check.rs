@@ -92,7 +92,9 @@ fn check_files(
     let mut report = check(&inputs, &CheckContext::default(), guard);
     report.checked += parse_errors.len();
     report.findings.extend(parse_errors);
-    report.findings.sort_by(|a, b| (&a.file, a.line, &a.path, &a.rule).cmp(&(&b.file, b.line, &b.path, &b.rule)));
+    report.findings.sort_by(|a, b| {
+        (&a.file, a.line, &a.path, &a.rule).cmp(&(&b.file, b.line, &b.path, &b.rule))
+    });
     Ok(report)
 }
 
