@@ -7,6 +7,20 @@ cd "$(dirname "$0")/.."
 
 step() { printf '==> %s\n' "$*" >&2; }
 
+step "Debian packages the tests run (buildah, podman, docker-registry, chromium, git)"
+packages=(buildah podman docker-registry chromium git)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
+        || { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null; }
+fi
+
 step "Python tools (requirements-test.txt) into .venv"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv

@@ -22,7 +22,7 @@ use apprun_template::{Finding, Template};
 
 pub use graph::{GraphError, waves};
 pub use network::{Direction, SgRule, security_group_rules};
-pub use pipeline::buildspec;
+pub use pipeline::{buildspec, verify_buildspec};
 pub use repository::{PIPELINE_TEMPLATES_PREFIX, STAGING_PREFIX};
 
 /// Which part of the architecture a stack holds.

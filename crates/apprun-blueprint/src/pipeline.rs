@@ -18,6 +18,35 @@ const BUILD_IMAGE: &str = "aws/codebuild/amazonlinux-x86_64-standard:5.0";
 const TEMPLATE_FILE: &str = "service.yaml";
 const PARAMETERS_FILE: &str = "parameters.json";
 
+/// The buildspec of a service's verify project: what `apprun release`
+/// checks after a deploy. CloudFormation can report success while App
+/// Runner rolled its deployment back (apprunner-roadmap #209), so the latest
+/// App Runner operation must have SUCCEEDED and the health path answer 200.
+pub fn verify_buildspec() -> String {
+    r#"version: 0.2
+env:
+  shell: bash
+phases:
+  build:
+    commands:
+      - |
+        out() { aws cloudformation describe-stacks --stack-name "$SERVICE_STACK" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text; }
+        ARN="$(out ServiceArn)"; URL="$(out ServiceUrl)"
+        for i in $(seq 1 90); do
+          STATUS="$(aws apprunner list-operations --service-arn "$ARN" --max-results 1 --query 'OperationSummaryList[0].Status' --output text)"
+          case "$STATUS" in
+            SUCCEEDED) break ;;
+            FAILED|ROLLBACK_SUCCEEDED|ROLLBACK_FAILED) echo "App Runner's latest operation ended $STATUS although the stack update succeeded"; exit 1 ;;
+          esac
+          sleep 10
+        done
+        test "$STATUS" = SUCCEEDED || { echo "App Runner's latest operation is still $STATUS"; exit 1; }
+        curl --fail --silent --show-error --retry 10 --retry-delay 6 --retry-all-errors "$URL$HEALTH_PATH" >/dev/null
+        echo "verified: $URL$HEALTH_PATH answers and App Runner's latest operation succeeded"
+"#
+    .to_owned()
+}
+
 /// The buildspec of a service's build project. It reads everything
 /// specific to the env and service from the project's environment variables,
 /// so the same text serves every env.
@@ -34,6 +63,7 @@ phases:
       - aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "${{REPOSITORY_URI%%/*}}"
   build:
     commands:
+      - if [ -n "$PREBUILD" ]; then bash -c "$PREBUILD"; fi
       - |
         if aws ecr describe-images --repository-name "${{REPOSITORY_URI#*/}}" --image-ids imageTag="$IMAGE_TAG" >/dev/null 2>&1; then
           echo "image $REPOSITORY_URI:$IMAGE_TAG already pushed; tags are immutable, reusing it"
@@ -136,6 +166,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
 
     let mut builds = Vec::new();
     let mut deploys = Vec::new();
+    let mut verifies = Vec::new();
     for service in config.services.values() {
         let s = &service.name;
         let p = pascal(s);
@@ -157,6 +188,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 format!("{PIPELINE_TEMPLATES_PREFIX}{stack}.yaml").into(),
             ),
             ("SERVICE_STACK", stack.as_str().into()),
+            ("PREBUILD", service.prebuild.join(" ").into()),
         ]
         .into_iter()
         .map(|(k, v)| map! { "Name" => k, "Type" => "PLAINTEXT", "Value" => v }.into())
@@ -194,6 +226,41 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         build.insert("OutputArtifacts".into(), artifacts(&[&output]));
         builds.push(Value::Map(build));
 
+        let verify_project = format!("VerifyProject{p}");
+        t.resources.insert(
+            verify_project.clone(),
+            Resource::new(
+                "AWS::CodeBuild::Project",
+                map! {
+                    "Name" => format!("{}-verify", names.build_project(e, s).trim_end_matches("-build")),
+                    "Description" => format!("Checks that {s} in {e} runs the deployed tag: App Runner's latest operation and the health path"),
+                    "ServiceRole" => role.clone(),
+                    "Artifacts" => map! { "Type" => "CODEPIPELINE" },
+                    "Source" => map! { "Type" => "CODEPIPELINE", "BuildSpec" => verify_buildspec() },
+                    "Environment" => map! {
+                        "Type" => "LINUX_CONTAINER",
+                        "ComputeType" => "BUILD_GENERAL1_SMALL",
+                        "Image" => BUILD_IMAGE,
+                        "EnvironmentVariables" => vec![
+                            Value::from(map! { "Name" => "SERVICE_STACK", "Type" => "PLAINTEXT", "Value" => stack.as_str() }),
+                            Value::from(map! { "Name" => "HEALTH_PATH", "Type" => "PLAINTEXT", "Value" => service.health.path.as_str() }),
+                        ],
+                    },
+                    "TimeoutInMinutes" => 20i64,
+                    "Tags" => env_tags(id, e),
+                },
+            ),
+        );
+        let mut verify = action(
+            &format!("Verify-{s}"),
+            "Test",
+            "CodeBuild",
+            map! { "ProjectName" => r#ref(&verify_project) }.into(),
+        );
+        verify.insert("RunOrder".into(), Value::Int(2));
+        verify.insert("InputArtifacts".into(), artifacts(&[&output]));
+        verifies.push(Value::Map(verify));
+
         let mut deploy = action(
             &format!("Deploy-{s}"),
             "Deploy",
@@ -226,6 +293,8 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             ))],
         });
     }
+    // Verify runs after the deploy actions of the same stage (RunOrder 2).
+    deploys.extend(verifies);
     stages.push(map! { "Name" => "Deploy", "Actions" => deploys });
 
     t.resources.insert(

@@ -752,6 +752,30 @@ fn pipeline_builds_once_waits_and_deploys_that_tag() {
             prop(p, "Pipeline", "RoleArn"),
             &import("apprunner-nuxt3-PipelineRoleArn")
         );
+        let stages = prop(p, "Pipeline", "Stages").as_list().unwrap();
+        let deploy_actions = stages
+            .last()
+            .unwrap()
+            .get("Actions")
+            .unwrap()
+            .as_list()
+            .unwrap();
+        let verify = &deploy_actions[1];
+        assert_eq!(verify.get("Name"), Some(&s("Verify-web")));
+        assert_eq!(
+            verify.get("RunOrder"),
+            Some(&Value::Int(2)),
+            "after the deploy action"
+        );
+        let check = prop(p, "VerifyProjectWeb", "Source.BuildSpec")
+            .as_str()
+            .unwrap();
+        assert!(
+            check.contains("list-operations")
+                && check.contains("ROLLBACK_SUCCEEDED")
+                && check.contains("$URL$HEALTH_PATH"),
+            "{check}"
+        );
         let trigger = prop(p, "PipelineTrigger", "EventPattern.detail.referenceName");
         assert_eq!(trigger, &Value::List(vec![s(branch)]));
     }

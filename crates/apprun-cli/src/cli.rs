@@ -109,6 +109,75 @@ Retained resources (the CodeCommit repository) are kept and named. The per-accou
 stack is kept while another env still imports its exports. The artifact bucket is emptied
 so that it can be deleted.")]
     Destroy(DestroyArgs),
+
+    /// Run the service locally as App Runner would: same port, env vars, health check.
+    #[command(after_help = "Examples:
+  apprun local --env dev                 # the service's `local` command, or its image in a container
+  apprun local --env dev --port 8080
+  apprun local --env prod --via container
+
+Prints the URL once the health path answers, forwards the logs, stops cleanly on Ctrl-C.")]
+    Local(LocalArgs),
+
+    /// Build the image, push it tagged with the commit, deploy that tag, verify, roll back.
+    #[command(after_help = "Examples:
+  apprun release --env dev                                   # ECR, deploy, verify
+  apprun release --env dev --registry 127.0.0.1:5000/apprunner-nuxt3-dev --skip-deploy
+  apprun release --env stg --tag hotfix-1 --builder podman
+
+Verification: App Runner's latest operation for the service must succeed (a stack update
+can succeed while App Runner rolled back) and the health path must answer 200 at the
+service URL. Otherwise the previous tag is deployed again and apprun exits 1.")]
+    Release(ReleaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    /// Environment whose settings (ENV, size, health check) to use.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// Service (default: the first of apprun.toml).
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// Local port (default: the service's port).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Run the image in a container, or the service's `local` command.
+    #[arg(long, value_enum, default_value_t = LocalVia::Auto)]
+    pub via: LocalVia,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LocalVia {
+    /// The `local` command when the service has one, else a container.
+    Auto,
+    Command,
+    Container,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// Environment to release to.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// Service (default: the first of apprun.toml).
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// Image tag (default: the 7-character commit id; a dirty tree is refused without it).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Push to this repository instead of the env's ECR repository (plain HTTP on loopback).
+    #[arg(long, value_name = "HOST[:PORT]/REPO")]
+    pub registry: Option<String>,
+    /// Build and push only; do not deploy.
+    #[arg(long)]
+    pub skip_deploy: bool,
+    /// Image builder (default: the first that works of docker, podman, buildah).
+    #[arg(long, value_name = "docker|podman|buildah")]
+    pub builder: Option<String>,
+    /// How long App Runner and the health path may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -30,6 +30,8 @@ fn main() -> ExitCode {
         Command::Diff(args) => commands::aws::diff(&ctx, args),
         Command::Status(args) => commands::aws::status(&ctx, args),
         Command::Destroy(args) => commands::aws::destroy(&ctx, args),
+        Command::Local(args) => commands::local::run(&ctx, args),
+        Command::Release(args) => commands::release::run(&ctx, args),
     };
     match result {
         Ok(code) => code,

@@ -343,6 +343,14 @@ impl Validator {
                 );
             }
             let health = self.health(&key, s.health);
+            for (field, cmd) in [("prebuild", &s.prebuild), ("local", &s.local)] {
+                if cmd
+                    .as_ref()
+                    .is_some_and(|c| c.is_empty() || c[0].trim().is_empty())
+                {
+                    self.err(&format!("{key}.{field}"), "give the command as a list: program first, then its arguments, e.g. [\"scripts/build.sh\"]");
+                }
+            }
             out.insert(
                 name.clone(),
                 Service {
@@ -351,6 +359,8 @@ impl Validator {
                     port,
                     dockerfile: s.dockerfile,
                     health,
+                    prebuild: s.prebuild.unwrap_or_default(),
+                    local: s.local.unwrap_or_default(),
                 },
             );
         }

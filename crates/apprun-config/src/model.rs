@@ -98,6 +98,10 @@ pub struct Service {
     pub port: u16,
     pub dockerfile: String,
     pub health: Health,
+    /// Run (from the config's folder) before building the image.
+    pub prebuild: Vec<String>,
+    /// Runs the service locally (`apprun local`) when no container runtime is used.
+    pub local: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -210,6 +210,10 @@ impl<'a> Names<'a> {
                     self.apprunner_service(env, service),
                 ),
                 (NameKind::CodeBuildProject, self.build_project(env, service)),
+                (
+                    NameKind::CodeBuildProject,
+                    format!("{}-{env}-{service}-verify", self.id),
+                ),
                 (NameKind::WebAcl, self.apprunner_service(env, service)),
                 (
                     NameKind::Export,

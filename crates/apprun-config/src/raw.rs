@@ -65,6 +65,10 @@ pub(crate) struct RawService {
     pub dockerfile: String,
     #[serde(default)]
     pub health: RawHealth,
+    /// Command run before the image build (e.g. compile a static binary).
+    pub prebuild: Option<Vec<String>>,
+    /// Command that runs the service locally without a container.
+    pub local: Option<Vec<String>>,
 }
 
 fn default_compute() -> String {

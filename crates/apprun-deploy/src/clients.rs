@@ -56,6 +56,8 @@ pub struct Clients {
     pub cfn: aws_sdk_cloudformation::Client,
     pub sts: aws_sdk_sts::Client,
     pub s3: aws_sdk_s3::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub apprunner: aws_sdk_apprunner::Client,
     pub calls: CallLog,
     pub region: String,
     pub tuning: Tuning,
@@ -97,7 +99,15 @@ impl Clients {
             .force_path_style(custom_endpoint)
             .interceptor(Recorder(calls.clone()))
             .build();
+        let ecr = aws_sdk_ecr::config::Builder::from(config)
+            .interceptor(Recorder(calls.clone()))
+            .build();
+        let apprunner = aws_sdk_apprunner::config::Builder::from(config)
+            .interceptor(Recorder(calls.clone()))
+            .build();
         Clients {
+            ecr: aws_sdk_ecr::Client::from_conf(ecr),
+            apprunner: aws_sdk_apprunner::Client::from_conf(apprunner),
             cfn: aws_sdk_cloudformation::Client::from_conf(cfn),
             sts: aws_sdk_sts::Client::from_conf(sts),
             s3: aws_sdk_s3::Client::from_conf(s3),

@@ -56,6 +56,15 @@ pub enum DeployError {
         stack: Option<String>,
         message: String,
     },
+    #[error("release of {tag} failed verification: {reason}{}", match rolled_back_to {
+        Some(t) => format!("\nrolled back: the service stack runs {t} again"),
+        None => "\nnothing to roll back to (no earlier tag); the stack keeps the new tag".to_owned(),
+    })]
+    ReleaseFailed {
+        tag: String,
+        reason: String,
+        rolled_back_to: Option<String>,
+    },
     #[error("refusing to destroy env `{env}`: {reason}")]
     DestroyRefused { env: String, reason: String },
 }

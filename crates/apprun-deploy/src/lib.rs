@@ -14,6 +14,7 @@ mod engine;
 mod error;
 mod events;
 mod identity;
+mod release;
 mod stack;
 mod status;
 mod wait;
@@ -26,5 +27,8 @@ pub use engine::{DeployOptions, DeployReport, Outcome, StackResult, deploy, diff
 pub use error::DeployError;
 pub use events::{Event, Observer, Review};
 pub use identity::verify_account;
+pub use release::{
+    Health, ReleaseOptions, ReleaseReport, ecr_login, health_check, release, verify_service,
+};
 pub use stack::{Deployed, StackState, classify};
 pub use status::{StackStatusLine, status};

@@ -81,11 +81,21 @@ impl FakeAws {
             let body = std::str::from_utf8(req.body().bytes().unwrap_or_default())
                 .unwrap_or_default()
                 .to_owned();
-            let action = body
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("Action="))
-                .unwrap_or("?")
-                .to_owned();
+            // awsQuery services name the action in the body, JSON services
+            // (App Runner) in X-Amz-Target; S3 is REST: its method.
+            let target = req
+                .headers()
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|t| t.rsplit('.').next())
+                .map(str::to_owned);
+            let action = target
+                .or_else(|| {
+                    body.split('&')
+                        .find_map(|kv| kv.strip_prefix("Action="))
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| format!("S3:{}", req.method()));
             fake.requests.lock().unwrap().push(action.clone());
             let mut script = fake.script.lock().unwrap();
             let (status, text) = match script.get_mut(&action) {
@@ -117,6 +127,32 @@ impl FakeAws {
         };
         Clients::from_sdk_config(&config, tuning)
     }
+}
+
+/// A one-route HTTP server on loopback answering every request with `status`.
+async fn health_server(status: u16) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0u8; 1024];
+                let _ = socket.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn operations(status: &str) -> String {
+    format!(
+        r#"{{"OperationSummaryList":[{{"Id":"17fe9f55-7e91-4097-b243-fcabbb69a4cf","Type":"UPDATE_SERVICE","Status":"{status}","TargetArn":"arn:aws:apprunner:ap-northeast-1:123456789012:service/apprunner-nuxt3-dev-web/8fe1e10304f84fd2b0df550fe98a71fa","StartedAt":1.7e9,"EndedAt":1.7e9,"UpdatedAt":1.7e9}}]}}"#
+    )
 }
 
 fn ok(action: &str, inner: &str) -> String {
@@ -616,4 +652,105 @@ async fn declined_update_deletes_its_change_set() {
     let report = run(&fake, options("network"), Arc::new(Answer::default())).await;
     assert!(matches!(report.error, Some(DeployError::Declined(_))));
     assert_eq!(mutating(&report), ["CreateChangeSet", "DeleteChangeSet"]);
+}
+
+const SERVICE: &str = "apprunner-nuxt3-dev-service-web";
+const SERVICE_ARN: &str = "arn:aws:apprunner:ap-northeast-1:123456789012:service/apprunner-nuxt3-dev-web/8fe1e10304f84fd2b0df550fe98a71fa";
+
+fn service_stack(tag: &str, url: &str) -> String {
+    ok(
+        "DescribeStacks",
+        &format!(
+            "<Stacks><member><StackName>{SERVICE}</StackName><StackId>arn:aws:cloudformation:ap-northeast-1:123456789012:stack/{SERVICE}/1</StackId><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2026-11-20T10:00:00.000Z</CreationTime><Parameters><member><ParameterKey>ImageTag</ParameterKey><ParameterValue>{tag}</ParameterValue></member></Parameters><Outputs><member><OutputKey>ServiceArn</OutputKey><OutputValue>{SERVICE_ARN}</OutputValue></member><member><OutputKey>ServiceUrl</OutputKey><OutputValue>{url}</OutputValue></member></Outputs></member></Stacks>"
+        ),
+    )
+}
+
+/// A deployed service stack at tag `old1234` whose update to `new5678`
+/// CloudFormation accepts; App Runner then reports `operation`.
+async fn release_with(
+    operation: &str,
+    health: u16,
+) -> (
+    FakeAws,
+    apprun_deploy::ReleaseReport,
+    Result<(), DeployError>,
+) {
+    let (_, bp) = blueprint();
+    let body = bp
+        .stacks
+        .iter()
+        .find(|s| s.name == SERVICE)
+        .unwrap()
+        .template
+        .render(Format::Yaml);
+    let url = health_server(health).await;
+    let fake = FakeAws::new();
+    let change = "<member><Type>Resource</Type><ResourceChange><Action>Modify</Action><LogicalResourceId>Service</LogicalResourceId><ResourceType>AWS::AppRunner::Service</ResourceType><Replacement>False</Replacement></ResourceChange></member>";
+    fake.on("DescribeStacks", 200, service_stack("old1234", &url))
+        .on("GetTemplate", 200, template_body(&body))
+        .on("CreateChangeSet", 200, created_change_set())
+        .on("DescribeChangeSet", 200, change_set_status("CREATE_COMPLETE", "", change))
+        .on("ExecuteChangeSet", 200, ok("ExecuteChangeSet", ""))
+        .on("ListOperations", 200, operations(operation))
+        .on("S3:GET", 404, "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>".into())
+        .on("S3:PUT", 200, String::new());
+    let clients = fake.clients().await;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let mut deploy_opts = options("service-web");
+    deploy_opts.image_tag = Some("new5678".into());
+    let opts = apprun_deploy::ReleaseOptions {
+        deploy: deploy_opts,
+        service: "web".into(),
+        health_path: "/".into(),
+        timeout: Duration::from_millis(300),
+    };
+    let (report, result) =
+        apprun_deploy::release(&clients, &bp, &opts, Arc::new(Answer::default()), rx).await;
+    (fake, report, result)
+}
+
+/// Records: App Runner's ListOperations shows the update SUCCEEDED and the
+/// service answers its health path: the release stands.
+#[tokio::test]
+async fn release_is_verified_by_app_runner_and_the_health_path() {
+    let (fake, report, result) = release_with("SUCCEEDED", 200).await;
+    assert!(result.is_ok(), "{result:?} {:?}", fake.requests());
+    assert_eq!(report.operation.as_deref(), Some("SUCCEEDED"));
+    assert_eq!(report.health, Some(200));
+    assert_eq!(report.previous_tag.as_deref(), Some("old1234"));
+    assert!(!report.rolled_back);
+    assert_eq!(fake.count("ExecuteChangeSet"), 1);
+    assert!(fake.count("ListOperations") >= 1);
+}
+
+/// Records apprunner-roadmap #209: the stack update succeeded, but App
+/// Runner rolled its own deployment back (ROLLBACK_SUCCEEDED). apprun does
+/// not trust the stack: it deploys the previous tag again and fails.
+#[tokio::test]
+async fn app_runner_rollback_behind_a_successful_stack_update_is_caught() {
+    let (_fake, report, result) = release_with("ROLLBACK_SUCCEEDED", 200).await;
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains("ended ROLLBACK_SUCCEEDED although CloudFormation reported success"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rolled back: the service stack runs old1234 again"),
+        "{err}"
+    );
+    assert!(report.rolled_back);
+    assert_eq!(report.deploys, ["new5678", "old1234"]);
+}
+
+/// Records: App Runner reports success but the health path answers 503.
+#[tokio::test]
+async fn failing_health_path_rolls_back_to_the_previous_tag() {
+    let (_fake, report, result) = release_with("SUCCEEDED", 503).await;
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains("the health check failed") && err.contains("HTTP 503"),
+        "{err}"
+    );
+    assert!(report.rolled_back);
 }

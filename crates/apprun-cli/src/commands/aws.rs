@@ -16,13 +16,13 @@ use crate::output::{Context, print_json};
 use crate::progress::{Progress, render_reviews};
 
 /// The config, the env's validated blueprint, and SDK clients for its region.
-struct Session {
-    config: Config,
-    bp: EnvBlueprint,
-    clients: Clients,
+pub(crate) struct Session {
+    pub config: Config,
+    pub bp: EnvBlueprint,
+    pub clients: Clients,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -30,7 +30,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(Failure::io("starting the async runtime"))
 }
 
-async fn session(ctx: &Context, env: &str) -> Result<Session, Failure> {
+pub(crate) async fn session(ctx: &Context, env: &str) -> Result<Session, Failure> {
     let config = ctx.load_config()?;
     config.env(env)?;
     let bp = synthesize(&config, env)?;
@@ -51,7 +51,7 @@ async fn session(ctx: &Context, env: &str) -> Result<Session, Failure> {
 }
 
 /// A watch that turns true on Ctrl-C; waits end and report where AWS is.
-fn interrupt_watch() -> tokio::sync::watch::Receiver<bool> {
+pub(crate) fn interrupt_watch() -> tokio::sync::watch::Receiver<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -61,7 +61,7 @@ fn interrupt_watch() -> tokio::sync::watch::Receiver<bool> {
     rx
 }
 
-fn options(
+pub(crate) fn options(
     s: &Session,
     env: &str,
     only: Vec<String>,

@@ -1,4 +1,6 @@
 pub mod aws;
 pub mod check;
+pub mod local;
 pub mod plan;
+pub mod release;
 pub mod synth;

@@ -1,0 +1,275 @@
+//! Releasing an image: deploy the service stack at the new tag, then verify
+//! what CloudFormation cannot tell: App Runner's own latest operation (a
+//! stack update can succeed while App Runner rolled the deployment back,
+//! apprunner-roadmap #209) and the health path at the service URL. On
+//! failure the previous tag is deployed again.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use apprun_blueprint::{EnvBlueprint, StackKind};
+use aws_sdk_apprunner::types::OperationStatus;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::clients::Clients;
+use crate::engine::{DeployOptions, DeployReport, deploy};
+use crate::error::DeployError;
+use crate::events::{Event, Observer};
+use crate::stack::describe;
+
+/// What `apprun release` deploys and checks.
+#[derive(Debug, Clone)]
+pub struct ReleaseOptions {
+    pub deploy: DeployOptions,
+    pub service: String,
+    pub health_path: String,
+    /// How long App Runner's operation and the health path may take.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ReleaseReport {
+    pub tag: String,
+    pub previous_tag: Option<String>,
+    pub service_url: Option<String>,
+    pub operation: Option<String>,
+    pub health: Option<u16>,
+    pub rolled_back: bool,
+    pub deploys: Vec<String>,
+}
+
+/// Logs in to the account's ECR registry: (registry host, `AWS:password`).
+pub async fn ecr_login(clients: &Clients) -> Result<(String, String), DeployError> {
+    let out = clients
+        .ecr
+        .get_authorization_token()
+        .send()
+        .await
+        .map_err(|e| DeployError::aws("GetAuthorizationToken", None, e))?;
+    let data = out
+        .authorization_data()
+        .first()
+        .ok_or_else(|| DeployError::Aws {
+            operation: "GetAuthorizationToken",
+            stack: None,
+            message: "no authorization data returned".into(),
+        })?;
+    let token = data.authorization_token().unwrap_or_default();
+    let decoded = aws_smithy_types::base64::decode(token).map_err(|e| DeployError::Aws {
+        operation: "GetAuthorizationToken",
+        stack: None,
+        message: format!("token is not base64: {e}"),
+    })?;
+    let creds = String::from_utf8(decoded).unwrap_or_default();
+    let registry = data
+        .proxy_endpoint()
+        .unwrap_or_default()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .to_owned();
+    Ok((registry, creds))
+}
+
+/// The outcome of a health check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Ok(u16),
+    Bad(String),
+}
+
+/// GETs `url` until it answers 200 or `timeout` passes.
+pub async fn health_check(url: &str, timeout: Duration, poll: Duration) -> Health {
+    let https = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
+        Ok(b) => b.https_or_http().enable_http1().build(),
+        Err(e) => return Health::Bad(format!("no TLS roots: {e}")),
+    };
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Empty<Bytes>>(https);
+    let Ok(uri) = url.parse::<hyper::Uri>() else {
+        return Health::Bad(format!("`{url}` is not a URL"));
+    };
+    let started = Instant::now();
+    loop {
+        let attempt = tokio::time::timeout(Duration::from_secs(10), client.get(uri.clone())).await;
+        let last = match attempt {
+            Ok(Ok(res)) => {
+                let status = res.status().as_u16();
+                let _ = res.into_body().collect().await;
+                if status == 200 {
+                    return Health::Ok(status);
+                }
+                format!("HTTP {status}")
+            }
+            Ok(Err(e)) => crate::error::error_message(&e),
+            Err(_) => "timed out after 10 s".to_owned(),
+        };
+        if started.elapsed() >= timeout {
+            return Health::Bad(format!("{url} answered {last}"));
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// Waits for App Runner's latest operation on the service, then checks the
+/// health path. Returns (operation status, health status).
+pub async fn verify_service(
+    clients: &Clients,
+    service_arn: &str,
+    url: &str,
+    health_path: &str,
+    timeout: Duration,
+) -> Result<(String, u16), String> {
+    let started = Instant::now();
+    let status = loop {
+        let out = clients
+            .apprunner
+            .list_operations()
+            .service_arn(service_arn)
+            .max_results(1)
+            .send()
+            .await
+            .map_err(|e| format!("ListOperations: {}", crate::error::error_message(&e)))?;
+        // App Runner lists operations newest first.
+        let Some(op) = out.operation_summary_list().first() else {
+            break "NONE".to_owned();
+        };
+        let status = op.status().cloned();
+        match status {
+            Some(OperationStatus::Succeeded) => break "SUCCEEDED".to_owned(),
+            Some(
+                OperationStatus::Failed
+                | OperationStatus::RollbackSucceeded
+                | OperationStatus::RollbackFailed,
+            ) => {
+                let s = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
+                return Err(format!(
+                    "App Runner's {} operation ended {s} although CloudFormation reported success",
+                    op.r#type().map(|t| t.as_str()).unwrap_or("latest")
+                ));
+            }
+            _ => {
+                if started.elapsed() >= timeout {
+                    return Err(format!(
+                        "App Runner's latest operation is still {:?} after {:?}",
+                        status.map(|s| s.as_str().to_owned()),
+                        timeout
+                    ));
+                }
+                tokio::time::sleep(clients.tuning.poll).await;
+            }
+        }
+    };
+    let target = format!("{}{}", url.trim_end_matches('/'), health_path);
+    let left = timeout
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_secs(1));
+    match health_check(&target, left, clients.tuning.poll).await {
+        Health::Ok(code) => Ok((status, code)),
+        Health::Bad(reason) => Err(format!("the health check failed: {reason}")),
+    }
+}
+
+fn report_error(report: DeployReport) -> Result<(), DeployError> {
+    match report.error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Deploys the service stack at `opts.deploy.image_tag`, verifies it, and
+/// deploys the previous tag again when verification fails.
+pub async fn release(
+    clients: &Clients,
+    bp: &EnvBlueprint,
+    opts: &ReleaseOptions,
+    observer: Arc<dyn Observer>,
+    interrupt: watch::Receiver<bool>,
+) -> (ReleaseReport, Result<(), DeployError>) {
+    let mut report = ReleaseReport {
+        tag: opts.deploy.image_tag.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let result = async {
+        let stack = bp
+            .stack(&StackKind::Service(opts.service.clone()))
+            .ok_or_else(|| DeployError::Blocked {
+                stack: opts.service.clone(),
+                status: "unknown service".into(),
+                advice: "name a service of apprun.toml".into(),
+            })?
+            .name
+            .clone();
+        report.previous_tag = describe(clients, &stack)
+            .await?
+            .and_then(|d| d.parameters.get("ImageTag").cloned());
+        let mut deploy_opts = opts.deploy.clone();
+        deploy_opts.only = vec![stack.clone()];
+        deploy_opts.yes = true;
+        report.deploys.push(report.tag.clone());
+        report_error(
+            deploy(
+                clients,
+                bp,
+                &deploy_opts,
+                observer.clone(),
+                interrupt.clone(),
+            )
+            .await,
+        )?;
+
+        let outputs = describe(clients, &stack)
+            .await?
+            .map(|d| d.outputs)
+            .unwrap_or_default();
+        let (Some(arn), Some(url)) = (outputs.get("ServiceArn"), outputs.get("ServiceUrl")) else {
+            return Err(DeployError::Blocked {
+                stack: stack.clone(),
+                status: "no ServiceArn/ServiceUrl outputs".into(),
+                advice: "the service stack must come from apprun synth".into(),
+            });
+        };
+        report.service_url = Some(url.clone());
+        observer.event(Event::Note(format!(
+            "verifying {url}{} and App Runner's latest operation",
+            opts.health_path
+        )));
+        match verify_service(clients, arn, url, &opts.health_path, opts.timeout).await {
+            Ok((operation, health)) => {
+                report.operation = Some(operation);
+                report.health = Some(health);
+                Ok(())
+            }
+            Err(reason) => {
+                let previous = report.previous_tag.clone().filter(|p| *p != report.tag);
+                if let Some(prev) = &previous {
+                    observer.event(Event::Note(format!(
+                        "verification failed ({reason}); deploying {prev} again"
+                    )));
+                    deploy_opts.image_tag = Some(prev.clone());
+                    report.deploys.push(prev.clone());
+                    report_error(
+                        deploy(
+                            clients,
+                            bp,
+                            &deploy_opts,
+                            observer.clone(),
+                            interrupt.clone(),
+                        )
+                        .await,
+                    )?;
+                    report.rolled_back = true;
+                }
+                Err(DeployError::ReleaseFailed {
+                    tag: report.tag.clone(),
+                    reason,
+                    rolled_back_to: previous,
+                })
+            }
+        }
+    }
+    .await;
+    (report, result)
+}
