@@ -116,6 +116,46 @@ fn action(
     }
 }
 
+/// CodeBuild environment variables, all PLAINTEXT (nothing secret goes here).
+fn plain_vars(vars: &[(&str, Value)]) -> Vec<Value> {
+    vars.iter()
+        .map(|(k, v)| map! { "Name" => *k, "Type" => "PLAINTEXT", "Value" => v.clone() }.into())
+        .collect()
+}
+
+/// A CodeBuild project that runs inside the pipeline with the pipeline role.
+#[allow(clippy::too_many_arguments)]
+fn codebuild_project(
+    name: String,
+    description: String,
+    role: &Value,
+    buildspec: String,
+    env_vars: Vec<Value>,
+    privileged: bool,
+    timeout_minutes: i64,
+    tags: Value,
+) -> Resource {
+    Resource::new(
+        "AWS::CodeBuild::Project",
+        map! {
+            "Name" => name,
+            "Description" => description,
+            "ServiceRole" => role.clone(),
+            "Artifacts" => map! { "Type" => "CODEPIPELINE" },
+            "Source" => map! { "Type" => "CODEPIPELINE", "BuildSpec" => buildspec },
+            "Environment" => map! {
+                "Type" => "LINUX_CONTAINER",
+                "ComputeType" => "BUILD_GENERAL1_SMALL",
+                "Image" => BUILD_IMAGE,
+                "PrivilegedMode" => privileged,
+                "EnvironmentVariables" => env_vars,
+            },
+            "TimeoutInMinutes" => timeout_minutes,
+            "Tags" => tags,
+        },
+    )
+}
+
 fn artifacts(names: &[&str]) -> Value {
     Value::List(names.iter().map(|n| map! { "Name" => *n }.into()).collect())
 }
@@ -173,7 +213,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         let project = format!("BuildProject{p}");
         let output = format!("Build{p}");
         let stack = names.service_stack(e, s);
-        let env_vars: Vec<Value> = [
+        let env_vars = plain_vars(&[
             (
                 "REPOSITORY_URI",
                 import(names.ecr_export(e, s, config.is_primary(s), "EcrRepositoryUri")),
@@ -189,31 +229,19 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             ),
             ("SERVICE_STACK", stack.as_str().into()),
             ("PREBUILD", service.prebuild.join(" ").into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| map! { "Name" => k, "Type" => "PLAINTEXT", "Value" => v }.into())
-        .collect();
+        ]);
         t.resources.insert(
             project.clone(),
-            Resource::new(
-                "AWS::CodeBuild::Project",
-                map! {
-                    "Name" => names.build_project(e, s),
-                    "Description" => format!("Builds {s} for {e}, tags it with the commit id and pushes it"),
-                    "ServiceRole" => role.clone(),
-                    "Artifacts" => map! { "Type" => "CODEPIPELINE" },
-                    "Source" => map! { "Type" => "CODEPIPELINE", "BuildSpec" => buildspec() },
-                    "Environment" => map! {
-                        "Type" => "LINUX_CONTAINER",
-                        "ComputeType" => "BUILD_GENERAL1_SMALL",
-                        "Image" => BUILD_IMAGE,
-                        // Docker builds need a privileged build container.
-                        "PrivilegedMode" => true,
-                        "EnvironmentVariables" => env_vars,
-                    },
-                    "TimeoutInMinutes" => 30i64,
-                    "Tags" => env_tags(id, e),
-                },
+            codebuild_project(
+                names.build_project(e, s),
+                format!("Builds {s} for {e}, tags it with the commit id and pushes it"),
+                &role,
+                buildspec(),
+                env_vars,
+                // Docker builds need a privileged build container.
+                true,
+                30,
+                env_tags(id, e),
             ),
         );
         let mut build = action(
@@ -229,26 +257,15 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         let verify_project = format!("VerifyProject{p}");
         t.resources.insert(
             verify_project.clone(),
-            Resource::new(
-                "AWS::CodeBuild::Project",
-                map! {
-                    "Name" => format!("{}-verify", names.build_project(e, s).trim_end_matches("-build")),
-                    "Description" => format!("Checks that {s} in {e} runs the deployed tag: App Runner's latest operation and the health path"),
-                    "ServiceRole" => role.clone(),
-                    "Artifacts" => map! { "Type" => "CODEPIPELINE" },
-                    "Source" => map! { "Type" => "CODEPIPELINE", "BuildSpec" => verify_buildspec() },
-                    "Environment" => map! {
-                        "Type" => "LINUX_CONTAINER",
-                        "ComputeType" => "BUILD_GENERAL1_SMALL",
-                        "Image" => BUILD_IMAGE,
-                        "EnvironmentVariables" => vec![
-                            Value::from(map! { "Name" => "SERVICE_STACK", "Type" => "PLAINTEXT", "Value" => stack.as_str() }),
-                            Value::from(map! { "Name" => "HEALTH_PATH", "Type" => "PLAINTEXT", "Value" => service.health.path.as_str() }),
-                        ],
-                    },
-                    "TimeoutInMinutes" => 20i64,
-                    "Tags" => env_tags(id, e),
-                },
+            codebuild_project(
+                format!("{}-verify", names.build_project(e, s).trim_end_matches("-build")),
+                format!("Checks that {s} in {e} runs the deployed tag: App Runner's latest operation and the health path"),
+                &role,
+                verify_buildspec(),
+                plain_vars(&[("SERVICE_STACK", stack.as_str().into()), ("HEALTH_PATH", service.health.path.as_str().into())]),
+                false,
+                20,
+                env_tags(id, e),
             ),
         );
         let mut verify = action(

@@ -326,28 +326,13 @@ impl<'a> Validator<'a, '_> {
                 );
             }
             let len = s.chars().count() as u64;
-            if let Some(min) = schema
-                .get("minLength")
-                .and_then(J::as_u64)
-                .filter(|m| len < *m)
-            {
-                self.report(
-                    "E-PROP-LENGTH",
-                    path,
-                    format!("`{s}` is {len} characters; at least {min} needed"),
-                );
-            }
-            if let Some(max) = schema
-                .get("maxLength")
-                .and_then(J::as_u64)
-                .filter(|m| len > *m)
-            {
-                self.report(
-                    "E-PROP-LENGTH",
-                    path,
-                    format!("`{s}` is {len} characters; at most {max} allowed"),
-                );
-            }
+            self.limits(
+                schema,
+                path,
+                ("minLength", "maxLength"),
+                len,
+                &format!("`{s}` is {len} characters"),
+            );
         }
         if types.iter().any(|t| *t == "integer" || *t == "number")
             && let Some(n) = number(v)
@@ -370,28 +355,13 @@ impl<'a> Validator<'a, '_> {
         match v {
             Value::List(items) => {
                 let n = items.len() as u64;
-                if let Some(min) = schema
-                    .get("minItems")
-                    .and_then(J::as_u64)
-                    .filter(|m| n < *m)
-                {
-                    self.report(
-                        "E-PROP-LENGTH",
-                        path,
-                        format!("{n} items; at least {min} needed"),
-                    );
-                }
-                if let Some(max) = schema
-                    .get("maxItems")
-                    .and_then(J::as_u64)
-                    .filter(|m| n > *m)
-                {
-                    self.report(
-                        "E-PROP-LENGTH",
-                        path,
-                        format!("{n} items; at most {max} allowed"),
-                    );
-                }
+                self.limits(
+                    schema,
+                    path,
+                    ("minItems", "maxItems"),
+                    n,
+                    &format!("{n} items"),
+                );
                 if let Some(item_schema) = schema.get("items") {
                     for (i, item) in items.iter().enumerate() {
                         self.value(item, item_schema, &format!("{path}/{i}"));
@@ -400,6 +370,31 @@ impl<'a> Validator<'a, '_> {
             }
             Value::Map(_) => self.object(v, schema, path),
             _ => {}
+        }
+    }
+
+    /// `minLength`/`maxLength`, `minItems`/`maxItems`: `subject` says what was counted.
+    fn limits(
+        &mut self,
+        schema: &J,
+        path: &str,
+        (min_key, max_key): (&str, &str),
+        n: u64,
+        subject: &str,
+    ) {
+        if let Some(min) = schema.get(min_key).and_then(J::as_u64).filter(|m| n < *m) {
+            self.report(
+                "E-PROP-LENGTH",
+                path,
+                format!("{subject}; at least {min} needed"),
+            );
+        }
+        if let Some(max) = schema.get(max_key).and_then(J::as_u64).filter(|m| n > *m) {
+            self.report(
+                "E-PROP-LENGTH",
+                path,
+                format!("{subject}; at most {max} allowed"),
+            );
         }
     }
 

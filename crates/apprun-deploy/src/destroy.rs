@@ -121,25 +121,21 @@ async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<usize, DeployEr
                 });
             }
         };
-        let mut ids: Vec<ObjectIdentifier> = Vec::new();
-        for v in listed.versions() {
-            ids.extend(
+        let versions = listed.versions().iter().map(|v| (v.key(), v.version_id()));
+        let markers = listed
+            .delete_markers()
+            .iter()
+            .map(|m| (m.key(), m.version_id()));
+        let ids: Vec<ObjectIdentifier> = versions
+            .chain(markers)
+            .filter_map(|(key, version)| {
                 ObjectIdentifier::builder()
-                    .key(v.key().unwrap_or_default())
-                    .set_version_id(v.version_id().map(str::to_owned))
+                    .key(key.unwrap_or_default())
+                    .set_version_id(version.map(str::to_owned))
                     .build()
-                    .ok(),
-            );
-        }
-        for m in listed.delete_markers() {
-            ids.extend(
-                ObjectIdentifier::builder()
-                    .key(m.key().unwrap_or_default())
-                    .set_version_id(m.version_id().map(str::to_owned))
-                    .build()
-                    .ok(),
-            );
-        }
+                    .ok()
+            })
+            .collect();
         if ids.is_empty() {
             return Ok(removed);
         }

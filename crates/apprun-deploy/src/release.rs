@@ -172,7 +172,24 @@ pub async fn verify_service(
     }
 }
 
-fn report_error(report: DeployReport) -> Result<(), DeployError> {
+/// Deploys only the service stack, at `tag`, without asking.
+async fn deploy_tag(
+    clients: &Clients,
+    bp: &EnvBlueprint,
+    base: &DeployOptions,
+    stack: &str,
+    tag: &str,
+    observer: &Arc<dyn Observer>,
+    interrupt: &watch::Receiver<bool>,
+) -> Result<(), DeployError> {
+    let opts = DeployOptions {
+        only: vec![stack.to_owned()],
+        yes: true,
+        image_tag: Some(tag.to_owned()),
+        ..base.clone()
+    };
+    let report: DeployReport =
+        deploy(clients, bp, &opts, observer.clone(), interrupt.clone()).await;
     match report.error {
         Some(e) => Err(e),
         None => Ok(()),
@@ -205,20 +222,17 @@ pub async fn release(
         report.previous_tag = describe(clients, &stack)
             .await?
             .and_then(|d| d.parameters.get("ImageTag").cloned());
-        let mut deploy_opts = opts.deploy.clone();
-        deploy_opts.only = vec![stack.clone()];
-        deploy_opts.yes = true;
         report.deploys.push(report.tag.clone());
-        report_error(
-            deploy(
-                clients,
-                bp,
-                &deploy_opts,
-                observer.clone(),
-                interrupt.clone(),
-            )
-            .await,
-        )?;
+        deploy_tag(
+            clients,
+            bp,
+            &opts.deploy,
+            &stack,
+            &report.tag,
+            &observer,
+            &interrupt,
+        )
+        .await?;
 
         let outputs = describe(clients, &stack)
             .await?
@@ -248,18 +262,17 @@ pub async fn release(
                     observer.event(Event::Note(format!(
                         "verification failed ({reason}); deploying {prev} again"
                     )));
-                    deploy_opts.image_tag = Some(prev.clone());
                     report.deploys.push(prev.clone());
-                    report_error(
-                        deploy(
-                            clients,
-                            bp,
-                            &deploy_opts,
-                            observer.clone(),
-                            interrupt.clone(),
-                        )
-                        .await,
-                    )?;
+                    deploy_tag(
+                        clients,
+                        bp,
+                        &opts.deploy,
+                        &stack,
+                        prev,
+                        &observer,
+                        &interrupt,
+                    )
+                    .await?;
                     report.rolled_back = true;
                 }
                 Err(DeployError::ReleaseFailed {

@@ -80,6 +80,19 @@ fn is_missing(message: &str) -> bool {
     message.contains("does not exist")
 }
 
+fn pairs<'a>(
+    items: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> BTreeMap<String, String> {
+    items
+        .map(|(k, v)| {
+            (
+                k.unwrap_or_default().to_owned(),
+                v.unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// DescribeStacks for one stack; `None` when it does not exist.
 pub(crate) async fn describe(
     clients: &Clients,
@@ -114,26 +127,16 @@ pub(crate) async fn describe(
         name: name.to_owned(),
         status,
         status_reason: s.stack_status_reason().map(str::to_owned),
-        parameters: s
-            .parameters()
-            .iter()
-            .map(|p| {
-                (
-                    p.parameter_key().unwrap_or_default().to_owned(),
-                    p.parameter_value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
-        outputs: s
-            .outputs()
-            .iter()
-            .map(|o| {
-                (
-                    o.output_key().unwrap_or_default().to_owned(),
-                    o.output_value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
+        parameters: pairs(
+            s.parameters()
+                .iter()
+                .map(|p| (p.parameter_key(), p.parameter_value())),
+        ),
+        outputs: pairs(
+            s.outputs()
+                .iter()
+                .map(|o| (o.output_key(), o.output_value())),
+        ),
         last_updated: s
             .last_updated_time()
             .or(s.creation_time())
