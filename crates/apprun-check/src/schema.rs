@@ -94,8 +94,20 @@ fn pattern(p: &str) -> Option<Regex> {
     let mut cache = r.patterns.lock().ok()?;
     cache
         .entry(p.to_owned())
-        .or_insert_with(|| Regex::new(p).ok())
+        .or_insert_with(|| Regex::new(&without_length_lookahead(p)).ok())
         .clone()
+}
+
+/// Several schemas open a pattern with `^(?=.{2,256}$)`, a lookahead that
+/// only restates minLength/maxLength (checked on their own) and that Rust's
+/// regex cannot compile. Dropping exactly that form keeps the rest usable.
+fn without_length_lookahead(p: &str) -> String {
+    static LOOKAHEAD: OnceLock<Option<Regex>> = OnceLock::new();
+    let re = LOOKAHEAD.get_or_init(|| Regex::new(r"^\^\(\?=\.\{\d*,?\d*\}\$\)").ok());
+    match re {
+        Some(re) => re.replace(p, "^").into_owned(),
+        None => p.to_owned(),
+    }
 }
 
 pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
@@ -470,6 +482,15 @@ mod tests {
             attributes_of("AWS::EC2::VPC")
                 .unwrap()
                 .contains("CidrBlock")
+        );
+        assert_eq!(
+            without_length_lookahead("^(?=.{2,256}$)([a-z0-9]+)$"),
+            "^([a-z0-9]+)$"
+        );
+        assert_eq!(
+            without_length_lookahead("(?=x)abc"),
+            "(?=x)abc",
+            "other lookaheads are left alone"
         );
     }
 }

@@ -105,6 +105,28 @@ fn structural_checks() {
     expect("circular.yaml", &[("E-CYCLE", "A")]);
     expect("subnet-outside.yaml", &[("E-SUBNET-OUTSIDE", "Outside")]);
     expect("subnet-overlap.yaml", &[("E-SUBNET-OVERLAP", "Second")]);
+    let r = expect(
+        "limits.yaml",
+        &[
+            ("E-PROP-LENGTH", "ShortName"),
+            ("E-PROP-PATTERN", "UpperName"),
+            ("E-PROP-RANGE", "Service"),
+        ],
+    );
+    let range = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "E-PROP-RANGE")
+        .unwrap();
+    assert_eq!(
+        range.path,
+        "Resources/Service/Properties/HealthCheckConfiguration/Interval"
+    );
+    assert!(
+        range.message.contains("25 is above the maximum 20"),
+        "{}",
+        range.message
+    );
 }
 
 #[test]
