@@ -15,6 +15,9 @@ use crate::tags::account_tags;
 pub(crate) const ACCESS_ROLE_EXPORT: &str = "AppRunnerAccessRoleArn";
 pub(crate) const INSTANCE_ROLE_EXPORT: &str = "AppRunnerInstanceRoleArn";
 pub(crate) const PIPELINE_ROLE_EXPORT: &str = "PipelineRoleArn";
+pub(crate) const ECS_EXECUTION_ROLE_EXPORT: &str = "EcsExecutionRoleArn";
+pub(crate) const ECS_INFRASTRUCTURE_ROLE_EXPORT: &str = "EcsInfrastructureRoleArn";
+pub(crate) const ECS_TASK_ROLE_EXPORT: &str = "EcsTaskRoleArn";
 
 /// DynamoDB item access the reference grants the running service.
 const DYNAMODB_ACTIONS: &[&str] = &[
@@ -96,7 +99,7 @@ pub(crate) fn template(config: &Config) -> Template {
         ),
     );
 
-    for (logical, export, description) in [
+    let mut exported = vec![
         (
             "AppRunnerAccessRole",
             ACCESS_ROLE_EXPORT,
@@ -108,7 +111,32 @@ pub(crate) fn template(config: &Config) -> Template {
             "App Runner instance (service) role",
         ),
         ("PipelineRole", PIPELINE_ROLE_EXPORT, "Pipeline role"),
-    ] {
+    ];
+    if config
+        .services
+        .values()
+        .any(|s| s.compute == apprun_config::Compute::EcsExpress)
+    {
+        ecs_roles(config, &mut t);
+        exported.extend([
+            (
+                "EcsExecutionRole",
+                ECS_EXECUTION_ROLE_EXPORT,
+                "ECS task execution role (pull from ECR, write logs)",
+            ),
+            (
+                "EcsInfrastructureRole",
+                ECS_INFRASTRUCTURE_ROLE_EXPORT,
+                "ECS Express infrastructure role",
+            ),
+            (
+                "EcsTaskRole",
+                ECS_TASK_ROLE_EXPORT,
+                "ECS task role (the service's own permissions)",
+            ),
+        ]);
+    }
+    for (logical, export, description) in exported {
         t.outputs.insert(
             format!("{logical}Arn"),
             Output::new(description, get_att(logical, "Arn"))
@@ -116,6 +144,69 @@ pub(crate) fn template(config: &Config) -> Template {
         );
     }
     t
+}
+
+/// The roles ECS Express Mode needs: the execution role pulls the image and
+/// writes logs, the infrastructure role lets ECS create the load balancer
+/// and scaling, the task role carries the same permissions as App Runner's
+/// instance role.
+fn ecs_roles(config: &Config, t: &mut Template) {
+    let id = &config.system.id;
+    let managed = |name: &str| {
+        vec![sub(format!(
+            "arn:${{AWS::Partition}}:iam::aws:policy/{name}"
+        ))]
+    };
+    for (logical, name, service, description, policies) in [
+        (
+            "EcsExecutionRole",
+            format!("{id}-ecs-execution"),
+            "ecs-tasks.amazonaws.com",
+            "ECS pulls the image and writes logs with this role",
+            managed("service-role/AmazonECSTaskExecutionRolePolicy"),
+        ),
+        (
+            "EcsInfrastructureRole",
+            format!("{id}-ecs-infrastructure"),
+            "ecs.amazonaws.com",
+            "ECS Express Mode creates the load balancer and scaling with this role",
+            managed("service-role/AmazonECSInfrastructureRoleforExpressGatewayServices"),
+        ),
+    ] {
+        t.resources.insert(
+            logical.into(),
+            Resource::new(
+                "AWS::IAM::Role",
+                map! {
+                    "RoleName" => name,
+                    "Description" => description,
+                    "AssumeRolePolicyDocument" => trust(&[service]),
+                    "ManagedPolicyArns" => policies,
+                    "Tags" => account_tags(id),
+                },
+            ),
+        );
+    }
+    t.resources.insert(
+        "EcsTaskRole".into(),
+        Resource::new(
+            "AWS::IAM::Role",
+            map! {
+                "RoleName" => format!("{id}-ecs-task"),
+                "Description" => "The running service's own permissions (as App Runner's instance role)",
+                "AssumeRolePolicyDocument" => trust(&["ecs-tasks.amazonaws.com"]),
+                "Policies" => vec![map! {
+                    "PolicyName" => "dynamodb-system-tables",
+                    "PolicyDocument" => document(vec![allow(
+                        "SystemTables",
+                        DYNAMODB_ACTIONS,
+                        vec![sub(format!("arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{id}*"))],
+                    ).into()]),
+                }],
+                "Tags" => account_tags(id),
+            },
+        ),
+    );
 }
 
 fn arn(service_and_rest: String) -> Value {
@@ -159,16 +250,23 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
                 config.source.repository
             ))],
         )),
-        SourceKind::GitHub => s.push(allow(
-            "SourceConnection",
-            &[
-                "codeconnections:UseConnection",
-                "codestar-connections:UseConnection",
-            ],
-            vec![Value::from(
-                config.source.connection.clone().unwrap_or_default(),
-            )],
-        )),
+        SourceKind::GitHub => {
+            // The same connection answers to both service prefixes (CodeStar
+            // Connections was renamed CodeConnections); each action names its own.
+            let arn = config.source.connection.clone().unwrap_or_default();
+            let legacy = arn.replacen(":codeconnections:", ":codestar-connections:", 1);
+            let current = arn.replacen(":codestar-connections:", ":codeconnections:", 1);
+            s.push(allow(
+                "SourceConnection",
+                &["codeconnections:UseConnection"],
+                vec![Value::from(current)],
+            ));
+            s.push(allow(
+                "SourceConnectionLegacyName",
+                &["codestar-connections:UseConnection"],
+                vec![Value::from(legacy)],
+            ));
+        }
     }
     s.extend([
         allow(

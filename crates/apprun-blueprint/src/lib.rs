@@ -5,6 +5,7 @@
 //! (`${SystemId}-${Env}-VPC`, ...). The order in which they deploy is derived
 //! from those imports and exports, never written down by hand.
 
+mod express;
 mod graph;
 mod iam;
 mod ids;
@@ -131,7 +132,10 @@ pub fn synthesize(config: &Config, env_name: &str) -> Result<EnvBlueprint, Bluep
         stacks.push(Stack {
             kind: StackKind::Service(service.name.clone()),
             name: names.service_stack(env_name, &service.name),
-            template: service::template(config, env, service),
+            template: match service.compute {
+                apprun_config::Compute::AppRunner => service::template(config, env, service),
+                apprun_config::Compute::EcsExpress => express::template(config, env, service),
+            },
         });
     }
     let order = waves(&stacks)?;

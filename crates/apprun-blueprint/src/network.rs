@@ -337,7 +337,12 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         "AppRunnerEndpoint".into(),
         endpoint(plan, "apprunner", true, id, e),
     );
-    if env.ingress == Ingress::Private {
+    let private_app_runner = env.ingress == Ingress::Private
+        && config
+            .services
+            .values()
+            .any(|s| s.compute == apprun_config::Compute::AppRunner);
+    if private_app_runner {
         // Private ingress needs the requests endpoint; it has no private DNS name.
         res.insert(
             "AppRunnerRequestsEndpoint".into(),
@@ -367,7 +372,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             &format!("{} tier security group", tier.name()),
         );
     }
-    if env.ingress == Ingress::Private {
+    if private_app_runner {
         export(
             REQUESTS_ENDPOINT_EXPORT,
             r#ref("AppRunnerRequestsEndpoint"),

@@ -31,8 +31,11 @@ phases:
     commands:
       - |
         out() { aws cloudformation describe-stacks --stack-name "$SERVICE_STACK" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text; }
-        ARN="$(out ServiceArn)"; URL="$(out ServiceUrl)"
+        ARN="$(out ServiceArn)"; URL="$(out ServiceUrl)"; STATUS=SUCCEEDED
+        # Only App Runner services have operations to wait for.
+        case "$ARN" in *:apprunner:*) STATUS=PENDING ;; esac
         for i in $(seq 1 90); do
+          test "$STATUS" = SUCCEEDED && break
           STATUS="$(aws apprunner list-operations --service-arn "$ARN" --max-results 1 --query 'OperationSummaryList[0].Status' --output text)"
           case "$STATUS" in
             SUCCEEDED) break ;;

@@ -20,6 +20,15 @@ const MANAGED_RULE_GROUPS: &[&str] = &[
     "AWSManagedRulesKnownBadInputsRuleSet",
 ];
 
+/// The parameter that pins the image: always explicit, never a default.
+pub(crate) fn image_tag_parameter() -> Parameter {
+    let mut tag =
+        Parameter::string("Image tag to deploy: the 7-character commit id the pipeline pushed");
+    tag.allowed_pattern = Some("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$".into());
+    tag.constraint_description = Some("a Docker image tag".into());
+    tag
+}
+
 pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Template {
     let id = &config.system.id;
     let names = Names::new(id);

@@ -921,10 +921,98 @@ fn second_config_private_ingress_waf_github_two_services() {
 }
 
 #[test]
+fn ecs_express_maps_onto_the_three_tiers() {
+    let cfg = config("fixtures/express.toml");
+    let dev = synthesize(&cfg, "dev").unwrap();
+    let svc = template(&dev, StackKind::Service("web".into()));
+    assert_eq!(
+        svc.resources["Service"].kind,
+        "AWS::ECS::ExpressGatewayService"
+    );
+    // Public ingress: internet-facing balancer in the public subnets, Public SG.
+    assert_eq!(
+        prop(svc, "Service", "NetworkConfiguration.Subnets"),
+        &Value::List(vec![
+            import("express-demo-dev-PublicSubnetAZa"),
+            import("express-demo-dev-PublicSubnetAZb")
+        ])
+    );
+    assert_eq!(
+        prop(svc, "Service", "NetworkConfiguration.SecurityGroups"),
+        &Value::List(vec![import("express-demo-dev-PublicSecurityGroup")])
+    );
+    assert_eq!(
+        (prop(svc, "Service", "Cpu"), prop(svc, "Service", "Memory")),
+        (&s("512"), &s("2048")),
+        "ECS units"
+    );
+    assert_eq!(prop(svc, "Service", "HealthCheckPath"), &s("/healthz"));
+    assert_eq!(
+        prop(svc, "Service", "PrimaryContainer.ContainerPort"),
+        &Value::Int(3000)
+    );
+    assert_eq!(
+        prop(svc, "Service", "ScalingTarget.MaxTaskCount"),
+        &Value::Int(4)
+    );
+    assert_eq!(
+        prop(svc, "Service", "ScalingTarget.AutoScalingMetric"),
+        &s("AVERAGE_CPU")
+    );
+    assert_eq!(prop(svc, "LogGroup", "RetentionInDays"), &Value::Int(30));
+    assert_eq!(
+        prop(svc, "Service", "TaskRoleArn"),
+        &import("express-demo-EcsTaskRoleArn")
+    );
+    // Private ingress: internal balancer and tasks in the protect subnets, Protect SG.
+    let prod = synthesize(&cfg, "prod").unwrap();
+    let svc = template(&prod, StackKind::Service("web".into()));
+    assert_eq!(
+        prop(svc, "Service", "NetworkConfiguration.Subnets"),
+        &Value::List(vec![
+            import("express-demo-prod-ProtectSubnetAZa"),
+            import("express-demo-prod-ProtectSubnetAZb")
+        ])
+    );
+    assert_eq!(
+        prop(svc, "Service", "NetworkConfiguration.SecurityGroups"),
+        &Value::List(vec![import("express-demo-prod-ProtectSecurityGroup")])
+    );
+    assert!(
+        !template(&prod, StackKind::Network)
+            .resources
+            .contains_key("AppRunnerRequestsEndpoint"),
+        "no App Runner endpoint needed for ECS"
+    );
+    let iam = template(&prod, StackKind::Iam);
+    assert_eq!(
+        trust_principals(iam, "EcsInfrastructureRole"),
+        ["ecs.amazonaws.com"]
+    );
+    assert_eq!(
+        trust_principals(iam, "EcsExecutionRole"),
+        ["ecs-tasks.amazonaws.com"]
+    );
+    assert!(
+        !config("apprun.toml")
+            .services
+            .values()
+            .any(|s| s.compute == apprun_config::Compute::EcsExpress)
+    );
+    assert!(
+        !template(&shipped("dev"), StackKind::Iam)
+            .resources
+            .contains_key("EcsTaskRole"),
+        "App Runner configs carry no ECS roles"
+    );
+}
+
+#[test]
 fn templates_are_deterministic_and_snapshotted() {
     for (file, envs) in [
         ("apprun.toml", &["dev", "stg", "prod"][..]),
         ("fixtures/shop-api.toml", &["dev", "prod"][..]),
+        ("fixtures/express.toml", &["dev", "prod"][..]),
     ] {
         let cfg = config(file);
         for env in envs {

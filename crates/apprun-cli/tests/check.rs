@@ -186,3 +186,32 @@ fn guard_rules_from_the_config_or_the_command_line() {
         stderr(&o)
     );
 }
+
+#[test]
+fn ecs_express_services_are_covered_by_the_policy_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(workspace().join("fixtures/express.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("apprun.toml"),
+        text.replace(
+            "private_envs = [\"prod\"]",
+            "private_envs = [\"dev\", \"prod\"]",
+        ),
+    )
+    .unwrap();
+    let o = apprun(dir.path(), &["check", "--env", "dev", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let f = &json(&o)["findings"][0];
+    assert_eq!(
+        (f["rule"].as_str(), f["logical_id"].as_str()),
+        (Some("APR-NET-001"), Some("Service"))
+    );
+    assert!(f["message"].as_str().unwrap().contains("public subnets"));
+    let o = apprun(dir.path(), &["check", "--env", "prod"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "private ingress keeps prod in the protect subnets: {}",
+        stdout(&o)
+    );
+}

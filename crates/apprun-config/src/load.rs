@@ -317,10 +317,7 @@ impl Validator {
             }
             let compute = match s.compute.as_str() {
                 "apprunner" => Compute::AppRunner,
-                "ecs-express" => {
-                    self.err(&format!("{key}.compute"), "\"ecs-express\" is not supported by this version of apprun yet; allowed: \"apprunner\"");
-                    Compute::EcsExpress
-                }
+                "ecs-express" => Compute::EcsExpress,
                 other => {
                     self.err(&format!("{key}.compute"), format!("`{other}` is not a compute backend; allowed: \"apprunner\", \"ecs-express\""));
                     Compute::AppRunner
@@ -342,6 +339,7 @@ impl Validator {
                     "give the Dockerfile's path relative to apprun.toml, e.g. \"Dockerfile\"",
                 );
             }
+            let scaling = self.scaling(&key, compute, &s);
             let health = self.health(&key, s.health);
             for (field, cmd) in [("prebuild", &s.prebuild), ("local", &s.local)] {
                 if cmd
@@ -361,10 +359,77 @@ impl Validator {
                     health,
                     prebuild: s.prebuild.unwrap_or_default(),
                     local: s.local.unwrap_or_default(),
+                    scaling,
                 },
             );
         }
         out
+    }
+
+    fn scaling(&mut self, key: &str, compute: Compute, s: &RawService) -> Scaling {
+        let given = [
+            ("min_tasks", s.min_tasks.is_some()),
+            ("max_tasks", s.max_tasks.is_some()),
+            ("scale_on", s.scale_on.is_some()),
+            ("scale_target", s.scale_target.is_some()),
+        ];
+        if compute == Compute::AppRunner {
+            for (field, set) in given {
+                if set {
+                    self.err(&format!("{key}.{field}"), format!("`{field}` applies to compute = \"ecs-express\"; App Runner scales by concurrency on its own"));
+                }
+            }
+        }
+        let on = match s.scale_on.as_deref().unwrap_or("cpu") {
+            "cpu" => Some(ScaleOn::Cpu),
+            "memory" => Some(ScaleOn::Memory),
+            "requests" => Some(ScaleOn::Requests),
+            other => {
+                self.err(&format!("{key}.scale_on"), format!("`{other}` is not a scaling metric; allowed: \"cpu\", \"memory\", \"requests\""));
+                None
+            }
+        };
+        // Without a valid metric the target cannot be judged.
+        let metric_known = on.is_some();
+        let on = on.unwrap_or(ScaleOn::Cpu);
+        let mut count = |field: &str, v: Option<i64>, default: u32| -> u32 {
+            match v {
+                None => default,
+                Some(n) if (1..=1000).contains(&n) => n as u32,
+                Some(n) => {
+                    self.err(
+                        &format!("{key}.{field}"),
+                        format!("{n} tasks is out of range; allowed: 1 to 1000"),
+                    );
+                    default
+                }
+            }
+        };
+        let min_tasks = count("min_tasks", s.min_tasks, 1);
+        let max_tasks = count("max_tasks", s.max_tasks, min_tasks.max(2));
+        if min_tasks > max_tasks {
+            self.err(
+                &format!("{key}.max_tasks"),
+                format!("max_tasks ({max_tasks}) is below min_tasks ({min_tasks})"),
+            );
+        }
+        let default_target = if on == ScaleOn::Requests { 100 } else { 60 };
+        let target = match s.scale_target {
+            None => default_target,
+            Some(n) if on != ScaleOn::Requests && (1..=100).contains(&n) => n as u32,
+            Some(n) if on == ScaleOn::Requests && n >= 1 => n as u32,
+            Some(_) if !metric_known => default_target,
+            Some(n) => {
+                self.err(&format!("{key}.scale_target"), format!("{n} is out of range; a cpu or memory target is a percentage from 1 to 100, a requests target at least 1"));
+                default_target
+            }
+        };
+        Scaling {
+            min_tasks,
+            max_tasks,
+            on,
+            target,
+        }
     }
 
     fn health(&mut self, service_key: &str, h: RawHealth) -> Health {

@@ -102,6 +102,36 @@ pub struct Service {
     pub prebuild: Vec<String>,
     /// Runs the service locally (`apprun local`) when no container runtime is used.
     pub local: Vec<String>,
+    /// ECS Express scaling (ignored by App Runner, which scales by concurrency).
+    pub scaling: Scaling,
+}
+
+/// What ECS Express Mode's target tracking follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleOn {
+    Cpu,
+    Memory,
+    Requests,
+}
+
+impl ScaleOn {
+    /// The `AutoScalingMetric` value of `AWS::ECS::ExpressGatewayService`.
+    pub fn metric(self) -> &'static str {
+        match self {
+            ScaleOn::Cpu => "AVERAGE_CPU",
+            ScaleOn::Memory => "AVERAGE_MEMORY",
+            ScaleOn::Requests => "REQUEST_COUNT_PER_TARGET",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scaling {
+    pub min_tasks: u32,
+    pub max_tasks: u32,
+    pub on: ScaleOn,
+    /// Percent for cpu/memory, requests per target for requests.
+    pub target: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

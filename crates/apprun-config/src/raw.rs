@@ -69,6 +69,11 @@ pub(crate) struct RawService {
     pub prebuild: Option<Vec<String>>,
     /// Command that runs the service locally without a container.
     pub local: Option<Vec<String>>,
+    /// ECS Express scaling: task counts and the metric to track.
+    pub min_tasks: Option<i64>,
+    pub max_tasks: Option<i64>,
+    pub scale_on: Option<String>,
+    pub scale_target: Option<i64>,
 }
 
 fn default_compute() -> String {

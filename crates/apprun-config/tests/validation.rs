@@ -436,3 +436,47 @@ fn policy_section() {
         "{m}"
     );
 }
+
+#[test]
+fn ecs_express_scaling_keys() {
+    let express = replace(
+        "compute = \"apprunner\"",
+        "compute = \"ecs-express\"\nmin_tasks = 2\nmax_tasks = 6\nscale_on = \"requests\"\nscale_target = 500",
+    );
+    let c = Config::parse(&express, "apprun.toml").unwrap();
+    let s = c.services["web"].scaling;
+    assert_eq!(
+        (s.min_tasks, s.max_tasks, s.on.metric(), s.target),
+        (2, 6, "REQUEST_COUNT_PER_TARGET", 500)
+    );
+    let m = one_error(
+        &replace("port = 3000", "port = 3000\nmax_tasks = 3"),
+        13,
+        "services.web.max_tasks",
+    );
+    assert!(m.contains("applies to compute = \"ecs-express\""), "{m}");
+    let m = one_error(
+        &express.replace("max_tasks = 6", "max_tasks = 1"),
+        13,
+        "services.web.max_tasks",
+    );
+    assert!(m.contains("below min_tasks (2)"), "{m}");
+    let m = one_error(
+        &express.replace("scale_on = \"requests\"", "scale_on = \"latency\""),
+        14,
+        "services.web.scale_on",
+    );
+    assert!(
+        m.contains("allowed: \"cpu\", \"memory\", \"requests\""),
+        "{m}"
+    );
+    let m = one_error(
+        &express.replace("scale_on = \"requests\"", "scale_on = \"cpu\""),
+        15,
+        "services.web.scale_target",
+    );
+    assert!(m.contains("percentage from 1 to 100"), "{m}");
+    // Fargate sizes: 1 vCPU with 8 GB is fine on ECS, not on App Runner.
+    let big = express.replace("memory = \"2 GB\"", "memory = \"8 GB\"");
+    assert!(Config::parse(&big, "apprun.toml").is_ok());
+}

@@ -123,42 +123,48 @@ pub async fn verify_service(
     timeout: Duration,
 ) -> Result<(String, u16), String> {
     let started = Instant::now();
-    let status = loop {
-        let out = clients
-            .apprunner
-            .list_operations()
-            .service_arn(service_arn)
-            .max_results(1)
-            .send()
-            .await
-            .map_err(|e| format!("ListOperations: {}", crate::error::error_message(&e)))?;
-        // App Runner lists operations newest first.
-        let Some(op) = out.operation_summary_list().first() else {
-            break "NONE".to_owned();
-        };
-        let status = op.status().cloned();
-        match status {
-            Some(OperationStatus::Succeeded) => break "SUCCEEDED".to_owned(),
-            Some(
-                OperationStatus::Failed
-                | OperationStatus::RollbackSucceeded
-                | OperationStatus::RollbackFailed,
-            ) => {
-                let s = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
-                return Err(format!(
-                    "App Runner's {} operation ended {s} although CloudFormation reported success",
-                    op.r#type().map(|t| t.as_str()).unwrap_or("latest")
-                ));
-            }
-            _ => {
-                if started.elapsed() >= timeout {
+    // Only App Runner has operations to wait for; other backends are judged
+    // by their health path alone.
+    let status = if !service_arn.contains(":apprunner:") {
+        "NOT_APP_RUNNER".to_owned()
+    } else {
+        loop {
+            let out = clients
+                .apprunner
+                .list_operations()
+                .service_arn(service_arn)
+                .max_results(1)
+                .send()
+                .await
+                .map_err(|e| format!("ListOperations: {}", crate::error::error_message(&e)))?;
+            // App Runner lists operations newest first.
+            let Some(op) = out.operation_summary_list().first() else {
+                break "NONE".to_owned();
+            };
+            let status = op.status().cloned();
+            match status {
+                Some(OperationStatus::Succeeded) => break "SUCCEEDED".to_owned(),
+                Some(
+                    OperationStatus::Failed
+                    | OperationStatus::RollbackSucceeded
+                    | OperationStatus::RollbackFailed,
+                ) => {
+                    let s = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
                     return Err(format!(
-                        "App Runner's latest operation is still {:?} after {:?}",
-                        status.map(|s| s.as_str().to_owned()),
-                        timeout
+                        "App Runner's {} operation ended {s} although CloudFormation reported success",
+                        op.r#type().map(|t| t.as_str()).unwrap_or("latest")
                     ));
                 }
-                tokio::time::sleep(clients.tuning.poll).await;
+                _ => {
+                    if started.elapsed() >= timeout {
+                        return Err(format!(
+                            "App Runner's latest operation is still {:?} after {:?}",
+                            status.map(|s| s.as_str().to_owned()),
+                            timeout
+                        ));
+                    }
+                    tokio::time::sleep(clients.tuning.poll).await;
+                }
             }
         }
     };
