@@ -312,7 +312,10 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
                 "cloudformation:GetTemplate",
                 "cloudformation:UpdateStack",
             ],
-            vec![arn(format!("cloudformation:{here}:stack/{id}-*-service-*/*"))],
+            vec![
+                arn(format!("cloudformation:{here}:stack/{id}-*-service-*/*")),
+                arn(format!("cloudformation:{here}:stack/{id}-*-ecs-*/*")),
+            ],
         ),
         allow(
             "AppRunnerResources",
@@ -407,5 +410,53 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
             &["apprunner.amazonaws.com", "networking.apprunner.amazonaws.com"],
         ),
     ]);
+    if config
+        .services
+        .values()
+        .any(|svc| svc.compute == apprun_config::Compute::EcsExpress)
+    {
+        s.extend([
+            allow(
+                "EcsExpressServices",
+                &[
+                    "ecs:CreateExpressGatewayService",
+                    "ecs:DeleteExpressGatewayService",
+                    "ecs:DescribeExpressGatewayService",
+                    "ecs:DescribeServices",
+                    "ecs:ListTagsForResource",
+                    "ecs:TagResource",
+                    "ecs:UntagResource",
+                    "ecs:UpdateExpressGatewayService",
+                ],
+                vec![arn(format!("ecs:{here}:service/*/{id}-*"))],
+            ),
+            allow(
+                "EcsServiceLogs",
+                &[
+                    "logs:CreateLogGroup",
+                    "logs:DeleteLogGroup",
+                    "logs:PutRetentionPolicy",
+                    "logs:TagResource",
+                ],
+                vec![arn(format!("logs:{here}:log-group:/apprun/{id}/*"))],
+            ),
+            with_condition(
+                allow(
+                    "PassEcsRoles",
+                    &["iam:GetRole", "iam:PassRole"],
+                    vec![
+                        arn(format!("iam::${{AWS::AccountId}}:role/{id}-ecs-execution")),
+                        arn(format!(
+                            "iam::${{AWS::AccountId}}:role/{id}-ecs-infrastructure"
+                        )),
+                        arn(format!("iam::${{AWS::AccountId}}:role/{id}-ecs-task")),
+                    ],
+                ),
+                "StringEquals",
+                "iam:PassedToService",
+                &["ecs.amazonaws.com", "ecs-tasks.amazonaws.com"],
+            ),
+        ]);
+    }
     s.into_iter().map(Value::Map).collect()
 }

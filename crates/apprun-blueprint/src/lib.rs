@@ -131,7 +131,7 @@ pub fn synthesize(config: &Config, env_name: &str) -> Result<EnvBlueprint, Bluep
     for service in config.services.values() {
         stacks.push(Stack {
             kind: StackKind::Service(service.name.clone()),
-            name: names.service_stack(env_name, &service.name),
+            name: names.service_stack(env_name, &service.name, service.compute),
             template: match service.compute {
                 apprun_config::Compute::AppRunner => service::template(config, env, service),
                 apprun_config::Compute::EcsExpress => express::template(config, env, service),

@@ -215,7 +215,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         let p = pascal(s);
         let project = format!("BuildProject{p}");
         let output = format!("Build{p}");
-        let stack = names.service_stack(e, s);
+        let stack = names.service_stack(e, s, service.compute);
         let env_vars = plain_vars(&[
             (
                 "REPOSITORY_URI",

@@ -129,6 +129,39 @@ Verification: App Runner's latest operation for the service must succeed (a stac
 can succeed while App Runner rolled back) and the health path must answer 200 at the
 service URL. Otherwise the previous tag is deployed again and apprun exits 1.")]
     Release(ReleaseArgs),
+
+    /// Move a service between App Runner and ECS Express Mode, side by side.
+    #[command(after_help = "Examples:
+  apprun migrate --env dev --service web --to ecs-express
+  apprun migrate --env dev --service web --to ecs-express --remove-old --yes
+  apprun migrate --env stg --service web --to apprunner     # back, where App Runner is available
+
+The new backend's stack is deployed beside the old one at the image tag the old one runs,
+and verified; both URLs are printed with what to switch (DNS). The old service is removed
+only with --remove-old. Then set `compute` in apprun.toml to the new backend.")]
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Environment.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// Service to move.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+    /// Backend to move to.
+    #[arg(long, value_name = "apprunner|ecs-express")]
+    pub to: String,
+    /// Delete the old backend's service stack once the new one is healthy.
+    #[arg(long)]
+    pub remove_old: bool,
+    /// Do not ask.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How long the new service may take to become healthy, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

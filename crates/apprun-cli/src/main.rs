@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Destroy(args) => commands::aws::destroy(&ctx, args),
         Command::Local(args) => commands::local::run(&ctx, args),
         Command::Release(args) => commands::release::run(&ctx, args),
+        Command::Migrate(args) => commands::migrate::run(&ctx, args),
     };
     match result {
         Ok(code) => code,

@@ -285,3 +285,82 @@ fn help_shows_examples_and_exit_codes() {
     let o = apprun(p.path(), &["synth"]);
     assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
 }
+
+#[test]
+fn migrate_refuses_what_it_cannot_do_before_touching_aws() {
+    let p = project();
+    let o = apprun(
+        p.path(),
+        &[
+            "migrate",
+            "--env",
+            "dev",
+            "--service",
+            "web",
+            "--to",
+            "apprunner",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("already runs on apprunner"),
+        "{}",
+        stderr(&o)
+    );
+    let o = apprun(
+        p.path(),
+        &[
+            "migrate",
+            "--env",
+            "dev",
+            "--service",
+            "api",
+            "--to",
+            "ecs-express",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown service `api`; apprun.toml defines: web"),
+        "{}",
+        stderr(&o)
+    );
+    let o = apprun(
+        p.path(),
+        &[
+            "migrate",
+            "--env",
+            "dev",
+            "--service",
+            "web",
+            "--to",
+            "lambda",
+        ],
+    );
+    assert!(
+        stderr(&o).contains("allowed: apprunner, ecs-express"),
+        "{}",
+        stderr(&o)
+    );
+    // Back to App Runner only with a size App Runner offers.
+    let express = std::fs::read_to_string(workspace().join("fixtures/express.toml")).unwrap();
+    std::fs::write(p.path().join("apprun.toml"), express).unwrap();
+    let o = apprun(
+        p.path(),
+        &[
+            "migrate",
+            "--env",
+            "prod",
+            "--service",
+            "web",
+            "--to",
+            "apprunner",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("2 vCPU / 8 GB is not a size apprunner offers"),
+        "{}",
+        stderr(&o)
+    );
+}

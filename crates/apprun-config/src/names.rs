@@ -122,8 +122,14 @@ impl<'a> Names<'a> {
     pub fn network_stack(&self, env: &str) -> String {
         format!("{}-{env}-network", self.id)
     }
-    pub fn service_stack(&self, env: &str, service: &str) -> String {
-        format!("{}-{env}-service-{service}", self.id)
+    /// App Runner keeps the reference's `${id}-${env}-service-${svc}`; an
+    /// ECS Express service has its own name, so that both can run side by
+    /// side while a service moves between backends (`apprun migrate`).
+    pub fn service_stack(&self, env: &str, service: &str, compute: crate::Compute) -> String {
+        match compute {
+            crate::Compute::AppRunner => format!("{}-{env}-service-{service}", self.id),
+            crate::Compute::EcsExpress => format!("{}-{env}-ecs-{service}", self.id),
+        }
     }
     pub fn pipeline_stack(&self, env: &str) -> String {
         format!("{}-{env}-pipeline", self.id)
@@ -197,10 +203,13 @@ impl<'a> Names<'a> {
                 self.env_export(env, "PrivateSecurityGroup"),
             ),
         ];
-        for service in config.services.keys() {
+        for (service, def) in &config.services {
             let primary = config.is_primary(service);
             names.extend([
-                (NameKind::Stack, self.service_stack(env, service)),
+                (
+                    NameKind::Stack,
+                    self.service_stack(env, service, def.compute),
+                ),
                 (
                     NameKind::EcrRepository,
                     self.ecr_repository(env, service, primary),

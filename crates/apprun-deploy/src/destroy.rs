@@ -161,7 +161,7 @@ async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<usize, DeployEr
 }
 
 /// Deletes one stack and waits until it is gone.
-async fn delete_one(
+pub(crate) async fn delete_one(
     clients: &Clients,
     s: &Stack,
     artifact_bucket: &str,

@@ -14,6 +14,7 @@ mod engine;
 mod error;
 mod events;
 mod identity;
+mod migrate;
 mod release;
 mod stack;
 mod status;
@@ -27,6 +28,7 @@ pub use engine::{DeployOptions, DeployReport, Outcome, StackResult, deploy, diff
 pub use error::DeployError;
 pub use events::{Event, Observer, Review};
 pub use identity::verify_account;
+pub use migrate::{MigrateOptions, MigrateReport, migrate};
 pub use release::{
     Health, ReleaseOptions, ReleaseReport, ecr_login, health_check, release, verify_service,
 };

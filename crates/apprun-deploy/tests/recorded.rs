@@ -98,6 +98,17 @@ impl FakeAws {
                 .unwrap_or_else(|| format!("S3:{}", req.method()));
             fake.requests.lock().unwrap().push(action.clone());
             let mut script = fake.script.lock().unwrap();
+            // A script entry "Action:StackName" answers for that stack only.
+            let stack = body
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("StackName="))
+                .unwrap_or_default();
+            let keyed = format!("{action}:{stack}");
+            let action = if script.contains_key(&keyed) {
+                keyed
+            } else {
+                action
+            };
             let (status, text) = match script.get_mut(&action) {
                 Some(q) if q.len() > 1 => q.pop_front().unwrap(),
                 Some(q) if !q.is_empty() => q.front().cloned().unwrap(),
@@ -753,4 +764,162 @@ async fn failing_health_path_rolls_back_to_the_previous_tag() {
         "{err}"
     );
     assert!(report.rolled_back);
+}
+
+const ECS_STACK: &str = "apprunner-nuxt3-dev-ecs-web";
+
+fn stack_named(
+    name: &str,
+    status: &str,
+    params: &[(&str, &str)],
+    outputs: &[(&str, &str)],
+) -> String {
+    let params: String = params
+        .iter()
+        .map(|(k, v)| format!("<member><ParameterKey>{k}</ParameterKey><ParameterValue>{v}</ParameterValue></member>"))
+        .collect();
+    let outputs: String = outputs
+        .iter()
+        .map(|(k, v)| {
+            format!("<member><OutputKey>{k}</OutputKey><OutputValue>{v}</OutputValue></member>")
+        })
+        .collect();
+    ok(
+        "DescribeStacks",
+        &format!(
+            "<Stacks><member><StackName>{name}</StackName><StackId>arn:aws:cloudformation:ap-northeast-1:123456789012:stack/{name}/1</StackId><StackStatus>{status}</StackStatus><CreationTime>2026-11-20T10:00:00.000Z</CreationTime><Parameters>{params}</Parameters><Outputs>{outputs}</Outputs></member></Stacks>"
+        ),
+    )
+}
+
+fn missing_stack(name: &str) -> String {
+    error(
+        "ValidationError",
+        &format!("Stack with id {name} does not exist"),
+    )
+}
+
+/// Records: the App Runner stack runs tag old1234; the ECS Express stack does
+/// not exist yet (DescribeStacks: "does not exist"), is created and reaches
+/// CREATE_COMPLETE with its endpoint; with --remove-old the App Runner stack
+/// is deleted after the new service answers its health path.
+#[tokio::test]
+async fn migrate_to_ecs_express_side_by_side_then_remove_the_old_service() {
+    let config =
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../apprun.toml")).unwrap();
+    let mut target_config = config.clone();
+    target_config.services.get_mut("web").unwrap().compute = apprun_config::Compute::EcsExpress;
+    let target = synthesize(&target_config, "dev").unwrap();
+    let iam = target
+        .stacks
+        .iter()
+        .find(|s| s.name == "apprunner-nuxt3-iam")
+        .unwrap();
+    assert!(
+        iam.template.resources.contains_key("EcsTaskRole"),
+        "the target blueprint carries the ECS roles"
+    );
+    let url = health_server(200).await;
+    let fake = FakeAws::new();
+    let ecs_arn = "arn:aws:ecs:ap-northeast-1:123456789012:service/default/apprunner-nuxt3-dev-web";
+    fake.on(&format!("DescribeStacks:{SERVICE}"), 200, stack_named(SERVICE, "UPDATE_COMPLETE", &[("ImageTag", "old1234")], &[("ServiceUrl", "https://old.awsapprunner.com")]))
+        .on(&format!("DescribeStacks:{SERVICE}"), 400, missing_stack(SERVICE))
+        .on("DescribeStacks:apprunner-nuxt3-iam", 200, stack_named("apprunner-nuxt3-iam", "UPDATE_COMPLETE", &[], &[]))
+        .on("GetTemplate:apprunner-nuxt3-iam", 200, template_body("old iam"))
+        .on("CreateChangeSet", 200, created_change_set())
+        .on("DescribeChangeSet", 200, change_set_status("CREATE_COMPLETE", "", "<member><Type>Resource</Type><ResourceChange><Action>Add</Action><LogicalResourceId>EcsTaskRole</LogicalResourceId><ResourceType>AWS::IAM::Role</ResourceType></ResourceChange></member>"))
+        .on("ExecuteChangeSet", 200, ok("ExecuteChangeSet", ""))
+        .on(&format!("DescribeStacks:{ECS_STACK}"), 400, missing_stack(ECS_STACK))
+        .on(&format!("DescribeStacks:{ECS_STACK}"), 200, stack_named(ECS_STACK, "CREATE_COMPLETE", &[("ImageTag", "old1234")], &[("ServiceArn", ecs_arn), ("ServiceUrl", &url)]))
+        .on("CreateStack", 200, ok("CreateStack", "<StackId>arn:aws:cloudformation:ap-northeast-1:123456789012:stack/x/3</StackId>"))
+        .on("DeleteStack", 200, ok_empty("DeleteStack"))
+        .on("S3:GET", 404, "<Error><Code>NoSuchKey</Code><Message>none</Message></Error>".into())
+        .on("S3:PUT", 200, String::new());
+    let clients = fake.clients().await;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let opts = apprun_deploy::MigrateOptions {
+        deploy: options("network"),
+        service: "web".into(),
+        old_stack: SERVICE.into(),
+        health_path: "/".into(),
+        timeout: Duration::from_millis(500),
+        remove_old: true,
+        artifact_bucket: "apprunner-nuxt3-dev-temporary".into(),
+    };
+    let (report, result) =
+        apprun_deploy::migrate(&clients, &target, &opts, Arc::new(Answer::default()), rx).await;
+    assert!(result.is_ok(), "{result:?} {:?}", fake.requests());
+    assert_eq!(
+        report.image_tag, "old1234",
+        "the new backend runs the same image"
+    );
+    assert_eq!(report.new_stack, ECS_STACK);
+    assert_eq!(
+        report.old_url.as_deref(),
+        Some("https://old.awsapprunner.com")
+    );
+    assert_eq!(report.new_url.as_deref(), Some(url.as_str()));
+    assert!(report.removed_old);
+    assert_eq!(fake.count("CreateStack"), 1, "the ECS stack is new");
+    assert_eq!(
+        fake.count("ListOperations"),
+        0,
+        "ECS services are judged by their health path"
+    );
+    let requests = fake.requests();
+    let delete = requests.iter().position(|r| r == "DeleteStack").unwrap();
+    let create = requests.iter().position(|r| r == "CreateStack").unwrap();
+    assert!(
+        create < delete,
+        "the old service goes only after the new one is up: {requests:?}"
+    );
+}
+
+/// An unhealthy new service leaves the old one untouched.
+#[tokio::test]
+async fn migrate_keeps_the_old_service_when_the_new_one_is_unhealthy() {
+    let config =
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../apprun.toml")).unwrap();
+    let mut target_config = config.clone();
+    target_config.services.get_mut("web").unwrap().compute = apprun_config::Compute::EcsExpress;
+    let target = synthesize(&target_config, "dev").unwrap();
+    let iam_body = target
+        .stacks
+        .iter()
+        .find(|s| s.name == "apprunner-nuxt3-iam")
+        .unwrap()
+        .template
+        .render(Format::Yaml);
+    let url = health_server(502).await;
+    let fake = FakeAws::new();
+    fake.on(&format!("DescribeStacks:{SERVICE}"), 200, stack_named(SERVICE, "UPDATE_COMPLETE", &[("ImageTag", "old1234")], &[]))
+        .on("DescribeStacks:apprunner-nuxt3-iam", 200, stack_named("apprunner-nuxt3-iam", "UPDATE_COMPLETE", &[], &[]))
+        .on("GetTemplate:apprunner-nuxt3-iam", 200, template_body(&iam_body))
+        .on(&format!("DescribeStacks:{ECS_STACK}"), 200, stack_named(ECS_STACK, "CREATE_COMPLETE", &[("ImageTag", "old1234")], &[("ServiceArn", "arn:aws:ecs:ap-northeast-1:123456789012:service/default/x"), ("ServiceUrl", &url)]))
+        .on("GetTemplate", 200, template_body("older ecs template"))
+        .on("CreateChangeSet", 200, created_change_set())
+        .on("DescribeChangeSet", 200, change_set_status("FAILED", "The submitted information didn't contain changes. Submit different information to create a change set.", ""))
+        .on("DeleteChangeSet", 200, ok_empty("DeleteChangeSet"))
+        .on("S3:GET", 404, "<Error><Code>NoSuchKey</Code><Message>none</Message></Error>".into())
+        .on("S3:PUT", 200, String::new());
+    let clients = fake.clients().await;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let opts = apprun_deploy::MigrateOptions {
+        deploy: options("network"),
+        service: "web".into(),
+        old_stack: SERVICE.into(),
+        health_path: "/".into(),
+        timeout: Duration::from_millis(300),
+        remove_old: true,
+        artifact_bucket: "apprunner-nuxt3-dev-temporary".into(),
+    };
+    let (report, result) =
+        apprun_deploy::migrate(&clients, &target, &opts, Arc::new(Answer::default()), rx).await;
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains("apprunner-nuxt3-dev-service-web stays as it is") && err.contains("HTTP 502"),
+        "{err}"
+    );
+    assert!(!report.removed_old);
+    assert_eq!(fake.count("DeleteStack"), 0);
 }
