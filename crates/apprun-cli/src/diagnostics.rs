@@ -168,8 +168,10 @@ pub fn deploy_exit_code(e: &apprun_deploy::DeployError) -> u8 {
         | Declined(_)
         | DestroyRefused { .. } => exit::REFUSED,
         TemplateTooLarge { .. } => exit::INVALID_INPUT,
-        ChangeSetFailed { .. } | StackFailed { .. } | Aws { .. } | ReleaseFailed { .. } => {
-            exit::FINDINGS
-        }
+        ChangeSetFailed { .. }
+        | StackFailed { .. }
+        | Aws { .. }
+        | ReleaseFailed { .. }
+        | MigrateFailed { .. } => exit::FINDINGS,
     }
 }

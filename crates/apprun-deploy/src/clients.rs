@@ -58,6 +58,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub apprunner: aws_sdk_apprunner::Client,
+    pub ecs: aws_sdk_ecs::Client,
     pub calls: CallLog,
     pub region: String,
     pub tuning: Tuning,
@@ -105,7 +106,11 @@ impl Clients {
         let apprunner = aws_sdk_apprunner::config::Builder::from(config)
             .interceptor(Recorder(calls.clone()))
             .build();
+        let ecs = aws_sdk_ecs::config::Builder::from(config)
+            .interceptor(Recorder(calls.clone()))
+            .build();
         Clients {
+            ecs: aws_sdk_ecs::Client::from_conf(ecs),
             ecr: aws_sdk_ecr::Client::from_conf(ecr),
             apprunner: aws_sdk_apprunner::Client::from_conf(apprunner),
             cfn: aws_sdk_cloudformation::Client::from_conf(cfn),

@@ -65,6 +65,8 @@ pub enum DeployError {
         reason: String,
         rolled_back_to: Option<String>,
     },
+    #[error("migration stopped: {reason}; nothing was removed")]
+    MigrateFailed { reason: String },
     #[error("refusing to destroy env `{env}`: {reason}")]
     DestroyRefused { env: String, reason: String },
 }

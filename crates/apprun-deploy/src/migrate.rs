@@ -130,13 +130,11 @@ pub async fn migrate(
         report.new_url = Some(url.clone());
         verify_service(clients, arn, url, &opts.health_path, opts.timeout)
             .await
-            .map_err(|reason| DeployError::ReleaseFailed {
-                tag: tag.clone(),
+            .map_err(|reason| DeployError::MigrateFailed {
                 reason: format!(
                     "{new_stack} is not healthy, so {} stays as it is: {reason}",
                     opts.old_stack
                 ),
-                rolled_back_to: None,
             })?;
         if opts.remove_old {
             let old_template = apprun_template::Template::default();

@@ -123,10 +123,12 @@ pub async fn verify_service(
     timeout: Duration,
 ) -> Result<(String, u16), String> {
     let started = Instant::now();
-    // Only App Runner has operations to wait for; other backends are judged
-    // by their health path alone.
-    let status = if !service_arn.contains(":apprunner:") {
-        "NOT_APP_RUNNER".to_owned()
+    // App Runner reports operations, ECS Express service deployments; either
+    // can fail and roll back behind a stack update that succeeded.
+    let status = if service_arn.contains(":ecs:") {
+        wait_for_ecs(clients, service_arn, timeout).await?
+    } else if !service_arn.contains(":apprunner:") {
+        "UNKNOWN_BACKEND".to_owned()
     } else {
         loop {
             let out = clients
@@ -175,6 +177,89 @@ pub async fn verify_service(
     match health_check(&target, left, clients.tuning.poll).await {
         Health::Ok(code) => Ok((status, code)),
         Health::Bad(reason) => Err(format!("the health check failed: {reason}")),
+    }
+}
+
+/// Waits for the ECS Express service's current deployment to finish.
+async fn wait_for_ecs(
+    clients: &Clients,
+    service_arn: &str,
+    timeout: Duration,
+) -> Result<String, String> {
+    use aws_sdk_ecs::types::{ExpressGatewayServiceStatusCode, ServiceDeploymentStatus};
+    let started = Instant::now();
+    loop {
+        let out = clients
+            .ecs
+            .describe_express_gateway_service()
+            .service_arn(service_arn)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "DescribeExpressGatewayService: {}",
+                    crate::error::error_message(&e)
+                )
+            })?;
+        let service = out.service();
+        let code = service
+            .and_then(|s| s.status())
+            .and_then(|s| s.status_code())
+            .cloned();
+        if matches!(
+            code,
+            Some(
+                ExpressGatewayServiceStatusCode::Draining
+                    | ExpressGatewayServiceStatusCode::Inactive
+            )
+        ) {
+            return Err(format!(
+                "the ECS Express service is {}",
+                code.map(|c| c.as_str().to_owned()).unwrap_or_default()
+            ));
+        }
+        let Some(deployment) = service.and_then(|s| s.current_deployment()) else {
+            return Ok("ACTIVE".to_owned());
+        };
+        let deployments = clients
+            .ecs
+            .describe_service_deployments()
+            .service_deployment_arns(deployment)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "DescribeServiceDeployments: {}",
+                    crate::error::error_message(&e)
+                )
+            })?;
+        let status = deployments
+            .service_deployments()
+            .first()
+            .and_then(|d| d.status())
+            .cloned();
+        match status {
+            Some(ServiceDeploymentStatus::Successful) => return Ok("SUCCESSFUL".to_owned()),
+            Some(
+                s @ (ServiceDeploymentStatus::RollbackSuccessful
+                | ServiceDeploymentStatus::RollbackFailed
+                | ServiceDeploymentStatus::Stopped),
+            ) => {
+                return Err(format!(
+                    "the ECS deployment ended {} although CloudFormation reported success",
+                    s.as_str()
+                ));
+            }
+            other => {
+                if started.elapsed() >= timeout {
+                    return Err(format!(
+                        "the ECS deployment is still {:?} after {timeout:?}",
+                        other.map(|s| s.as_str().to_owned())
+                    ));
+                }
+                tokio::time::sleep(clients.tuning.poll).await;
+            }
+        }
     }
 }
 

@@ -768,6 +768,23 @@ async fn failing_health_path_rolls_back_to_the_previous_tag() {
 
 const ECS_STACK: &str = "apprunner-nuxt3-dev-ecs-web";
 
+/// DescribeExpressGatewayService and DescribeServiceDeployments in ECS's
+/// JSON wire format: an ACTIVE service whose current deployment has `status`.
+fn ecs_deployment(fake: &FakeAws, status: &str) {
+    let service = "arn:aws:ecs:ap-northeast-1:123456789012:service/default/apprunner-nuxt3-dev-web";
+    let deployment = "arn:aws:ecs:ap-northeast-1:123456789012:service-deployment/default/apprunner-nuxt3-dev-web/Qa7zkx4mwRn";
+    fake.on(
+        "DescribeExpressGatewayService",
+        200,
+        format!(r#"{{"service":{{"serviceArn":"{service}","serviceName":"apprunner-nuxt3-dev-web","status":{{"statusCode":"ACTIVE"}},"currentDeployment":"{deployment}"}}}}"#),
+    )
+    .on(
+        "DescribeServiceDeployments",
+        200,
+        format!(r#"{{"serviceDeployments":[{{"serviceDeploymentArn":"{deployment}","serviceArn":"{service}","status":"{status}"}}],"failures":[]}}"#),
+    );
+}
+
 fn stack_named(
     name: &str,
     status: &str,
@@ -835,6 +852,7 @@ async fn migrate_to_ecs_express_side_by_side_then_remove_the_old_service() {
         .on("DeleteStack", 200, ok_empty("DeleteStack"))
         .on("S3:GET", 404, "<Error><Code>NoSuchKey</Code><Message>none</Message></Error>".into())
         .on("S3:PUT", 200, String::new());
+    ecs_deployment(&fake, "SUCCESSFUL");
     let clients = fake.clients().await;
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = apprun_deploy::MigrateOptions {
@@ -875,9 +893,35 @@ async fn migrate_to_ecs_express_side_by_side_then_remove_the_old_service() {
     );
 }
 
+thread_local! {
+    static ECS_DEPLOYMENT_STATUS: std::cell::RefCell<String> = std::cell::RefCell::new("SUCCESSFUL".into());
+}
+
 /// An unhealthy new service leaves the old one untouched.
 #[tokio::test]
 async fn migrate_keeps_the_old_service_when_the_new_one_is_unhealthy() {
+    migrate_failing(
+        502,
+        "SUCCESSFUL",
+        &["apprunner-nuxt3-dev-service-web stays as it is", "HTTP 502"],
+    )
+    .await;
+}
+
+/// Records: an ECS Express deployment can roll back (ROLLBACK_SUCCESSFUL)
+/// behind a stack operation CloudFormation reports as complete.
+#[tokio::test]
+async fn migrate_catches_an_ecs_deployment_that_rolled_back() {
+    migrate_failing(
+        200,
+        "ROLLBACK_SUCCESSFUL",
+        &["the ECS deployment ended ROLLBACK_SUCCESSFUL although CloudFormation reported success"],
+    )
+    .await;
+}
+
+async fn migrate_failing(health: u16, deployment: &str, expected: &[&str]) {
+    ECS_DEPLOYMENT_STATUS.with(|s| *s.borrow_mut() = deployment.to_owned());
     let config =
         Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../apprun.toml")).unwrap();
     let mut target_config = config.clone();
@@ -890,7 +934,7 @@ async fn migrate_keeps_the_old_service_when_the_new_one_is_unhealthy() {
         .unwrap()
         .template
         .render(Format::Yaml);
-    let url = health_server(502).await;
+    let url = health_server(health).await;
     let fake = FakeAws::new();
     fake.on(&format!("DescribeStacks:{SERVICE}"), 200, stack_named(SERVICE, "UPDATE_COMPLETE", &[("ImageTag", "old1234")], &[]))
         .on("DescribeStacks:apprunner-nuxt3-iam", 200, stack_named("apprunner-nuxt3-iam", "UPDATE_COMPLETE", &[], &[]))
@@ -902,6 +946,10 @@ async fn migrate_keeps_the_old_service_when_the_new_one_is_unhealthy() {
         .on("DeleteChangeSet", 200, ok_empty("DeleteChangeSet"))
         .on("S3:GET", 404, "<Error><Code>NoSuchKey</Code><Message>none</Message></Error>".into())
         .on("S3:PUT", 200, String::new());
+    ecs_deployment(
+        &fake,
+        ECS_DEPLOYMENT_STATUS.with(|s| s.borrow().clone()).as_str(),
+    );
     let clients = fake.clients().await;
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let opts = apprun_deploy::MigrateOptions {
@@ -916,10 +964,10 @@ async fn migrate_keeps_the_old_service_when_the_new_one_is_unhealthy() {
     let (report, result) =
         apprun_deploy::migrate(&clients, &target, &opts, Arc::new(Answer::default()), rx).await;
     let err = result.unwrap_err().to_string();
-    assert!(
-        err.contains("apprunner-nuxt3-dev-service-web stays as it is") && err.contains("HTTP 502"),
-        "{err}"
-    );
+    for needle in expected {
+        assert!(err.contains(needle), "{needle} in {err}");
+    }
+    assert!(err.contains("nothing was removed"), "{err}");
     assert!(!report.removed_old);
     assert_eq!(fake.count("DeleteStack"), 0);
 }
