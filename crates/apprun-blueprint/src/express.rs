@@ -13,7 +13,7 @@ use apprun_config::{Config, Env, Ingress, Names, Service, Tier};
 use apprun_template::{Output, Resource, Template, Value, import, join, map, r#ref, sub};
 
 use crate::iam::{ECS_EXECUTION_ROLE_EXPORT, ECS_INFRASTRUCTURE_ROLE_EXPORT, ECS_TASK_ROLE_EXPORT};
-use crate::service::{IMAGE_TAG_PARAMETER, image_tag_parameter};
+use crate::service::{IMAGE_TAG_PARAMETER, image_tag_parameter, runtime_env_vars};
 use crate::tags::env_tags;
 
 /// Days the service's logs are kept.
@@ -55,10 +55,7 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
     logs.deletion_policy = Some("Delete".into());
     logs.update_replace_policy = Some("Delete".into());
     t.resources.insert("LogGroup".into(), logs);
-    let env_vars: Vec<Value> = [("ENV", e.as_str()), ("SYSTEM_ID", id.as_str())]
-        .into_iter()
-        .map(|(k, v)| map! { "Name" => k, "Value" => v }.into())
-        .collect();
+    let env_vars = runtime_env_vars(id, e);
     let scaling = &service.scaling;
     t.resources.insert(
         "Service".into(),

@@ -65,14 +65,7 @@ pub(crate) fn template(config: &Config) -> Template {
                 "RoleName" => names.instance_role(),
                 "Description" => "The running service's own permissions",
                 "AssumeRolePolicyDocument" => trust(&["tasks.apprunner.amazonaws.com"]),
-                "Policies" => vec![map! {
-                    "PolicyName" => "dynamodb-system-tables",
-                    "PolicyDocument" => document(vec![allow(
-                        "SystemTables",
-                        DYNAMODB_ACTIONS,
-                        vec![sub(format!("arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{id}*"))],
-                    ).into()]),
-                }],
+                "Policies" => vec![system_tables_policy(id)],
                 "Tags" => account_tags(id),
             },
         ),
@@ -195,18 +188,26 @@ fn ecs_roles(config: &Config, t: &mut Template) {
                 "RoleName" => format!("{id}-ecs-task"),
                 "Description" => "The running service's own permissions (as App Runner's instance role)",
                 "AssumeRolePolicyDocument" => trust(&["ecs-tasks.amazonaws.com"]),
-                "Policies" => vec![map! {
-                    "PolicyName" => "dynamodb-system-tables",
-                    "PolicyDocument" => document(vec![allow(
-                        "SystemTables",
-                        DYNAMODB_ACTIONS,
-                        vec![sub(format!("arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{id}*"))],
-                    ).into()]),
-                }],
+                "Policies" => vec![system_tables_policy(id)],
                 "Tags" => account_tags(id),
             },
         ),
     );
+}
+
+/// DynamoDB item access on the system's tables (`${id}*`): what the
+/// reference grants the running service, on either backend.
+fn system_tables_policy(id: &str) -> Value {
+    map! {
+        "PolicyName" => "dynamodb-system-tables",
+        "PolicyDocument" => document(vec![allow(
+            "SystemTables",
+            DYNAMODB_ACTIONS,
+            vec![sub(format!("arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{id}*"))],
+        )
+        .into()]),
+    }
+    .into()
 }
 
 fn arn(service_and_rest: String) -> Value {

@@ -20,6 +20,14 @@ const MANAGED_RULE_GROUPS: &[&str] = &[
     "AWSManagedRulesKnownBadInputsRuleSet",
 ];
 
+/// The variables the service sees on either backend: `ENV` and `SYSTEM_ID`.
+pub(crate) fn runtime_env_vars(system_id: &str, env: &str) -> Vec<Value> {
+    [("ENV", env), ("SYSTEM_ID", system_id)]
+        .into_iter()
+        .map(|(k, v)| map! { "Name" => k, "Value" => v }.into())
+        .collect()
+}
+
 /// The parameter that pins the image: always explicit, never a default.
 pub(crate) fn image_tag_parameter() -> Parameter {
     let mut tag =
@@ -65,10 +73,7 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
         ),
     );
 
-    let env_vars: Vec<Value> = [("ENV", e.as_str()), ("SYSTEM_ID", id.as_str())]
-        .into_iter()
-        .map(|(k, v)| map! { "Name" => k, "Value" => v }.into())
-        .collect();
+    let env_vars = runtime_env_vars(id, e);
     let h = &service.health;
     t.resources.insert(
         "Service".into(),

@@ -14,7 +14,7 @@ use crate::destroy::delete_one;
 use crate::engine::{DeployOptions, deploy};
 use crate::error::DeployError;
 use crate::events::{Event, Observer};
-use crate::release::verify_service;
+use crate::release::{service_endpoint, verify_service};
 use crate::stack::{StackState, classify, describe};
 
 #[derive(Debug, Clone)]
@@ -116,17 +116,8 @@ pub async fn migrate(
         {
             return Err(e);
         }
-        let outputs = describe(clients, &new_stack)
-            .await?
-            .map(|d| d.outputs)
-            .unwrap_or_default();
-        let (Some(arn), Some(url)) = (outputs.get("ServiceArn"), outputs.get("ServiceUrl")) else {
-            return Err(DeployError::Blocked {
-                stack: new_stack.clone(),
-                status: "no ServiceArn/ServiceUrl outputs".into(),
-                advice: "the service stack must come from apprun synth".into(),
-            });
-        };
+        let (arn, url) = service_endpoint(clients, &new_stack).await?;
+        let (arn, url) = (&arn, &url);
         report.new_url = Some(url.clone());
         verify_service(clients, arn, url, &opts.health_path, opts.timeout)
             .await

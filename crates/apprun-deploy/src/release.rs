@@ -263,6 +263,25 @@ async fn wait_for_ecs(
     }
 }
 
+/// The service stack's `ServiceArn` and `ServiceUrl` outputs.
+pub(crate) async fn service_endpoint(
+    clients: &Clients,
+    stack: &str,
+) -> Result<(String, String), DeployError> {
+    let outputs = describe(clients, stack)
+        .await?
+        .map(|d| d.outputs)
+        .unwrap_or_default();
+    match (outputs.get("ServiceArn"), outputs.get("ServiceUrl")) {
+        (Some(arn), Some(url)) => Ok((arn.clone(), url.clone())),
+        _ => Err(DeployError::Blocked {
+            stack: stack.to_owned(),
+            status: "no ServiceArn/ServiceUrl outputs".into(),
+            advice: "the service stack must come from apprun synth".into(),
+        }),
+    }
+}
+
 /// Deploys only the service stack, at `tag`, without asking.
 async fn deploy_tag(
     clients: &Clients,
@@ -325,17 +344,8 @@ pub async fn release(
         )
         .await?;
 
-        let outputs = describe(clients, &stack)
-            .await?
-            .map(|d| d.outputs)
-            .unwrap_or_default();
-        let (Some(arn), Some(url)) = (outputs.get("ServiceArn"), outputs.get("ServiceUrl")) else {
-            return Err(DeployError::Blocked {
-                stack: stack.clone(),
-                status: "no ServiceArn/ServiceUrl outputs".into(),
-                advice: "the service stack must come from apprun synth".into(),
-            });
-        };
+        let (arn, url) = service_endpoint(clients, &stack).await?;
+        let (arn, url) = (&arn, &url);
         report.service_url = Some(url.clone());
         observer.event(Event::Note(format!(
             "verifying {url}{} and App Runner's latest operation",
