@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const ABOUT: &str = "Stand up a containerized web app's production architecture on AWS: \
 a three-tier VPC over two zones, IAM roles, image and source repositories, a CI/CD pipeline \
-and the service on App Runner, as CloudFormation that apprun synthesizes, checks and deploys.";
+and the service on App Runner or ECS Express Mode, as CloudFormation that apprun synthesizes, \
+checks and deploys.";
 
 const EXIT_CODES: &str = "Exit codes:
   0    success
