@@ -432,6 +432,11 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
                 vec![arn(format!("ecs:{here}:service/*/{id}-*"))],
             ),
             allow(
+                "EcsDeployments",
+                &["ecs:DescribeServiceDeployments"],
+                vec![arn(format!("ecs:{here}:service-deployment/*/{id}-*/*"))],
+            ),
+            allow(
                 "EcsServiceLogs",
                 &[
                     "logs:CreateLogGroup",

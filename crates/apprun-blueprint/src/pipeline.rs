@@ -20,8 +20,10 @@ const PARAMETERS_FILE: &str = "parameters.json";
 
 /// The buildspec of a service's verify project: what `apprun release`
 /// checks after a deploy. CloudFormation can report success while App
-/// Runner rolled its deployment back (apprunner-roadmap #209), so the latest
-/// App Runner operation must have SUCCEEDED and the health path answer 200.
+/// Runner rolled its deployment back (apprunner-roadmap #209), and an ECS
+/// deployment can roll back the same way: App Runner's latest operation must
+/// have SUCCEEDED (or the ECS service's current deployment be SUCCESSFUL),
+/// and the health path answer 200.
 pub fn verify_buildspec() -> String {
     r#"version: 0.2
 env:
@@ -32,8 +34,22 @@ phases:
       - |
         out() { aws cloudformation describe-stacks --stack-name "$SERVICE_STACK" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text; }
         ARN="$(out ServiceArn)"; URL="$(out ServiceUrl)"; STATUS=SUCCEEDED
-        # Only App Runner services have operations to wait for.
-        case "$ARN" in *:apprunner:*) STATUS=PENDING ;; esac
+        case "$ARN" in
+          *:apprunner:*) STATUS=PENDING ;;
+          *:ecs:*)
+            # ECS Express: the service's current deployment must succeed.
+            for i in $(seq 1 90); do
+              DEPLOYMENT="$(aws ecs describe-express-gateway-service --service-arn "$ARN" --query 'service.currentDeployment' --output text)"
+              if [ -z "$DEPLOYMENT" ] || [ "$DEPLOYMENT" = None ]; then break; fi
+              DS="$(aws ecs describe-service-deployments --service-deployment-arns "$DEPLOYMENT" --query 'serviceDeployments[0].status' --output text)"
+              case "$DS" in
+                SUCCESSFUL) break ;;
+                ROLLBACK_SUCCESSFUL|ROLLBACK_FAILED|STOPPED) echo "the ECS deployment ended $DS although the stack update succeeded"; exit 1 ;;
+              esac
+              sleep 10
+            done
+            test "$DS" = SUCCESSFUL || test -z "$DS" || { echo "the ECS deployment is still $DS"; exit 1; } ;;
+        esac
         for i in $(seq 1 90); do
           test "$STATUS" = SUCCEEDED && break
           STATUS="$(aws apprunner list-operations --service-arn "$ARN" --max-results 1 --query 'OperationSummaryList[0].Status' --output text)"
@@ -45,7 +61,7 @@ phases:
         done
         test "$STATUS" = SUCCEEDED || { echo "App Runner's latest operation is still $STATUS"; exit 1; }
         curl --fail --silent --show-error --retry 10 --retry-delay 6 --retry-all-errors "$URL$HEALTH_PATH" >/dev/null
-        echo "verified: $URL$HEALTH_PATH answers and App Runner's latest operation succeeded"
+        echo "verified: the deployment succeeded and $URL$HEALTH_PATH answers"
 "#
     .to_owned()
 }

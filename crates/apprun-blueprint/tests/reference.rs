@@ -1040,3 +1040,44 @@ fn templates_are_deterministic_and_snapshotted() {
         }
     }
 }
+
+/// The generated buildspecs are valid YAML and their shell parses (`bash -n`):
+/// a typo here would only show in CodeBuild.
+#[test]
+fn buildspecs_are_valid_yaml_and_shell() {
+    for (name, spec) in [
+        ("build", apprun_blueprint::buildspec()),
+        ("verify", apprun_blueprint::verify_buildspec()),
+    ] {
+        let doc: serde_norway::Value =
+            serde_norway::from_str(&spec).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(doc["version"].as_f64(), Some(0.2), "{name}");
+        let mut script = String::new();
+        for phase in doc["phases"].as_mapping().unwrap().values() {
+            for c in phase["commands"].as_sequence().unwrap() {
+                script.push_str(c.as_str().unwrap());
+                script.push('\n');
+            }
+        }
+        let mut bash = std::process::Command::new("bash")
+            .arg("-n")
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(bash.stdin.as_mut().unwrap(), script.as_bytes()).unwrap();
+        let out = bash.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(script.len() > 200, "{name} has its commands");
+    }
+    // The checker itself catches a broken script.
+    let broken = std::process::Command::new("bash")
+        .args(["-n", "-c", "if true; then"])
+        .output()
+        .unwrap();
+    assert!(!broken.status.success());
+}
