@@ -116,13 +116,16 @@ artifacts:
     )
 }
 
+/// A pipeline action with its input and output artifacts (omitted when none).
 fn action(
     name: &str,
     category: &str,
     provider: &str,
     configuration: Value,
+    inputs: &[&str],
+    outputs: &[&str],
 ) -> apprun_template::Map {
-    map! {
+    let mut a = map! {
         "Name" => name,
         "ActionTypeId" => map! {
             "Category" => category,
@@ -132,7 +135,14 @@ fn action(
         },
         "Configuration" => configuration,
         "RunOrder" => 1i64,
+    };
+    if !inputs.is_empty() {
+        a.insert("InputArtifacts".into(), artifacts(inputs));
     }
+    if !outputs.is_empty() {
+        a.insert("OutputArtifacts".into(), artifacts(outputs));
+    }
+    a
 }
 
 /// CodeBuild environment variables, all PLAINTEXT (nothing secret goes here).
@@ -194,7 +204,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         ..Template::default()
     };
 
-    let mut source = match config.source.kind {
+    let source = match config.source.kind {
         SourceKind::CodeCommit => action(
             "Source",
             "Source",
@@ -207,6 +217,8 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 "OutputArtifactFormat" => "CODE_ZIP",
             }
             .into(),
+            &[],
+            &["Source"],
         ),
         SourceKind::GitHub => action(
             "Source",
@@ -219,9 +231,10 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 "OutputArtifactFormat" => "CODE_ZIP",
             }
             .into(),
+            &[],
+            &["Source"],
         ),
     };
-    source.insert("OutputArtifacts".into(), artifacts(&["Source"]));
 
     let mut builds = Vec::new();
     let mut deploys = Vec::new();
@@ -263,21 +276,21 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 env_tags(id, e),
             ),
         );
-        let mut build = action(
+        let build = action(
             &format!("Build-{s}"),
             "Build",
             "CodeBuild",
             map! { "ProjectName" => r#ref(&project) }.into(),
+            &["Source"],
+            &[&output],
         );
-        build.insert("InputArtifacts".into(), artifacts(&["Source"]));
-        build.insert("OutputArtifacts".into(), artifacts(&[&output]));
         builds.push(Value::Map(build));
 
         let verify_project = format!("VerifyProject{p}");
         t.resources.insert(
             verify_project.clone(),
             codebuild_project(
-                format!("{}-verify", names.build_project(e, s).trim_end_matches("-build")),
+                names.verify_project(e, s),
                 format!("Checks that {s} in {e} runs the deployed tag: App Runner's latest operation and the health path"),
                 &role,
                 verify_buildspec(),
@@ -292,12 +305,13 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             "Test",
             "CodeBuild",
             map! { "ProjectName" => r#ref(&verify_project) }.into(),
+            &[&output],
+            &[],
         );
         verify.insert("RunOrder".into(), Value::Int(2));
-        verify.insert("InputArtifacts".into(), artifacts(&[&output]));
         verifies.push(Value::Map(verify));
 
-        let mut deploy = action(
+        let deploy = action(
             &format!("Deploy-{s}"),
             "Deploy",
             "CloudFormation",
@@ -309,8 +323,9 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 "RoleArn" => role.clone(),
             }
             .into(),
+            &[&output],
+            &[],
         );
-        deploy.insert("InputArtifacts".into(), artifacts(&[&output]));
         deploys.push(Value::Map(deploy));
     }
 
@@ -326,6 +341,8 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 "Approval",
                 "Manual",
                 map! { "CustomData" => format!("Please review the change set in the build log before it deploys to {e}.") }.into(),
+                &[],
+                &[],
             ))],
         });
     }

@@ -70,6 +70,13 @@ pub struct Report {
 }
 
 impl Report {
+    /// Report order: by file, line, path, then rule.
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (&a.file, a.line, &a.path, &a.rule).cmp(&(&b.file, b.line, &b.path, &b.rule))
+        });
+    }
+
     pub fn errors(&self) -> usize {
         self.findings.iter().filter(|f| f.is_error()).count()
     }

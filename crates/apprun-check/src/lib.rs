@@ -56,12 +56,15 @@ pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) ->
         if let Some(guard) = guard {
             guard.check(input.template, &mut here);
         }
+        let lines = input
+            .text
+            .as_deref()
+            .filter(|_| !here.is_empty())
+            .map(lines::LineIndex::new);
         for mut f in here {
             f.file = input.file.clone();
             f.stack = input.stack.clone();
-            if let Some(text) = &input.text {
-                f.line = lines::line_of(text, &f.path);
-            }
+            f.line = lines.as_ref().and_then(|l| l.line_of(&f.path));
             findings.push(f);
         }
     }
@@ -77,13 +80,12 @@ pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) ->
             });
         }
     }
-    findings.sort_by(|a, b| {
-        (&a.file, a.line, &a.path, &a.rule).cmp(&(&b.file, b.line, &b.path, &b.rule))
-    });
-    Report {
+    let mut report = Report {
         findings,
         checked: inputs.len(),
-    }
+    };
+    report.sort();
+    report
 }
 
 /// Checks every stack of an env as synthesized, with the config's policy.

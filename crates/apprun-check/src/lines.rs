@@ -5,18 +5,27 @@
 //! (what apprun writes and what people write); a path inside flow style
 //! (`[a, b]`, `{k: v}`) resolves to the line of the nearest block key above.
 
-/// The 1-based line of `path` (e.g. `Resources/Vpc/Properties/CidrBlock`),
-/// or of its nearest ancestor that has one.
-pub(crate) fn line_of(text: &str, path: &str) -> Option<usize> {
-    let index = index(text);
-    let mut p = path.trim_matches('/').to_owned();
-    loop {
-        if let Some((_, line)) = index.iter().find(|(k, _)| *k == p) {
-            return Some(*line);
+/// The lines of one template's keys, indexed once and asked per finding.
+pub(crate) struct LineIndex(std::collections::HashMap<String, usize>);
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let mut map = std::collections::HashMap::new();
+        for (path, line) in index(text) {
+            map.entry(path).or_insert(line);
         }
-        match p.rfind('/') {
-            Some(i) => p.truncate(i),
-            None => return None,
+        LineIndex(map)
+    }
+
+    /// The 1-based line of `path` (e.g. `Resources/Vpc/Properties/CidrBlock`),
+    /// or of its nearest ancestor that has one.
+    pub(crate) fn line_of(&self, path: &str) -> Option<usize> {
+        let mut p = path.trim_matches('/');
+        loop {
+            if let Some(line) = self.0.get(p) {
+                return Some(*line);
+            }
+            p = &p[..p.rfind('/')?];
         }
     }
 }
@@ -121,6 +130,10 @@ fn key_of(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn line_of(text: &str, path: &str) -> Option<usize> {
+        LineIndex::new(text).line_of(path)
+    }
 
     #[test]
     fn finds_keys_and_list_items() {

@@ -181,6 +181,9 @@ impl<'a> Names<'a> {
     pub fn build_project(&self, env: &str, service: &str) -> String {
         format!("{}-{env}-{service}-build", self.id)
     }
+    pub fn verify_project(&self, env: &str, service: &str) -> String {
+        format!("{}-{env}-{service}-verify", self.id)
+    }
     pub fn pipeline(&self, env: &str) -> String {
         format!("{}-{env}", self.id)
     }
@@ -221,7 +224,7 @@ impl<'a> Names<'a> {
                 (NameKind::CodeBuildProject, self.build_project(env, service)),
                 (
                     NameKind::CodeBuildProject,
-                    format!("{}-{env}-{service}-verify", self.id),
+                    self.verify_project(env, service),
                 ),
                 (NameKind::WebAcl, self.apprunner_service(env, service)),
                 (

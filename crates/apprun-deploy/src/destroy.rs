@@ -1,7 +1,7 @@
 //! Removing an environment: dependents first, retained resources kept and
 //! named, and nothing removed while another env still imports an export.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use apprun_blueprint::{EnvBlueprint, Stack, StackKind};
@@ -33,63 +33,80 @@ pub struct DestroyReport {
     pub not_attempted: Vec<String>,
 }
 
-/// Names of stacks outside `leaving` that import any export of `stack`.
-async fn importers(
-    clients: &Clients,
-    stack: &Stack,
-    leaving: &BTreeSet<String>,
-    system_prefix: &str,
-    list_imports_works: &mut bool,
-) -> Result<Vec<String>, DeployError> {
-    let mut found = BTreeSet::new();
-    let exports: Vec<String> = stack.exports();
-    for export in exports.iter().filter(|_| *list_imports_works) {
-        match clients.cfn.list_imports().export_name(export).send().await {
-            Ok(out) => found.extend(out.imports().iter().cloned()),
-            Err(e) => {
-                let message = crate::error::error_message(&e);
-                // "not imported by any stack" is how CloudFormation says none.
-                if message.contains("is not imported by any stack") {
-                    continue;
-                }
-                *list_imports_works = false;
-                break;
-            }
-        }
-    }
-    if !*list_imports_works && !exports.is_empty() {
-        // Endpoints without ListImports (or credentials without the right):
-        // read the templates of this system's other stacks instead.
-        found = scan_imports(clients, &exports, system_prefix).await?;
-    }
-    Ok(found
-        .into_iter()
-        .filter(|s| !leaving.contains(s) && s != &stack.name)
-        .collect())
+/// Who imports what: asked through ListImports, or, where that API is not
+/// available (moto, or credentials without the right), read once from the
+/// templates of this system's stacks and reused for every stack.
+#[derive(Default)]
+struct ImportLookup {
+    list_imports_unavailable: bool,
+    /// Stack name → the export names it imports (filled on first need).
+    scanned: Option<BTreeMap<String, Vec<String>>>,
 }
 
+impl ImportLookup {
+    /// Names of stacks outside `leaving` that import any export of `stack`.
+    async fn importers(
+        &mut self,
+        clients: &Clients,
+        stack: &Stack,
+        leaving: &BTreeSet<String>,
+        system_prefix: &str,
+    ) -> Result<Vec<String>, DeployError> {
+        let exports: Vec<String> = stack.exports();
+        let mut found = BTreeSet::new();
+        for export in &exports {
+            if self.list_imports_unavailable {
+                break;
+            }
+            match clients.cfn.list_imports().export_name(export).send().await {
+                Ok(out) => found.extend(out.imports().iter().cloned()),
+                Err(e) => {
+                    // "not imported by any stack" is how CloudFormation says none.
+                    if !crate::error::error_message(&e).contains("is not imported by any stack") {
+                        self.list_imports_unavailable = true;
+                    }
+                }
+            }
+        }
+        if self.list_imports_unavailable && !exports.is_empty() {
+            if self.scanned.is_none() {
+                self.scanned = Some(scan_imports(clients, system_prefix).await?);
+            }
+            found = self
+                .scanned
+                .iter()
+                .flatten()
+                .filter(|(_, imports)| imports.iter().any(|i| exports.contains(i)))
+                .map(|(name, _)| name.clone())
+                .collect();
+        }
+        Ok(found
+            .into_iter()
+            .filter(|s| !leaving.contains(s) && s != &stack.name)
+            .collect())
+    }
+}
+
+/// The imports of every live stack of this system, from their templates.
 async fn scan_imports(
     clients: &Clients,
-    exports: &[String],
     prefix: &str,
-) -> Result<BTreeSet<String>, DeployError> {
-    let mut found = BTreeSet::new();
+) -> Result<BTreeMap<String, Vec<String>>, DeployError> {
+    let mut found = BTreeMap::new();
     let mut pages = clients.cfn.describe_stacks().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| DeployError::aws("DescribeStacks", None, e))?;
         for s in page.stacks() {
             let name = s.stack_name().unwrap_or_default();
-            if !name.starts_with(prefix)
-                || s.stack_status()
-                    .is_some_and(|st| st.as_str() == "DELETE_COMPLETE")
-            {
+            let deleted = s
+                .stack_status()
+                .is_some_and(|st| st.as_str() == "DELETE_COMPLETE");
+            if !name.starts_with(prefix) || deleted {
                 continue;
             }
             let body = template_body(clients, name).await?;
-            if let Ok(t) = apprun_template::parse_template(&body)
-                && t.import_names().iter().any(|i| exports.contains(i))
-            {
-                found.insert(name.to_owned());
+            if let Ok(t) = apprun_template::parse_template(&body) {
+                found.insert(name.to_owned(), t.import_names());
             }
         }
     }
@@ -160,15 +177,16 @@ async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<usize, DeployEr
     }
 }
 
-/// Deletes one stack and waits until it is gone.
+/// Deletes one stack and waits until it is gone; `empty_first` is a bucket
+/// of the stack that must be emptied before CloudFormation can delete it.
 pub(crate) async fn delete_one(
     clients: &Clients,
-    s: &Stack,
-    artifact_bucket: &str,
+    name: &str,
+    empty_first: Option<&str>,
     observer: &Arc<dyn Observer>,
     interrupt: &watch::Receiver<bool>,
 ) -> Result<(), DeployError> {
-    if s.kind == StackKind::Repository {
+    if let Some(artifact_bucket) = empty_first {
         let n = empty_bucket(clients, artifact_bucket).await?;
         if n > 0 {
             observer.event(Event::Note(format!(
@@ -180,21 +198,21 @@ pub(crate) async fn delete_one(
     clients
         .cfn
         .delete_stack()
-        .stack_name(&s.name)
+        .stack_name(name)
         .send()
         .await
-        .map_err(|e| DeployError::aws("DeleteStack", Some(&s.name), e))?;
-    match wait_for(clients, &s.name, since, observer, interrupt).await? {
+        .map_err(|e| DeployError::aws("DeleteStack", Some(name), e))?;
+    match wait_for(clients, name, since, observer, interrupt).await? {
         Waited::Done { ok: true, .. } => Ok(()),
         Waited::Done { status, .. } => Err(DeployError::StackFailed {
-            stack: s.name.clone(),
+            stack: name.to_owned(),
             status,
-            events: failed_events(clients, &s.name, 5).await,
+            events: failed_events(clients, name, 5).await,
             advice: "fix what the events name (or retain those resources) and run destroy again"
                 .into(),
         }),
         Waited::Interrupted { status } => Err(DeployError::Interrupted {
-            states: vec![(s.name.clone(), status)],
+            states: vec![(name.to_owned(), status)],
         }),
     }
 }
@@ -227,12 +245,12 @@ pub async fn destroy(
         }
     }
     let prefix = format!("{system_id}-");
-    let mut list_imports_works = true;
+    let mut lookup = ImportLookup::default();
     let mut plan: Vec<Vec<&Stack>> = Vec::new();
     for wave in &waves {
         let mut keep = Vec::new();
         for s in wave.iter().filter(|s| present.contains(&s.name)) {
-            let users = importers(clients, s, &present, &prefix, &mut list_imports_works).await?;
+            let users = lookup.importers(clients, s, &present, &prefix).await?;
             if users.is_empty() {
                 keep.push(*s);
             } else if s.kind.per_account() {
@@ -291,10 +309,10 @@ pub async fn destroy(
             number: number + 1,
             stacks: wave.iter().map(|s| s.name.clone()).collect(),
         });
-        let results = futures::future::join_all(
-            wave.iter()
-                .map(|s| delete_one(clients, s, artifact_bucket, &observer, &interrupt)),
-        )
+        let results = futures::future::join_all(wave.iter().map(|s| {
+            let bucket = (s.kind == StackKind::Repository).then_some(artifact_bucket);
+            delete_one(clients, &s.name, bucket, &observer, &interrupt)
+        }))
         .await;
         for (s, r) in wave.iter().zip(results) {
             match r {

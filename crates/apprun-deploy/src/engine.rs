@@ -176,19 +176,25 @@ fn parameters_match(wanted: &[Parameter], deployed: &BTreeMap<String, String>) -
     }) && deployed.len() == wanted.len()
 }
 
-fn token(stack: &str, body: &str, parameters: &[Parameter]) -> String {
+/// A short fingerprint of content, for names and tokens (not for security).
+fn fingerprint(value: impl Hash) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    stack.hash(&mut h);
-    body.hash(&mut h);
-    for p in parameters {
-        p.parameter_key().hash(&mut h);
-        p.parameter_value().hash(&mut h);
-    }
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// A client request token (and change-set name) unique to this content and moment.
+fn token(stack: &str, body: &str, parameters: &[Parameter]) -> String {
+    let params: Vec<_> = parameters
+        .iter()
+        .map(|p| (p.parameter_key(), p.parameter_value()))
+        .collect();
+    let hash = fingerprint((stack, body, params));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format!("apprun-{:016x}-{now}", h.finish())
+    format!("apprun-{hash:016x}-{now}")
 }
 
 /// Stages a template in the artifact bucket when it is too big to inline.
@@ -208,12 +214,10 @@ async fn template_source(
             max: S3_LIMIT,
         });
     }
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    body.hash(&mut h);
     let key = format!(
         "{}{stack}-{:016x}.yaml",
         apprun_blueprint::STAGING_PREFIX,
-        h.finish()
+        fingerprint(body)
     );
     clients
         .s3
@@ -260,10 +264,7 @@ async fn prepare(
                 return Ok(Prepared::Unchanged { status: d.status });
             }
             let source = template_source(clients, opts, name, &job.body).await?;
-            let cs_name = format!(
-                "apprun-{}",
-                token(name, &job.body, &job.parameters).trim_start_matches("apprun-")
-            );
+            let cs_name = token(name, &job.body, &job.parameters);
             match changes::create_update(clients, name, source, job.parameters.clone(), &cs_name)
                 .await?
             {

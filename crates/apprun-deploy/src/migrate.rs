@@ -27,8 +27,6 @@ pub struct MigrateOptions {
     pub health_path: String,
     pub timeout: Duration,
     pub remove_old: bool,
-    /// Bucket of the env, for the old stack's deletion (not emptied: it is the repository stack's).
-    pub artifact_bucket: String,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -128,20 +126,8 @@ pub async fn migrate(
                 ),
             })?;
         if opts.remove_old {
-            let old_template = apprun_template::Template::default();
-            let old_stack = apprun_blueprint::Stack {
-                kind: StackKind::Service(opts.service.clone()),
-                name: opts.old_stack.clone(),
-                template: old_template,
-            };
-            delete_one(
-                clients,
-                &old_stack,
-                &opts.artifact_bucket,
-                &observer,
-                &interrupt,
-            )
-            .await?;
+            // The old service stack holds no bucket to empty.
+            delete_one(clients, &opts.old_stack, None, &observer, &interrupt).await?;
             report.removed_old = true;
         }
         Ok(())

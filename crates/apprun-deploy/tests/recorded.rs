@@ -862,7 +862,6 @@ async fn migrate_to_ecs_express_side_by_side_then_remove_the_old_service() {
         health_path: "/".into(),
         timeout: Duration::from_millis(500),
         remove_old: true,
-        artifact_bucket: "apprunner-nuxt3-dev-temporary".into(),
     };
     let (report, result) =
         apprun_deploy::migrate(&clients, &target, &opts, Arc::new(Answer::default()), rx).await;
@@ -959,7 +958,6 @@ async fn migrate_failing(health: u16, deployment: &str, expected: &[&str]) {
         health_path: "/".into(),
         timeout: Duration::from_millis(300),
         remove_old: true,
-        artifact_bucket: "apprunner-nuxt3-dev-temporary".into(),
     };
     let (report, result) =
         apprun_deploy::migrate(&clients, &target, &opts, Arc::new(Answer::default()), rx).await;

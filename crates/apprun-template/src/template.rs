@@ -165,13 +165,11 @@ impl Template {
     pub fn export_names(&self) -> Vec<(&str, &str)> {
         self.outputs
             .iter()
-            .filter_map(|(id, o)| match &o.export {
-                Some(Value::Map(m)) => m
-                    .get("Name")
+            .filter_map(|(id, o)| {
+                o.export
+                    .as_ref()
                     .and_then(Value::as_str)
-                    .map(|n| (n, id.as_str())),
-                Some(Value::String(n)) => Some((n.as_str(), id.as_str())),
-                _ => None,
+                    .map(|n| (n, id.as_str()))
             })
             .collect()
     }

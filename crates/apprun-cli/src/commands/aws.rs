@@ -134,19 +134,7 @@ pub fn deploy(ctx: &Context, args: &DeployArgs) -> Result<ExitCode, Failure> {
     runtime()?.block_on(async {
         let s = session(ctx, &args.env).await?;
         // The same check as `apprun check --env`: nothing is deployed past an error.
-        let guard = crate::commands::check::load_guard(Some(&s.config), None)?;
-        let report = apprun_check::check_env(&s.config, &s.bp, guard.as_ref());
-        if report.errors() > 0 {
-            crate::commands::check::print_report(ctx, &report, crate::cli::ReportFormat::Text);
-            return Err(Failure::Refused {
-                message: format!(
-                    "`apprun check --env {}` found {} errors; nothing was deployed",
-                    args.env,
-                    report.errors()
-                ),
-                code: crate::exit::FINDINGS,
-            });
-        }
+        crate::commands::check::require_clean(ctx, &s.config, &s.bp)?;
         let opts = options(
             &s,
             &args.env,

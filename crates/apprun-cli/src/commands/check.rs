@@ -40,6 +40,30 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitCode, Failure> {
     })
 }
 
+/// What `deploy`, `release` and `migrate` run before changing anything: the
+/// same check as `apprun check --env`, with the config's guard rules;
+/// errors are printed and refuse the command.
+pub fn require_clean(
+    ctx: &Context,
+    config: &Config,
+    bp: &apprun_blueprint::EnvBlueprint,
+) -> Result<(), Failure> {
+    let guard = load_guard(Some(config), None)?;
+    let report = check_env(config, bp, guard.as_ref());
+    if report.errors() == 0 {
+        return Ok(());
+    }
+    print_report(ctx, &report, ReportFormat::Text);
+    Err(Failure::Refused {
+        message: format!(
+            "`apprun check --env {}` found {} errors; nothing was deployed",
+            bp.env,
+            report.errors()
+        ),
+        code: exit::FINDINGS,
+    })
+}
+
 pub fn load_guard(
     config: Option<&Config>,
     cli: Option<&Path>,
@@ -92,9 +116,7 @@ fn check_files(
     let mut report = check(&inputs, &CheckContext::default(), guard);
     report.checked += parse_errors.len();
     report.findings.extend(parse_errors);
-    report.findings.sort_by(|a, b| {
-        (&a.file, a.line, &a.path, &a.rule).cmp(&(&b.file, b.line, &b.path, &b.rule))
-    });
+    report.sort();
     Ok(report)
 }
 

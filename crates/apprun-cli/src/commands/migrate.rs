@@ -51,11 +51,7 @@ pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode, Failure> {
         }
         let target = synthesize(&target_config, &args.env)?;
         target.ensure_valid()?;
-        let report = apprun_check::check_env(&target_config, &target, None);
-        if report.errors() > 0 {
-            crate::commands::check::print_report(ctx, &report, crate::cli::ReportFormat::Text);
-            return Err(refuse(format!("the {} stacks would not pass `apprun check`; nothing was changed", to.as_str()), exit::FINDINGS));
-        }
+        crate::commands::check::require_clean(ctx, &target_config, &target)?;
         verify_account(&s.clients, &args.env, env.account.as_deref()).await.map_err(Failure::Deploy)?;
         let names = Names::new(&s.config.system.id);
         let old_stack = names.service_stack(&args.env, &args.service, svc.compute);
@@ -83,7 +79,6 @@ pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode, Failure> {
             health_path: svc.health.path.clone(),
             timeout: Duration::from_secs(args.timeout),
             remove_old: args.remove_old,
-            artifact_bucket: names.artifact_bucket(&args.env),
         };
         let progress = Arc::new(Progress::new(ctx.live() && !ctx.json()));
         let (report, result) = apprun_deploy::migrate(&s.clients, &target, &opts, progress.clone(), interrupt_watch()).await;

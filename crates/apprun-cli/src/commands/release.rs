@@ -87,12 +87,7 @@ pub fn run(ctx: &Context, args: &ReleaseArgs) -> Result<ExitCode, Failure> {
             }
             return Ok(ExitCode::SUCCESS);
         };
-        let guard = crate::commands::check::load_guard(Some(&s.config), None)?;
-        let check = apprun_check::check_env(&s.config, &s.bp, guard.as_ref());
-        if check.errors() > 0 {
-            crate::commands::check::print_report(ctx, &check, crate::cli::ReportFormat::Text);
-            return Err(Failure::Refused { message: format!("`apprun check --env {}` found {} errors; nothing was deployed", args.env, check.errors()), code: exit::FINDINGS });
-        }
+        crate::commands::check::require_clean(ctx, &s.config, &s.bp)?;
         let opts = ReleaseOptions {
             deploy: options(&s, &args.env, Vec::new(), Some(tag.clone()), true),
             service: svc.name.clone(),
