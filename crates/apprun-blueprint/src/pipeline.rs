@@ -291,7 +291,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             verify_project.clone(),
             codebuild_project(
                 names.verify_project(e, s),
-                format!("Checks that {s} in {e} runs the deployed tag: App Runner's latest operation and the health path"),
+                format!("Checks that {s} in {e} runs the deployed tag: the backend's deployment and the health path"),
                 &role,
                 verify_buildspec(),
                 plain_vars(&[("SERVICE_STACK", stack.as_str().into()), ("HEALTH_PATH", service.health.path.as_str().into())]),
