@@ -6,6 +6,8 @@ mod cross;
 mod finding;
 mod guard;
 mod lines;
+mod perm;
+mod reach;
 mod rules;
 mod sarif;
 mod schema;
@@ -69,6 +71,8 @@ pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) ->
         }
     }
     cross::check(inputs, ctx, &mut findings);
+    perm::check(inputs, ctx, &mut findings);
+    reach::check(inputs, ctx, &mut findings);
     for f in &mut findings {
         if let Some((_, _, _, reason)) = ctx.allow.iter().find(|(rule, resource, stack, _)| {
             rule == &f.rule
