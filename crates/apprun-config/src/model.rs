@@ -106,6 +106,15 @@ pub struct Service {
     pub scaling: Scaling,
 }
 
+impl Service {
+    /// What `apprun release` and `apprun local` build with on a workstation
+    /// (Dockerfile, prebuild). The pipeline always builds with `dockerfile`
+    /// and `prebuild`.
+    pub fn release_build(&self) -> (&str, &[String]) {
+        (&self.dockerfile, &self.prebuild)
+    }
+}
+
 /// What ECS Express Mode's target tracking follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScaleOn {
