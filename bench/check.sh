@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: `apprun check` of every template of the shipped config's dev env
-# as a whole process, side by side in one run with cfn-lint on the same files.
+# as a whole process, side by side in one run with cfn-lint on the same files,
+# and `apprun check --env dev` with and without the permission proof
+# (APPRUN_BENCH_SKIP_PERM=1, which only this bench sets).
 # Installs what it needs (hyperfine; cfn-lint into .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,8 @@ files=$(ls "$work"/dev/*.yaml | tr '\n' ' ')
 
 hyperfine --warmup 3 --runs "${RUNS:-20}" --export-json "$work/apprun.json" \
     -n "apprun check --template (5 files)" "$apprun check --template $files" \
-    -n "apprun check --env dev (synth + check)" "$apprun check --env dev" >&2
+    -n "apprun check --env dev (synth + check)" "$apprun check --env dev" \
+    -n "apprun check --env dev without the permission proof" "APPRUN_BENCH_SKIP_PERM=1 $apprun check --env dev" >&2
 hyperfine --warmup 1 --runs "${LINT_RUNS:-5}" --export-json "$work/lint.json" \
     -n "cfn-lint (same 5 files)" ".venv/bin/cfn-lint -- $files" >&2
 
@@ -28,4 +31,5 @@ a = json.load(open(sys.argv[1]))["results"]; l = json.load(open(sys.argv[2]))["r
 for r in a + [l]:
     print(f"{r['command']:42} {r['mean']*1000:9.1f} ms (min {r['min']*1000:.1f})")
 print(f"speed-up of apprun check --template over cfn-lint: {l['mean']/a[0]['mean']:.0f}x")
+print(f"the permission proof adds {(a[1]['mean']-a[2]['mean'])*1000:.1f} ms to apprun check --env dev (budget 5 ms)")
 PY

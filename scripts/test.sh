@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 step() { printf '==> %s\n' "$*" >&2; }
 
-step "Debian packages the tests run (buildah, podman, docker-registry, chromium, git)"
-packages=(buildah podman docker-registry chromium git)
+step "Debian packages the tests run (buildah, podman, docker-registry, chromium, git, curl)"
+packages=(buildah podman docker-registry chromium git curl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

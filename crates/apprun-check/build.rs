@@ -38,4 +38,50 @@ fn main() {
     );
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("schemas.rs");
     std::fs::write(out, code).unwrap();
+    iam_data();
+}
+
+/// The `.json` files of a folder, sorted, as (file stem, path).
+fn json_files(dir: &Path) -> Vec<(String, String)> {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| {
+            let stem = p.file_stem()?.to_str()?.to_owned();
+            Some((stem, p.display().to_string()))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Embeds the IAM reference data (iam/sar/<prefix>.json, one file per
+/// service, parsed only when a check needs that service), the vendored AWS
+/// managed policies (iam/managed/<path with + for />.json) and the
+/// hand-kept service table (iam/service-data.json).
+fn iam_data() {
+    let iam = Path::new(env!("CARGO_MANIFEST_DIR")).join("iam");
+    let mut code = String::from(
+        "/// (service prefix, reference text) of every vendored service.\npub(crate) const SAR: &[(&str, &str)] = &[\n",
+    );
+    for (stem, path) in json_files(&iam.join("sar")) {
+        let _ = writeln!(code, "    ({stem:?}, include_str!({path:?})),");
+    }
+    code.push_str("];\n/// (policy path after `policy/`, document) of every vendored AWS managed policy.\npub(crate) const MANAGED: &[(&str, &str)] = &[\n");
+    for (stem, path) in json_files(&iam.join("managed")) {
+        let name = stem.replace('+', "/");
+        let _ = writeln!(code, "    ({name:?}, include_str!({path:?})),");
+    }
+    code.push_str("];\n");
+    let data = iam.join("service-data.json");
+    println!("cargo:rerun-if-changed={}", data.display());
+    let _ = writeln!(
+        code,
+        "pub(crate) const SERVICE_DATA: &str = include_str!({:?});",
+        data.display().to_string()
+    );
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("iam.rs");
+    std::fs::write(out, code).unwrap();
 }

@@ -1,18 +1,44 @@
 //! The service stack on Amazon ECS Express Mode (`AWS::ECS::ExpressGatewayService`).
 //!
 //! Express Mode creates the load balancer, target groups and scaling itself
-//! from one subnet list. Tier mapping (see README): with public ingress the
-//! service gets the public subnets and the Public security group (an
-//! internet-facing load balancer; the Public group already admits 80/443
-//! from anywhere and all TCP between the public subnets, which carries the
-//! balancer-to-task traffic); with private ingress it gets the protect
-//! subnets and the Protect security group (an internal load balancer, tasks
-//! leaving through the NAT gateways, as App Runner's VPC connector does).
+//! from one subnet list (`NetworkConfiguration.Subnets`, the tasks' subnets;
+//! no separate load-balancer placement, no `assignPublicIp`). It makes the
+//! load balancer internet-facing in public subnets (ECS developer guide,
+//! "Create your first Express Mode service": by default an internet-facing
+//! load balancer in the default VPC's public subnets). Tier mapping (see
+//! README):
+//!
+//! - public ingress: the public subnets, the Public security group (it
+//!   admits 80/443 from anywhere and all TCP between the public subnets,
+//!   which carries the balancer-to-task traffic) and the network stack's
+//!   `EcsTaskSecurityGroup`. The tasks get no public IP there (the Express
+//!   API cannot ask for one; AWS's own Aspire integration,
+//!   aws/integrations-on-dotnet-aspire-for-aws#200, reports Express tasks
+//!   in public subnets failing to pull images for that reason), and the
+//!   public subnets route to the internet gateway, not through NAT. So the
+//!   network stack adds VPC endpoints: ECR (api, dkr) and CloudWatch Logs as
+//!   interface endpoints in the protect subnets (the reference's Public
+//!   rules already allow tcp 443 to the protect subnets and the Protect
+//!   group admits it), S3 (image layers) and DynamoDB as gateway endpoints
+//!   on the public route table, reached through `EcsTaskSecurityGroup`'s
+//!   tcp 443 egress. The reference's rules are unchanged; App Runner never
+//!   uses the new group.
+//! - private ingress: the protect subnets and the Protect security group
+//!   (an internal load balancer, tasks leaving through the NAT gateways, as
+//!   App Runner's VPC connector does; the Protect group allows tcp 443 to
+//!   the internet).
+//!
+//! WAF: an Express service's load balancer is shared by up to 25 services
+//! and managed by ECS, so a web ACL on it would filter other services'
+//! traffic too. apprun does not synthesize one: the config layer refuses
+//! `waf = true` for an env with an ECS Express service, so nothing here
+//! reads `env.waf`.
 
 use apprun_config::{Config, Env, Ingress, Names, Service, Tier};
 use apprun_template::{Output, Resource, Template, Value, import, join, map, r#ref, sub};
 
 use crate::iam::{ECS_EXECUTION_ROLE_EXPORT, ECS_INFRASTRUCTURE_ROLE_EXPORT, ECS_TASK_ROLE_EXPORT};
+use crate::network::ECS_TASK_SG_EXPORT;
 use crate::service::{IMAGE_TAG_PARAMETER, image_tag_parameter, runtime_env_vars};
 use crate::tags::env_tags;
 
@@ -34,10 +60,17 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
     t.parameters
         .insert(IMAGE_TAG_PARAMETER.into(), image_tag_parameter());
 
-    let (tier, group) = match env.ingress {
-        Ingress::Public => (Tier::Public, "PublicSecurityGroup"),
-        Ingress::Private => (Tier::Protect, "ProtectSecurityGroup"),
+    let (tier, groups) = match env.ingress {
+        Ingress::Public => (
+            Tier::Public,
+            vec!["PublicSecurityGroup", ECS_TASK_SG_EXPORT],
+        ),
+        Ingress::Private => (Tier::Protect, vec!["ProtectSecurityGroup"]),
     };
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|g| import(names.env_export(e, g)))
+        .collect();
     let subnets: Vec<Value> = env
         .subnets
         .tier(tier)
@@ -78,7 +111,7 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
                 },
                 "NetworkConfiguration" => map! {
                     "Subnets" => subnets,
-                    "SecurityGroups" => vec![import(names.env_export(e, group))],
+                    "SecurityGroups" => groups,
                 },
                 "ScalingTarget" => map! {
                     "MinTaskCount" => scaling.min_tasks,

@@ -6,8 +6,8 @@
 //! topology) but grant only what the pipeline does, on resources named after
 //! the system id.
 
-use apprun_config::{Config, Names, SourceKind};
-use apprun_template::{Output, Resource, Template, Value, get_att, map, sub};
+use apprun_config::{Config, Ingress, Names, SourceKind};
+use apprun_template::{Map, Output, Resource, Template, Value, get_att, map, r#ref, sub};
 
 use crate::policy::{allow, document, trust, with_condition};
 use crate::tags::account_tags;
@@ -19,14 +19,19 @@ pub(crate) const ECS_EXECUTION_ROLE_EXPORT: &str = "EcsExecutionRoleArn";
 pub(crate) const ECS_INFRASTRUCTURE_ROLE_EXPORT: &str = "EcsInfrastructureRoleArn";
 pub(crate) const ECS_TASK_ROLE_EXPORT: &str = "EcsTaskRoleArn";
 
-/// DynamoDB item access the reference grants the running service.
+/// DynamoDB item access the reference grants the running service. The
+/// reference writes `dynamodb:Get*`; it is spelled out here because the
+/// wildcard also matches `GetAbacStatus` and other actions that take no
+/// table resource (so on a table ARN it grants less than it appears to).
 const DYNAMODB_ACTIONS: &[&str] = &[
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
     "dynamodb:DeleteItem",
     "dynamodb:DescribeStream",
     "dynamodb:DescribeTable",
-    "dynamodb:Get*",
+    "dynamodb:GetItem",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
     "dynamodb:PutItem",
     "dynamodb:Query",
     "dynamodb:Scan",
@@ -91,6 +96,20 @@ pub(crate) fn template(config: &Config) -> Template {
             },
         ),
     );
+    for p in pipeline_extra_policies(config) {
+        t.resources.insert(
+            p.logical.into(),
+            Resource::new(
+                "AWS::IAM::ManagedPolicy",
+                map! {
+                    "ManagedPolicyName" => p.name,
+                    "Description" => p.description,
+                    "PolicyDocument" => document(p.statements),
+                    "Roles" => vec![r#ref("PipelineRole")],
+                },
+            ),
+        );
+    }
 
     let mut exported = vec![
         (
@@ -210,33 +229,131 @@ fn system_tables_policy(id: &str) -> Value {
     .into()
 }
 
+/// A `Sub` ARN in this partition: `arn(format!("s3:::{bucket}"))`.
 fn arn(service_and_rest: String) -> Value {
     sub(format!("arn:${{AWS::Partition}}:{service_and_rest}"))
 }
 
-/// What the pipeline actually does, each on the narrowest resources.
+/// The region and account part of a regional ARN, as `Sub` variables.
+const HERE: &str = "${AWS::Region}:${AWS::AccountId}";
+
+/// A regional ARN in this account: `regional("ecs", "cluster/default")`.
+fn regional(service: &str, resource: &str) -> Value {
+    arn(format!("{service}:{HERE}:{resource}"))
+}
+
+/// A role of this account by name.
+fn role(name: &str) -> Value {
+    arn(format!("iam::${{AWS::AccountId}}:role/{name}"))
+}
+
+/// The `iam:PassedToService` values App Runner's CreateService and
+/// UpdateService are authorized with. The Service Authorization Reference's
+/// operations table for App Runner names `bullet.amazonaws.com`; AWS's
+/// AWSAppRunnerFullAccess managed policy uses `apprunner.amazonaws.com`, and
+/// a deploy log shows UpdateService denied with only the latter. Both.
+pub(crate) const APPRUNNER_PASSED_TO: &[&str] =
+    &["apprunner.amazonaws.com", "bullet.amazonaws.com"];
+
+/// The cluster ECS Express services land in: the resource type's `Cluster`
+/// property defaults to `default` (schema aws-ecs-expressgatewayservice.json)
+/// and apprun does not set it. It is create-only, so setting it now would
+/// replace every existing service.
+const ECS_CLUSTER: &str = "default";
+
+/// What the pipeline role does, each on the narrowest resources the ARN
+/// formats allow. The role is used by CodePipeline, by every CodeBuild
+/// project (build and verify) and by CloudFormation for the service stacks
+/// (the Deploy action passes it, and CloudFormation keeps using it for every
+/// later operation on those stacks, from the pipeline or from apprun).
 fn pipeline_statements(config: &Config) -> Vec<Value> {
+    let mut s = artifact_statements(&config.system.id);
+    s.extend(source_statements(config));
+    s.extend(build_statements(&config.system.id));
+    s.extend(apprunner_statements(config));
+    s.extend(waf_statements(&config.system.id));
+    s.into_iter().map(Value::Map).collect()
+}
+
+/// The pipeline role's grants for what only some configs use, each in a
+/// customer managed policy attached to the role: IAM caps a role's inline
+/// policies at 10,240 characters in all, which the ECS Express grants would
+/// exceed with a long system id, while each managed policy has 6,144 of its
+/// own.
+fn pipeline_extra_policies(config: &Config) -> Vec<ExtraPolicy> {
     let id = &config.system.id;
-    let names = Names::new(id);
-    let here = "${AWS::Region}:${AWS::AccountId}";
-    let mut s = vec![
+    let mut extra = Vec::new();
+    if config
+        .services
+        .values()
+        .any(|svc| svc.compute == apprun_config::Compute::EcsExpress)
+    {
+        extra.push((
+            "PipelineEcsExpressPolicy",
+            format!("{id}-pipeline-ecs-express"),
+            "What the pipeline role needs to deploy and verify ECS Express services".to_owned(),
+            ecs_express_statements(id),
+        ));
+    }
+    if config.envs.values().any(|e| e.ingress == Ingress::Private) {
+        extra.push((
+            "PipelineVpcBuildsPolicy",
+            format!("{id}-pipeline-vpc-builds"),
+            "What CodeBuild needs to run the pipeline's projects in the VPC".to_owned(),
+            codebuild_vpc_statements(),
+        ));
+    }
+    extra
+        .into_iter()
+        .map(|(logical, name, description, s)| ExtraPolicy {
+            logical,
+            name,
+            description,
+            statements: s.into_iter().map(Value::Map).collect(),
+        })
+        .collect()
+}
+
+/// A managed policy attached to the pipeline role.
+struct ExtraPolicy {
+    logical: &'static str,
+    name: String,
+    description: String,
+    statements: Vec<Value>,
+}
+
+/// Pipeline artifacts and staged templates in the env buckets
+/// (`${id}-${env}-temporary`): CodePipeline's artifact store, CodeBuild's
+/// input and output, `aws s3 cp` of the staged service template.
+fn artifact_statements(id: &str) -> Vec<Map> {
+    vec![
         allow(
             "ArtifactObjects",
-            &["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+            &[
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:PutObject",
+                "s3:PutObjectAcl",
+            ],
             vec![arn(format!("s3:::{id}-*-temporary/*"))],
         ),
         allow(
             "ArtifactBuckets",
             &[
+                "s3:GetBucketAcl",
                 "s3:GetBucketLocation",
                 "s3:GetBucketVersioning",
-                "s3:ListBucket",
             ],
             vec![arn(format!("s3:::{id}-*-temporary"))],
         ),
-    ];
+    ]
+}
+
+/// The Source action: CodeCommit (CodePipeline user guide, service role
+/// policy) or a CodeConnections connection.
+fn source_statements(config: &Config) -> Vec<Map> {
     match config.source.kind {
-        SourceKind::CodeCommit => s.push(allow(
+        SourceKind::CodeCommit => vec![allow(
             "SourceRepository",
             &[
                 "codecommit:CancelUploadArchive",
@@ -246,58 +363,73 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
                 "codecommit:GetUploadArchiveStatus",
                 "codecommit:UploadArchive",
             ],
-            vec![arn(format!(
-                "codecommit:{here}:{}",
-                config.source.repository
-            ))],
-        )),
+            vec![regional("codecommit", &config.source.repository)],
+        )],
         SourceKind::GitHub => {
             // The same connection answers to both service prefixes (CodeStar
             // Connections was renamed CodeConnections); each action names its own.
             let arn = config.source.connection.clone().unwrap_or_default();
             let legacy = arn.replacen(":codeconnections:", ":codestar-connections:", 1);
             let current = arn.replacen(":codestar-connections:", ":codeconnections:", 1);
-            s.push(allow(
-                "SourceConnection",
-                &["codeconnections:UseConnection"],
-                vec![Value::from(current)],
-            ));
-            s.push(allow(
-                "SourceConnectionLegacyName",
-                &["codestar-connections:UseConnection"],
-                vec![Value::from(legacy)],
-            ));
+            vec![
+                allow(
+                    "SourceConnection",
+                    &["codeconnections:UseConnection"],
+                    vec![Value::from(current)],
+                ),
+                allow(
+                    "SourceConnectionLegacyName",
+                    &["codestar-connections:UseConnection"],
+                    vec![Value::from(legacy)],
+                ),
+            ]
         }
     }
-    s.extend([
+}
+
+/// The Build and Verify actions: CodePipeline starts the projects; the
+/// projects write their logs and run the buildspecs' commands: `aws ecr
+/// get-login-password` (GetAuthorizationToken), `aws ecr describe-images`,
+/// `docker push`, `aws cloudformation describe-stacks` and the review change
+/// set (create, `wait change-set-create-complete` = DescribeChangeSet,
+/// describe, delete). CodePipeline's CloudFormation action creates and
+/// updates the service stacks.
+fn build_statements(id: &str) -> Vec<Map> {
+    vec![
         allow(
             "Builds",
-            &["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"],
-            vec![arn(format!("codebuild:{here}:project/{id}-*"))],
+            &["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+            vec![regional("codebuild", &format!("project/{id}-*"))],
         ),
         allow(
             "BuildLogs",
-            &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            vec![
-                arn(format!("logs:{here}:log-group:/aws/codebuild/{id}-*")),
-                arn(format!("logs:{here}:log-group:/aws/codebuild/{id}-*:log-stream:*")),
+            &[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
             ],
+            vec![regional(
+                "logs",
+                &format!("log-group:/aws/codebuild/{id}-*"),
+            )],
         ),
         // GetAuthorizationToken has no resource-level permissions.
-        allow("RegistryLogin", &["ecr:GetAuthorizationToken"], vec!["*".into()]),
+        allow(
+            "RegistryLogin",
+            &["ecr:GetAuthorizationToken"],
+            vec!["*".into()],
+        ),
         allow(
             "ImagePush",
             &[
                 "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
                 "ecr:CompleteLayerUpload",
                 "ecr:DescribeImages",
-                "ecr:GetDownloadUrlForLayer",
                 "ecr:InitiateLayerUpload",
                 "ecr:PutImage",
                 "ecr:UploadLayerPart",
             ],
-            vec![arn(format!("ecr:{here}:repository/{id}-*"))],
+            vec![regional("ecr", &format!("repository/{id}-*"))],
         ),
         allow(
             "ServiceStacks",
@@ -306,22 +438,39 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
                 "cloudformation:CreateStack",
                 "cloudformation:DeleteChangeSet",
                 "cloudformation:DescribeChangeSet",
-                "cloudformation:DescribeStackEvents",
-                "cloudformation:DescribeStackResources",
                 "cloudformation:DescribeStacks",
-                "cloudformation:ExecuteChangeSet",
-                "cloudformation:GetTemplate",
                 "cloudformation:UpdateStack",
             ],
             vec![
-                arn(format!("cloudformation:{here}:stack/{id}-*-service-*/*")),
-                arn(format!("cloudformation:{here}:stack/{id}-*-ecs-*/*")),
+                regional("cloudformation", &format!("stack/{id}-*-service-*/*")),
+                regional("cloudformation", &format!("stack/{id}-*-ecs-*/*")),
             ],
         ),
+        // The reference lists ListStacks as a dependent action of
+        // DescribeStacks; it has no resource-level permissions.
+        allow(
+            "StackListing",
+            &["cloudformation:ListStacks"],
+            vec!["*".into()],
+        ),
+    ]
+}
+
+/// App Runner: the create/update/delete handlers of AWS::AppRunner::Service,
+/// ::VpcConnector and ::VpcIngressConnection (their schemas'
+/// `handlers.*.permissions`), and the Verify action's ListOperations.
+///
+/// Granted whatever the config's compute: a stack this role once deployed is
+/// updated and deleted with it after the config stops using App Runner, and
+/// the IAM stack deploys before the service stacks do.
+fn apprunner_statements(config: &Config) -> Vec<Map> {
+    let id = &config.system.id;
+    let names = Names::new(id);
+    let own = |kind: &str| regional("apprunner", &format!("{kind}/{id}-*"));
+    vec![
         allow(
             "AppRunnerResources",
             &[
-                "apprunner:AssociateWebAcl",
                 "apprunner:CreateService",
                 "apprunner:CreateVpcConnector",
                 "apprunner:CreateVpcIngressConnection",
@@ -331,8 +480,6 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
                 "apprunner:DescribeService",
                 "apprunner:DescribeVpcConnector",
                 "apprunner:DescribeVpcIngressConnection",
-                "apprunner:DescribeWebAclForService",
-                "apprunner:DisassociateWebAcl",
                 "apprunner:ListOperations",
                 "apprunner:ListTagsForResource",
                 "apprunner:TagResource",
@@ -340,14 +487,44 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
                 "apprunner:UpdateService",
                 "apprunner:UpdateVpcIngressConnection",
             ],
-            vec![arn(format!("apprunner:{here}:*/{id}-*"))],
+            vec![
+                own("service"),
+                own("vpcconnector"),
+                own("vpcingressconnection"),
+            ],
         ),
-        // Listing and EC2 lookups have no resource-level permissions.
+        // The Service's create handler has App Runner create the service's
+        // log groups (and their streams: IAM's `*` also spans the
+        // `:log-stream:` part of a stream's ARN) `/aws/apprunner/<service name>/<service id>/...` with the
+        // caller's permissions (the names AWS's AppRunnerServiceRolePolicy
+        // scopes the same actions to); service names start with `${id}-`.
+        allow(
+            "AppRunnerServiceLogs",
+            &[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+                "logs:PutRetentionPolicy",
+            ],
+            vec![regional(
+                "logs",
+                &format!("log-group:/aws/apprunner/{id}-*"),
+            )],
+        ),
+        // ... and its EventBridge rules. App Runner names them itself; the
+        // narrowest pattern AWS documents is the prefix its service-linked
+        // role policy (AppRunnerServiceRolePolicy) is scoped to.
+        allow(
+            "AppRunnerManagedRules",
+            &["events:PutRule", "events:PutTargets"],
+            vec![regional("events", "rule/AWSAppRunnerManagedRule*")],
+        ),
+        // Listing and EC2 lookups (VpcConnector and VpcIngressConnection
+        // handlers) have no resource-level permissions.
         allow(
             "Lookups",
             &[
-                "apprunner:ListServices",
-                "apprunner:ListVpcConnectors",
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeSubnets",
                 "ec2:DescribeVpcEndpoints",
@@ -355,6 +532,62 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
             ],
             vec!["*".into()],
         ),
+        with_condition(
+            allow(
+                "PassAppRunnerRoles",
+                &["iam:PassRole"],
+                vec![role(&names.access_role()), role(&names.instance_role())],
+            ),
+            "StringEquals",
+            "iam:PassedToService",
+            APPRUNNER_PASSED_TO,
+        ),
+        with_condition(
+            allow(
+                "PassPipelineRole",
+                &["iam:PassRole"],
+                vec![role(&names.pipeline_role())],
+            ),
+            "StringEquals",
+            "iam:PassedToService",
+            &["cloudformation.amazonaws.com"],
+        ),
+        // The Service and VpcConnector create handlers create App Runner's
+        // service-linked roles on first use.
+        with_condition(
+            allow(
+                "AppRunnerServiceLinkedRoles",
+                &["iam:CreateServiceLinkedRole"],
+                vec![
+                    role("aws-service-role/apprunner.amazonaws.com/AWSServiceRoleForAppRunner"),
+                    role(
+                        "aws-service-role/networking.apprunner.amazonaws.com/AWSServiceRoleForAppRunnerNetworking",
+                    ),
+                ],
+            ),
+            "StringEquals",
+            "iam:AWSServiceName",
+            &[
+                "apprunner.amazonaws.com",
+                "networking.apprunner.amazonaws.com",
+            ],
+        ),
+    ]
+}
+
+/// WAF: the handlers of AWS::WAFv2::WebACL and ::WebACLAssociation for a
+/// web ACL associated with an App Runner service. Each action is granted on
+/// every resource type the Service Authorization Reference lists for it:
+/// wafv2:AssociateWebACL and GetWebACLForResource on the web ACL and the
+/// service, wafv2:DisassociateWebACL on the service, and App Runner's
+/// AssociateWebAcl on the service and the web ACL. (The reference lists only
+/// the service for DisassociateWebAcl and DescribeWebAclForService; they
+/// are granted on both too, which widens nothing.) Like App Runner, granted
+/// whatever the config says today, so a web ACL can always be removed.
+fn waf_statements(id: &str) -> Vec<Map> {
+    let web_acls = regional("wafv2", &format!("regional/webacl/{id}-*/*"));
+    let services = regional("apprunner", &format!("service/{id}-*"));
+    vec![
         allow(
             "WebAcls",
             &[
@@ -366,103 +599,238 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
                 "wafv2:GetWebACLForResource",
                 "wafv2:ListTagsForResource",
                 "wafv2:TagResource",
+                "wafv2:UntagResource",
                 "wafv2:UpdateWebACL",
             ],
             vec![
-                arn(format!("wafv2:{here}:regional/webacl/{id}-*/*")),
-                arn(format!("wafv2:{here}:regional/managedruleset/*/*")),
-                arn(format!("apprunner:{here}:service/{id}-*")),
+                web_acls.clone(),
+                regional("wafv2", "regional/managedruleset/*/*"),
+                services.clone(),
             ],
         ),
-        with_condition(
-            allow(
-                "PassServiceRoles",
-                &["iam:GetRole", "iam:PassRole"],
-                vec![
-                    arn(format!("iam::${{AWS::AccountId}}:role/{}", names.access_role())),
-                    arn(format!("iam::${{AWS::AccountId}}:role/{}", names.instance_role())),
-                ],
-            ),
-            "StringEquals",
-            "iam:PassedToService",
-            &["apprunner.amazonaws.com"],
+        allow(
+            "AppRunnerWebAcls",
+            &[
+                "apprunner:AssociateWebAcl",
+                "apprunner:DescribeWebAclForService",
+                "apprunner:DisassociateWebAcl",
+            ],
+            vec![services, web_acls],
+        ),
+        // Dependent actions of wafv2:AssociateWebACL (and in the
+        // WebACLAssociation handlers), on the rule group resource type. The
+        // web ACL uses AWS managed rule groups only, whose names and scope
+        // the template does not know: any rule group of this account.
+        allow(
+            "WebAclRuleGroupPolicies",
+            &["wafv2:GetPermissionPolicy", "wafv2:PutPermissionPolicy"],
+            vec![regional("wafv2", "*/rulegroup/*/*")],
+        ),
+    ]
+}
+
+/// ECS Express: the handlers of AWS::ECS::ExpressGatewayService and
+/// AWS::Logs::LogGroup (schemas aws-ecs-expressgatewayservice.json and
+/// aws-logs-loggroup.json), the dependent actions the Service Authorization
+/// Reference lists for Create/UpdateExpressGatewayService
+/// (ecs:RegisterTaskDefinition, iam:PassRole), and the Verify action's
+/// describe calls.
+fn ecs_express_statements(id: &str) -> Vec<Map> {
+    let c = ECS_CLUSTER;
+    let services = regional("ecs", &format!("service/{c}/{id}-*"));
+    let ecs_role = |suffix: &str| role(&format!("{id}-ecs-{suffix}"));
+    vec![
+        allow(
+            "EcsExpressServices",
+            &[
+                "ecs:CreateExpressGatewayService",
+                "ecs:DeleteExpressGatewayService",
+                "ecs:DescribeExpressGatewayService",
+                "ecs:DescribeServices",
+                "ecs:ListServiceDeployments",
+                "ecs:UpdateExpressGatewayService",
+            ],
+            vec![services.clone()],
+        ),
+        // DescribeServiceDeployments and DescribeServiceRevisions need their
+        // own resource type as well as the service (in one statement, as
+        // parliament checks them).
+        allow(
+            "EcsDeploymentsAndRevisions",
+            &[
+                "ecs:DescribeServiceDeployments",
+                "ecs:DescribeServiceRevisions",
+            ],
+            vec![
+                services.clone(),
+                regional("ecs", &format!("service-deployment/{c}/{id}-*")),
+                regional("ecs", &format!("service-revision/{c}/{id}-*")),
+            ],
+        ),
+        // The create handler creates the cluster when it does not exist yet.
+        allow(
+            "EcsCluster",
+            &["ecs:CreateCluster"],
+            vec![regional("ecs", &format!("cluster/{c}"))],
+        ),
+        // Express registers the service's task definitions under family
+        // names it chooses and does not document; `task-definition/*` is the
+        // narrowest pattern that is sure to match. What they can run is
+        // bounded by PassRole, which only reaches this system's ECS roles.
+        allow(
+            "EcsTaskDefinitions",
+            &["ecs:RegisterTaskDefinition"],
+            vec![regional("ecs", "task-definition/*")],
+        ),
+        // The resource schema's tagging permissions.
+        allow(
+            "EcsTagging",
+            &[
+                "ecs:ListTagsForResource",
+                "ecs:TagResource",
+                "ecs:UntagResource",
+            ],
+            vec![services],
+        ),
+        // Express creates the cluster and the task definitions with the
+        // service's tags; tagging on create is authorized as ecs:TagResource
+        // on the new resource (ecs:CreateAction).
+        allow(
+            "EcsTagOnCreate",
+            &["ecs:TagResource"],
+            vec![
+                regional("ecs", &format!("cluster/{c}")),
+                regional("ecs", "task-definition/*"),
+            ],
+        ),
+        // No resource-level permissions: DescribeTaskDefinition (the update
+        // handler) and the LogGroup handlers' lookups.
+        allow(
+            "EcsLookups",
+            &[
+                "ecs:DescribeTaskDefinition",
+                "logs:DescribeIndexPolicies",
+                "logs:DescribeLogGroups",
+                "logs:DescribeResourcePolicies",
+            ],
+            vec!["*".into()],
+        ),
+        // The service's log group `/apprun/${id}/${env}/${service}`: every
+        // permission the LogGroup handlers list that the reference scopes to a
+        // log group.
+        allow(
+            "EcsServiceLogs",
+            &[
+                "logs:AssociateKmsKey",
+                "logs:CreateLogGroup",
+                "logs:DeleteDataProtectionPolicy",
+                "logs:DeleteLogGroup",
+                "logs:DeleteRetentionPolicy",
+                "logs:DisassociateKmsKey",
+                "logs:GetDataProtectionPolicy",
+                "logs:ListTagsForResource",
+                "logs:PutBearerTokenAuthentication",
+                "logs:PutDataProtectionPolicy",
+                "logs:PutLogGroupDeletionProtection",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+            ],
+            vec![regional("logs", &format!("log-group:/apprun/{id}/*"))],
+        ),
+        // The rest of the LogGroup handlers' list: the reference gives these
+        // no resource types, so `*` is their only form. apprun sets none of
+        // the properties that use them (deliveries, resource and index
+        // policies); the handlers list them all the same.
+        allow(
+            "LogGroupAccountSettings",
+            &[
+                "logs:CreateLogDelivery",
+                "logs:DeleteIndexPolicy",
+                "logs:DeleteResourcePolicy",
+                "logs:PutIndexPolicy",
+                "logs:PutResourcePolicy",
+            ],
+            vec!["*".into()],
         ),
         with_condition(
             allow(
-                "PassPipelineRole",
+                "PassEcsRoles",
                 &["iam:PassRole"],
-                vec![arn(format!("iam::${{AWS::AccountId}}:role/{}", names.pipeline_role()))],
+                vec![
+                    ecs_role("execution"),
+                    ecs_role("infrastructure"),
+                    ecs_role("task"),
+                ],
             ),
             "StringEquals",
             "iam:PassedToService",
-            &["cloudformation.amazonaws.com", "codebuild.amazonaws.com"],
+            &["ecs-tasks.amazonaws.com", "ecs.amazonaws.com"],
+        ),
+        // ECS creates its service-linked role with the caller's permissions
+        // the first time a cluster is created in the account.
+        with_condition(
+            allow(
+                "EcsServiceLinkedRole",
+                &["iam:CreateServiceLinkedRole"],
+                vec![role(
+                    "aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+                )],
+            ),
+            "StringEquals",
+            "iam:AWSServiceName",
+            &["ecs.amazonaws.com"],
+        ),
+    ]
+}
+
+/// CodeBuild projects in a VPC (the Verify project of an env with private
+/// ingress): the CodeBuild user guide's VPC policy, with ARNs of this
+/// account and region instead of `*` where the actions take resources.
+/// CreateNetworkInterface needs the interface, the subnet and the security
+/// group in one statement; the guide's `ec2:Subnet` condition on
+/// CreateNetworkInterfacePermission is left out because the per-account IAM
+/// stack cannot know the env's subnet ids (`ec2:AuthorizedService` stays).
+fn codebuild_vpc_statements() -> Vec<Map> {
+    let interfaces = regional("ec2", "network-interface/*");
+    vec![
+        // No resource-level permissions. (The guide's DescribeSubnets,
+        // DescribeSecurityGroups and DescribeVpcs come from the role's
+        // `Lookups` statement, which every config has.)
+        allow(
+            "CodeBuildVpcLookups",
+            &["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces"],
+            vec!["*".into()],
+        ),
+        allow(
+            "CodeBuildVpcInterfaces",
+            &["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"],
+            vec![
+                interfaces.clone(),
+                regional("ec2", "subnet/*"),
+                regional("ec2", "security-group/*"),
+            ],
+        ),
+        // CreateTags is a dependent action of CreateNetworkInterface.
+        with_condition(
+            allow(
+                "CodeBuildVpcInterfaceTags",
+                &["ec2:CreateTags"],
+                vec![interfaces.clone()],
+            ),
+            "StringEquals",
+            "ec2:CreateAction",
+            &["CreateNetworkInterface"],
         ),
         with_condition(
             allow(
-                "AppRunnerServiceLinkedRoles",
-                &["iam:CreateServiceLinkedRole"],
-                vec![
-                    arn("iam::${AWS::AccountId}:role/aws-service-role/apprunner.amazonaws.com/AWSServiceRoleForAppRunner".into()),
-                    arn("iam::${AWS::AccountId}:role/aws-service-role/networking.apprunner.amazonaws.com/AWSServiceRoleForAppRunnerNetworking".into()),
-                ],
+                "CodeBuildVpcInterfacePermission",
+                &["ec2:CreateNetworkInterfacePermission"],
+                vec![interfaces],
             ),
-            "StringLike",
-            "iam:AWSServiceName",
-            &["apprunner.amazonaws.com", "networking.apprunner.amazonaws.com"],
+            "StringEquals",
+            "ec2:AuthorizedService",
+            &["codebuild.amazonaws.com"],
         ),
-    ]);
-    if config
-        .services
-        .values()
-        .any(|svc| svc.compute == apprun_config::Compute::EcsExpress)
-    {
-        s.extend([
-            allow(
-                "EcsExpressServices",
-                &[
-                    "ecs:CreateExpressGatewayService",
-                    "ecs:DeleteExpressGatewayService",
-                    "ecs:DescribeExpressGatewayService",
-                    "ecs:DescribeServices",
-                    "ecs:ListTagsForResource",
-                    "ecs:TagResource",
-                    "ecs:UntagResource",
-                    "ecs:UpdateExpressGatewayService",
-                ],
-                vec![arn(format!("ecs:{here}:service/*/{id}-*"))],
-            ),
-            allow(
-                "EcsDeployments",
-                &["ecs:DescribeServiceDeployments"],
-                vec![arn(format!("ecs:{here}:service-deployment/*/{id}-*/*"))],
-            ),
-            allow(
-                "EcsServiceLogs",
-                &[
-                    "logs:CreateLogGroup",
-                    "logs:DeleteLogGroup",
-                    "logs:PutRetentionPolicy",
-                    "logs:TagResource",
-                ],
-                vec![arn(format!("logs:{here}:log-group:/apprun/{id}/*"))],
-            ),
-            with_condition(
-                allow(
-                    "PassEcsRoles",
-                    &["iam:GetRole", "iam:PassRole"],
-                    vec![
-                        arn(format!("iam::${{AWS::AccountId}}:role/{id}-ecs-execution")),
-                        arn(format!(
-                            "iam::${{AWS::AccountId}}:role/{id}-ecs-infrastructure"
-                        )),
-                        arn(format!("iam::${{AWS::AccountId}}:role/{id}-ecs-task")),
-                    ],
-                ),
-                "StringEquals",
-                "iam:PassedToService",
-                &["ecs.amazonaws.com", "ecs-tasks.amazonaws.com"],
-            ),
-        ]);
-    }
-    s.into_iter().map(Value::Map).collect()
+    ]
 }

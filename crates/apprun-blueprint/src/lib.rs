@@ -12,6 +12,7 @@ mod ids;
 mod network;
 mod pipeline;
 mod policy;
+mod prebuild;
 mod repository;
 mod service;
 mod tags;
@@ -23,7 +24,8 @@ use apprun_template::{Finding, Template};
 
 pub use graph::{GraphError, waves};
 pub use network::{Direction, SgRule, security_group_rules};
-pub use pipeline::{buildspec, verify_buildspec};
+pub use pipeline::{BUILD_IMAGE, buildspec, verify_buildspec};
+pub use prebuild::{BuildImage, GapKind, PrebuildGap, pipeline_prebuild_gaps};
 pub use repository::{PIPELINE_TEMPLATES_PREFIX, STAGING_PREFIX};
 
 /// Which part of the architecture a stack holds.

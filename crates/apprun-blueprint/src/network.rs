@@ -10,6 +10,22 @@ use serde::Serialize;
 use crate::tags::{env_tags, subnet_tags};
 
 pub(crate) const REQUESTS_ENDPOINT_EXPORT: &str = "AppRunnerRequestsEndpoint";
+/// The extra security group of ECS Express tasks in the public tier.
+pub(crate) const ECS_TASK_SG_EXPORT: &str = "EcsTaskSecurityGroup";
+
+/// Interface endpoints ECS tasks in the public tier pull images and write
+/// logs through: ECR's API and registry, CloudWatch Logs.
+const ECS_INTERFACE_ENDPOINTS: &[(&str, &str)] = &[
+    ("EcrApiEndpoint", "ecr.api"),
+    ("EcrDockerEndpoint", "ecr.dkr"),
+    ("LogsEndpoint", "logs"),
+];
+
+/// Gateway endpoints on the public route table: S3 (where ECR keeps image
+/// layers) and DynamoDB (what the task role is for, as App Runner's
+/// instance role). Gateway endpoints cost nothing.
+const ECS_GATEWAY_ENDPOINTS: &[(&str, &str)] =
+    &[("S3Endpoint", "s3"), ("DynamoDbEndpoint", "dynamodb")];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -337,6 +353,11 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         "AppRunnerEndpoint".into(),
         endpoint(plan, "apprunner", true, id, e),
     );
+    if public_ecs_tasks(config, env) {
+        for (logical, service) in ECS_INTERFACE_ENDPOINTS {
+            res.insert((*logical).into(), endpoint(plan, service, true, id, e));
+        }
+    }
     let private_app_runner = env.ingress == Ingress::Private
         && config
             .services
@@ -348,6 +369,11 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             "AppRunnerRequestsEndpoint".into(),
             endpoint(plan, "apprunner.requests", false, id, e),
         );
+    }
+
+    let public_ecs = public_ecs_tasks(config, env);
+    if public_ecs {
+        ecs_public_egress(&mut t, id, e);
     }
 
     let mut export = |logical: &str, value: Value, description: &str| {
@@ -379,7 +405,77 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             "App Runner requests endpoint (private ingress)",
         );
     }
+    if public_ecs {
+        export(
+            ECS_TASK_SG_EXPORT,
+            r#ref(ECS_TASK_SG_EXPORT),
+            "ECS Express tasks in the public tier: HTTPS to the VPC endpoints",
+        );
+    }
     t
+}
+
+/// Whether ECS Express tasks of this env run in the public tier: they do
+/// when a service uses ECS Express and the env's ingress is public (see
+/// express.rs for why).
+pub(crate) fn public_ecs_tasks(config: &Config, env: &Env) -> bool {
+    env.ingress == Ingress::Public
+        && config
+            .services
+            .values()
+            .any(|s| s.compute == apprun_config::Compute::EcsExpress)
+}
+
+/// A path from ECS tasks in the public subnets to ECR and CloudWatch Logs.
+/// Express gives its tasks no public IP (its API has no `assignPublicIp`)
+/// and the public subnets route to the internet gateway, not through NAT,
+/// so the tasks reach AWS through VPC endpoints (ECR user guide, "Amazon ECR
+/// interface VPC endpoints": ecr.api, ecr.dkr, and the S3 gateway endpoint
+/// for the layers; logs for the awslogs driver):
+/// - interface endpoints in the protect subnets under the Protect group, as
+///   the reference's App Runner endpoint: the reference's rules already let
+///   the public tier send tcp 443 to the protect subnets and the Protect
+///   group admit it;
+/// - gateway endpoints on the public route table, reached through a
+///   dedicated security group with tcp 443 egress (the Public group has
+///   none to S3's addresses, and its rules stay the reference's). With no
+///   public IP on the tasks, only the endpoints' routes carry that egress.
+fn ecs_public_egress(t: &mut Template, id: &str, e: &str) {
+    let res = &mut t.resources;
+    res.insert(
+        ECS_TASK_SG_EXPORT.into(),
+        Resource::new(
+            "AWS::EC2::SecurityGroup",
+            map! {
+                "GroupDescription" => format!("{id} {e} ECS tasks in the public tier"),
+                "GroupName" => format!("{id}-{e}-ecs-tasks"),
+                "VpcId" => r#ref("VPC"),
+                "SecurityGroupEgress" => vec![Value::from(map! {
+                    "IpProtocol" => "tcp",
+                    "FromPort" => 443i64,
+                    "ToPort" => 443i64,
+                    "CidrIp" => "0.0.0.0/0",
+                    "Description" => "tcp 443 to AWS APIs through the VPC endpoints (no public IP, no NAT)",
+                })],
+                "Tags" => env_tags(id, e),
+            },
+        ),
+    );
+    for (logical, service) in ECS_GATEWAY_ENDPOINTS {
+        res.insert(
+            (*logical).into(),
+            Resource::new(
+                "AWS::EC2::VPCEndpoint",
+                map! {
+                    "VpcId" => r#ref("VPC"),
+                    "ServiceName" => sub(format!("com.amazonaws.${{AWS::Region}}.{service}")),
+                    "VpcEndpointType" => "Gateway",
+                    "RouteTableIds" => vec![r#ref("PublicRouteTable")],
+                    "Tags" => env_tags(id, e),
+                },
+            ),
+        );
+    }
 }
 
 fn subnet(id: &str, env: &str, s: &Subnet) -> Resource {

@@ -3,7 +3,7 @@
 //! manual Approval (where configured) → Deploy (the service stack at exactly
 //! that tag).
 
-use apprun_config::{Config, Env, Names, SourceKind};
+use apprun_config::{Config, Env, Ingress, Names, SourceKind, Tier};
 use apprun_template::{Output, Resource, Template, Value, get_att, import, map, r#ref, sub};
 
 use crate::iam::PIPELINE_ROLE_EXPORT;
@@ -13,8 +13,10 @@ use crate::repository::PIPELINE_TEMPLATES_PREFIX;
 use crate::service::IMAGE_TAG_PARAMETER;
 use crate::tags::env_tags;
 
-/// CodeBuild image with Docker, the AWS CLI v2 and bash.
-const BUILD_IMAGE: &str = "aws/codebuild/amazonlinux-x86_64-standard:5.0";
+/// The CodeBuild image of every build and verify project: AWS's stock
+/// Amazon Linux 2023 image with Docker, the AWS CLI v2 and bash (no Rust;
+/// see `data/codebuild-amazonlinux-x86_64-standard-5.0.programs`).
+pub const BUILD_IMAGE: &str = "aws/codebuild/amazonlinux-x86_64-standard:5.0";
 const TEMPLATE_FILE: &str = "service.yaml";
 const PARAMETERS_FILE: &str = "parameters.json";
 
@@ -22,8 +24,14 @@ const PARAMETERS_FILE: &str = "parameters.json";
 /// checks after a deploy. CloudFormation can report success while App
 /// Runner rolled its deployment back (apprunner-roadmap #209), and an ECS
 /// deployment can roll back the same way: App Runner's latest operation must
-/// have SUCCEEDED (or the ECS service's current deployment be SUCCESSFUL),
-/// and the health path answer 200.
+/// have SUCCEEDED (or the ECS Express service be ACTIVE and its current
+/// deployment SUCCESSFUL), and the health path answer 200.
+///
+/// The backend comes from the project's `BACKEND` variable (`apprunner` or
+/// `ecs-express`). CodeBuild judges a command by its exit status as a whole,
+/// so the one command runs under `set -euo pipefail` and reads every status
+/// through `value`, which fails on a failed call (denied, throttled, not
+/// found) and on an empty or `None` answer: nothing unread counts as success.
 pub fn verify_buildspec() -> String {
     r#"version: 0.2
 env:
@@ -32,43 +40,77 @@ phases:
   build:
     commands:
       - |
-        out() { aws cloudformation describe-stacks --stack-name "$SERVICE_STACK" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text; }
-        ARN="$(out ServiceArn)"; URL="$(out ServiceUrl)"; STATUS=SUCCEEDED
-        case "$ARN" in
-          *:apprunner:*) STATUS=PENDING ;;
-          *:ecs:*)
-            # ECS Express: the service's current deployment must succeed.
-            for i in $(seq 1 90); do
-              DEPLOYMENT="$(aws ecs describe-express-gateway-service --service-arn "$ARN" --query 'service.currentDeployment' --output text)"
-              if [ -z "$DEPLOYMENT" ] || [ "$DEPLOYMENT" = None ]; then break; fi
-              DS="$(aws ecs describe-service-deployments --service-deployment-arns "$DEPLOYMENT" --query 'serviceDeployments[0].status' --output text)"
-              case "$DS" in
-                SUCCESSFUL) break ;;
-                ROLLBACK_SUCCESSFUL|ROLLBACK_FAILED|STOPPED) echo "the ECS deployment ended $DS although the stack update succeeded"; exit 1 ;;
-              esac
-              sleep 10
-            done
-            test "$DS" = SUCCESSFUL || test -z "$DS" || { echo "the ECS deployment is still $DS"; exit 1; } ;;
+        set -euo pipefail
+        fail() { echo "verify failed: $*" >&2; exit 1; }
+        case "$BACKEND" in
+          apprunner|ecs-express) ;;
+          *) fail "BACKEND is '$BACKEND'; expected apprunner or ecs-express" ;;
         esac
-        for i in $(seq 1 90); do
-          test "$STATUS" = SUCCEEDED && break
-          STATUS="$(aws apprunner list-operations --service-arn "$ARN" --max-results 1 --query 'OperationSummaryList[0].Status' --output text)"
-          case "$STATUS" in
-            SUCCEEDED) break ;;
-            FAILED|ROLLBACK_SUCCEEDED|ROLLBACK_FAILED) echo "App Runner's latest operation ended $STATUS although the stack update succeeded"; exit 1 ;;
+        # Prints what a call answers; a failed call, an empty answer or None fails.
+        value() {
+          local answer
+          answer="$("$@")" || fail "no answer from: ${*:1:3}"
+          case "$answer" in
+            ""|None|null) fail "empty answer from: ${*:1:3}" ;;
           esac
-          sleep 10
+          printf '%s\n' "$answer"
+        }
+        output() {
+          aws cloudformation describe-stacks --stack-name "$SERVICE_STACK" \
+            --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue | [0]" --output text
+        }
+        ARN="$(value output ServiceArn)"
+        URL="$(value output ServiceUrl)"
+        STATUS=""
+        case "$BACKEND" in
+          apprunner)
+            for _ in $(seq 1 90); do
+              STATUS="$(value aws apprunner list-operations --service-arn "$ARN" --max-results 1 \
+                --query 'OperationSummaryList[0].Status' --output text)"
+              case "$STATUS" in
+                SUCCEEDED) break ;;
+                PENDING|IN_PROGRESS) sleep 10 ;;
+                *) fail "App Runner's latest operation ended $STATUS although the stack update succeeded" ;;
+              esac
+            done
+            test "$STATUS" = SUCCEEDED || fail "App Runner's latest operation is still $STATUS after 15 minutes"
+            ;;
+          ecs-express)
+            for _ in $(seq 1 90); do
+              SERVICE="$(value aws ecs describe-express-gateway-service --service-arn "$ARN" \
+                --query 'service.status.statusCode' --output text)"
+              test "$SERVICE" = ACTIVE || fail "the ECS Express service is $SERVICE, not ACTIVE"
+              DEPLOYMENT="$(value aws ecs describe-express-gateway-service --service-arn "$ARN" \
+                --query 'service.currentDeployment' --output text)"
+              STATUS="$(value aws ecs describe-service-deployments --service-deployment-arns "$DEPLOYMENT" \
+                --query 'serviceDeployments[0].status' --output text)"
+              case "$STATUS" in
+                SUCCESSFUL) break ;;
+                PENDING|IN_PROGRESS) sleep 10 ;;
+                *) fail "the ECS deployment ended $STATUS although the stack update succeeded" ;;
+              esac
+            done
+            test "$STATUS" = SUCCESSFUL || fail "the ECS deployment is still $STATUS after 15 minutes"
+            ;;
+        esac
+        CODE=""
+        for _ in $(seq 1 20); do
+          CODE="$(curl --silent --output /dev/null --write-out '%{http_code}' --max-time 10 "$URL$HEALTH_PATH" || true)"
+          test "$CODE" = 200 && break
+          sleep 6
         done
-        test "$STATUS" = SUCCEEDED || { echo "App Runner's latest operation is still $STATUS"; exit 1; }
-        curl --fail --silent --show-error --retry 10 --retry-delay 6 --retry-all-errors "$URL$HEALTH_PATH" >/dev/null
-        echo "verified: the deployment succeeded and $URL$HEALTH_PATH answers"
+        test "$CODE" = 200 || fail "$URL$HEALTH_PATH answered ${CODE:-nothing}, not 200"
+        echo "verified: the $BACKEND deployment succeeded and $URL$HEALTH_PATH answers 200"
 "#
     .to_owned()
 }
 
 /// The buildspec of a service's build project. It reads everything
 /// specific to the env and service from the project's environment variables,
-/// so the same text serves every env.
+/// so the same text serves every env. Every failure fails its phase: the
+/// multi-line commands run under `set -euo pipefail`, and the two reads that
+/// decide something (is the tag pushed? does the stack exist?) tell "not
+/// found" apart from any other error, which stops the build.
 pub fn buildspec() -> String {
     format!(
         r#"version: 0.2
@@ -79,16 +121,23 @@ phases:
     commands:
       - IMAGE_TAG="$(printf '%s' "$CODEBUILD_RESOLVED_SOURCE_VERSION" | cut -c1-7)"
       - test ${{#IMAGE_TAG}} -eq 7 || {{ echo "no commit id to tag the image with"; exit 1; }}
-      - aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "${{REPOSITORY_URI%%/*}}"
+      - |
+        set -euo pipefail
+        aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "${{REPOSITORY_URI%%/*}}"
   build:
     commands:
       - if [ -n "$PREBUILD" ]; then bash -c "$PREBUILD"; fi
       - |
-        if aws ecr describe-images --repository-name "${{REPOSITORY_URI#*/}}" --image-ids imageTag="$IMAGE_TAG" >/dev/null 2>&1; then
+        set -euo pipefail
+        # Tags are immutable: build only when ECR says this one is not there.
+        if ERROR="$(aws ecr describe-images --repository-name "${{REPOSITORY_URI#*/}}" --image-ids imageTag="$IMAGE_TAG" 2>&1 >/dev/null)"; then
           echo "image $REPOSITORY_URI:$IMAGE_TAG already pushed; tags are immutable, reusing it"
-        else
+        elif [[ "$ERROR" == *ImageNotFoundException* ]]; then
           docker build --file "$DOCKERFILE" --tag "$REPOSITORY_URI:$IMAGE_TAG" .
           docker push "$REPOSITORY_URI:$IMAGE_TAG"
+        else
+          echo "cannot tell whether $REPOSITORY_URI:$IMAGE_TAG is pushed: $ERROR" >&2
+          exit 1
         fi
   post_build:
     commands:
@@ -96,17 +145,30 @@ phases:
       - aws s3 cp "s3://$ARTIFACT_BUCKET/$TEMPLATE_PATH" {TEMPLATE_FILE}
       - printf '{{"Parameters":{{"{IMAGE_TAG_PARAMETER}":"%s"}}}}\n' "$IMAGE_TAG" > {PARAMETERS_FILE}
       - |
+        set -euo pipefail
         # Show what the deploy stage will change, for the approver.
-        if aws cloudformation describe-stacks --stack-name "$SERVICE_STACK" >/dev/null 2>&1; then
+        if ERROR="$(aws cloudformation describe-stacks --stack-name "$SERVICE_STACK" 2>&1 >/dev/null)"; then
           CHANGE_SET="review-$IMAGE_TAG-$CODEBUILD_BUILD_NUMBER"
           aws cloudformation create-change-set --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET" \
             --template-body file://{TEMPLATE_FILE} --parameters "ParameterKey={IMAGE_TAG_PARAMETER},ParameterValue=$IMAGE_TAG" >/dev/null
-          aws cloudformation wait change-set-create-complete --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET" || true
-          aws cloudformation describe-change-set --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET" \
-            --query 'Changes[].ResourceChange.[Action,LogicalResourceId,ResourceType,Replacement]' --output table || true
-          aws cloudformation delete-change-set --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET" || true
-        else
+          if aws cloudformation wait change-set-create-complete --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET"; then
+            aws cloudformation describe-change-set --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET" \
+              --query 'Changes[].ResourceChange.[Action,LogicalResourceId,ResourceType,Replacement]' --output table
+          else
+            # A change set without changes fails to create; anything else is an error.
+            REASON="$(aws cloudformation describe-change-set --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET" \
+              --query 'StatusReason' --output text)"
+            case "$REASON" in
+              *"didn't contain changes"*|*"No updates are to be performed"*) echo "no changes to $SERVICE_STACK besides the image tag" ;;
+              *) echo "the change set for $SERVICE_STACK failed: $REASON" >&2; exit 1 ;;
+            esac
+          fi
+          aws cloudformation delete-change-set --stack-name "$SERVICE_STACK" --change-set-name "$CHANGE_SET"
+        elif [[ "$ERROR" == *"does not exist"* ]]; then
           echo "$SERVICE_STACK does not exist yet: the deploy stage will create it"
+        else
+          echo "cannot read $SERVICE_STACK: $ERROR" >&2
+          exit 1
         fi
 artifacts:
   files:
@@ -114,6 +176,23 @@ artifacts:
     - {PARAMETERS_FILE}
 "#
     )
+}
+
+/// A command line for `bash -c` that runs exactly `argv` (each word quoted).
+fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|w| {
+            let plain = !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A pipeline action with its input and output artifacts (omitted when none).
@@ -163,10 +242,9 @@ fn codebuild_project(
     privileged: bool,
     timeout_minutes: i64,
     tags: Value,
+    vpc: Option<Value>,
 ) -> Resource {
-    Resource::new(
-        "AWS::CodeBuild::Project",
-        map! {
+    let mut properties = map! {
             "Name" => name,
             "Description" => description,
             "ServiceRole" => role.clone(),
@@ -181,7 +259,36 @@ fn codebuild_project(
             },
             "TimeoutInMinutes" => timeout_minutes,
             "Tags" => tags,
-        },
+    };
+    if let Some(vpc) = vpc {
+        properties.insert("VpcConfig".into(), vpc);
+    }
+    Resource::new("AWS::CodeBuild::Project", properties)
+}
+
+/// Where the verify project of a private env runs: the protect subnets under
+/// the Protect group, as the service's own VPC connector (App Runner) or
+/// tasks (ECS Express). From there the private URL is reachable (the
+/// requests endpoint or the internal load balancer sits in those subnets,
+/// and the Protect group admits the tier), and the AWS APIs are reached
+/// through the NAT gateways (the Protect group allows 443 out).
+fn verify_vpc(names: &Names, env: &Env) -> Option<Value> {
+    if env.ingress != Ingress::Private {
+        return None;
+    }
+    let e = &env.name;
+    let subnets: Vec<Value> = env
+        .subnets
+        .tier(Tier::Protect)
+        .map(|s| import(names.env_export(e, &s.logical_id())))
+        .collect();
+    Some(
+        map! {
+            "VpcId" => import(names.env_export(e, "VPC")),
+            "Subnets" => subnets,
+            "SecurityGroupIds" => vec![import(names.env_export(e, "ProtectSecurityGroup"))],
+        }
+        .into(),
     )
 }
 
@@ -250,7 +357,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 "REPOSITORY_URI",
                 import(names.ecr_export(e, s, config.is_primary(s), "EcrRepositoryUri")),
             ),
-            ("DOCKERFILE", service.dockerfile.as_str().into()),
+            ("DOCKERFILE", service.pipeline_build().0.into()),
             (
                 "ARTIFACT_BUCKET",
                 import(names.env_export(e, "ArtifactBucketName")),
@@ -260,7 +367,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 format!("{PIPELINE_TEMPLATES_PREFIX}{stack}.yaml").into(),
             ),
             ("SERVICE_STACK", stack.as_str().into()),
-            ("PREBUILD", service.prebuild.join(" ").into()),
+            ("PREBUILD", shell_words(service.pipeline_build().1).into()),
         ]);
         t.resources.insert(
             project.clone(),
@@ -274,6 +381,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 true,
                 30,
                 env_tags(id, e),
+                None,
             ),
         );
         let build = action(
@@ -294,10 +402,15 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
                 format!("Checks that {s} in {e} runs the deployed tag: the backend's deployment and the health path"),
                 &role,
                 verify_buildspec(),
-                plain_vars(&[("SERVICE_STACK", stack.as_str().into()), ("HEALTH_PATH", service.health.path.as_str().into())]),
+                plain_vars(&[
+                    ("SERVICE_STACK", stack.as_str().into()),
+                    ("HEALTH_PATH", service.health.path.as_str().into()),
+                    ("BACKEND", service.compute.as_str().into()),
+                ]),
                 false,
                 20,
                 env_tags(id, e),
+                verify_vpc(&names, env),
             ),
         );
         let mut verify = action(

@@ -1,5 +1,6 @@
 //! The per-env repository stack: image repositories, the artifact bucket and,
-//! with the first env, the shared CodeCommit source repository (retained).
+//! with the first env of each account, that account's CodeCommit source
+//! repository (retained).
 
 use apprun_config::{Config, Env, Names, SourceKind};
 use apprun_template::{Output, Resource, Template, Value, get_att, map, r#ref, sub};
@@ -28,14 +29,17 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         ..Template::default()
     };
 
-    if config.source.kind == SourceKind::CodeCommit && config.is_first_env(e) {
+    // A pipeline's CodeCommit source must be in its own account (its Source
+    // action and push rule name the repository in `${AWS::AccountId}`), so
+    // every account gets the repository, with its first env.
+    if config.source.kind == SourceKind::CodeCommit && config.is_first_env_of_account(e) {
         t.resources.insert(
             "SourceRepository".into(),
             Resource::new(
                 "AWS::CodeCommit::Repository",
                 map! {
                     "RepositoryName" => config.source.repository.as_str(),
-                    "RepositoryDescription" => format!("{id} application source (shared by every environment)"),
+                    "RepositoryDescription" => format!("{id} application source (shared by this account's environments)"),
                     "Tags" => env_tags(id, e),
                 },
             )

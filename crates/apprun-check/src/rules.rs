@@ -60,6 +60,36 @@ pub const RULES: &[(&str, Severity, &str)] = &[
         Severity::Error,
         "a secret-looking name (*PASSWORD*, *SECRET*, *TOKEN*, *KEY*) in plain environment variables",
     ),
+    (
+        "APR-PERM-001",
+        Severity::Error,
+        "an actor (CloudFormation with a role, CodePipeline, CodeBuild, EventBridge, App Runner, ECS) cannot make an IAM call it needs",
+    ),
+    (
+        "APR-PERM-002",
+        Severity::Warning,
+        "cannot prove an actor may make a call: it depends on a value the templates do not determine",
+    ),
+    (
+        "APR-PERM-003",
+        Severity::Error,
+        "a role does not trust the service principal of an actor that uses it",
+    ),
+    (
+        "APR-NET-010",
+        Severity::Error,
+        "a compute placement (App Runner VPC connector, ECS Express tasks, CodeBuild in a VPC) has no network path on tcp 443 to what it must reach; the message names the hop that blocks it",
+    ),
+    (
+        "APR-NET-011",
+        Severity::Warning,
+        "a network path cannot be proven: it depends on something the templates and the AWS docs leave open (ECS Express's public IP or own security groups, resources outside the checked set, network ACLs)",
+    ),
+    (
+        "APR-BUILD-001",
+        Severity::Warning,
+        "a service's pipeline prebuild runs a program the CodeBuild image does not provide",
+    ),
 ];
 
 fn severity(id: &str) -> Severity {

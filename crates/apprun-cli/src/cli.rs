@@ -15,7 +15,8 @@ const EXIT_CODES: &str = "Exit codes:
   2    invalid config, template or command line (nothing was written or deployed)
   3    local I/O failure (e.g. the output folder could not be written)
   4    refused for safety before any change (wrong account, a stack in a state apprun
-       must not touch, a missing image tag, or the question was answered no)
+       must not touch, an image tag that is not in the registry, or the question was
+       answered no)
   130  interrupted by Ctrl-C (AWS keeps going with what had started)";
 
 #[derive(Debug, Parser)]
@@ -79,10 +80,16 @@ the same check first and stops on errors.")]
 
     /// Deploy an environment's stacks: waves in dependency order, unchanged stacks skipped.
     #[command(after_help = "Examples:
-  apprun deploy --env dev --image-tag 3f2a1bc        # first deploy: the service needs an image tag
+  apprun deploy --env dev                            # first deploy: everything but the service
+  apprun deploy --env dev --image-tag 3f2a1bc        # the service at a tag pushed to its repository
   apprun deploy --env dev                            # later: unchanged stacks make no write at all
   apprun deploy --env stg --stack network --yes      # one stack, no questions (CI)
   AWS_ENDPOINT_URL=http://127.0.0.1:5000 apprun deploy --env dev --yes --image-tag abc1234
+
+Without --image-tag, a service stack that does not exist yet is left out (deferred) and
+apprun says how it will come: the pipeline's first run, or `apprun release`. With
+--image-tag, the tag must exist in each service's repository (ECR DescribeImages) before
+anything is written; otherwise apprun refuses (exit 4).
 
 Credentials come from the default chain (env vars, --profile, SSO, instance role). Before
 any write apprun checks the account (STS) against the env's `account`. Every change is
@@ -122,11 +129,14 @@ Prints the URL once the health path answers, forwards the logs, stops cleanly on
 
     /// Build the image, push it tagged with the commit, deploy that tag, verify, roll back.
     #[command(after_help = "Examples:
+  apprun release --env dev --yes                             # from nothing: infrastructure, image, service
   apprun release --env dev                                   # ECR, deploy, verify
   apprun release --env dev --registry 127.0.0.1:5000/apprunner-nuxt3-dev --skip-deploy
   apprun release --env stg --tag hotfix-1 --builder podman
 
-Verification: App Runner's latest operation for the service must succeed (a stack update
+On an env where the infrastructure is not deployed yet, release deploys it first (without
+the service; asked for unless --yes), then builds, pushes, creates the service at that tag
+and verifies it. Verification: App Runner's latest operation for the service must succeed (a stack update
 can succeed while App Runner rolled back) and the health path must answer 200 at the
 service URL. Otherwise the previous tag is deployed again and apprun exits 1.")]
     Release(ReleaseArgs),
@@ -206,6 +216,9 @@ pub struct ReleaseArgs {
     /// Build and push only; do not deploy.
     #[arg(long)]
     pub skip_deploy: bool,
+    /// Do not ask before deploying infrastructure that does not exist yet.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Image builder (default: the first that works of docker, podman, buildah).
     #[arg(long, value_name = "docker|podman|buildah")]
     pub builder: Option<String>,
@@ -230,7 +243,8 @@ pub struct DeployArgs {
     /// repeat or separate with commas. They still deploy in dependency order.
     #[arg(long, value_name = "STACK", value_delimiter = ',')]
     pub stack: Vec<String>,
-    /// Image tag for the service stacks (required when a service stack is new).
+    /// Image tag for the service stacks; it must be in their repositories.
+    /// Without it, new service stacks are deferred.
     #[arg(long, value_name = "TAG")]
     pub image_tag: Option<String>,
     /// Do not ask before executing changes.

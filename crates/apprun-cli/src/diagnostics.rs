@@ -164,7 +164,7 @@ pub fn deploy_exit_code(e: &apprun_deploy::DeployError) -> u8 {
         Interrupted { .. } => exit::INTERRUPTED,
         AccountMismatch { .. }
         | Blocked { .. }
-        | MissingImageTag { .. }
+        | ImageTagMissing { .. }
         | Declined(_)
         | DestroyRefused { .. } => exit::REFUSED,
         TemplateTooLarge { .. } => exit::INVALID_INPUT,

@@ -2,7 +2,8 @@
 //! CloudFormation endpoint: moto_server on loopback, started by each test.
 //!
 //! moto's known limits shape what is asserted here (SPEC.md section 4): it
-//! has no App Runner (the service stack's create fails there with HTTP 500),
+//! has no App Runner (the service stack's create fails there with HTTP 500;
+//! the first deploy here defers the service, having no image tag),
 //! it does not really apply update change sets, and its stack deletion gives
 //! up on a VPC whose dependents its CloudFormation emulation cannot remove.
 //! What moto cannot show is covered by crates/apprun-deploy/tests/recorded.rs.
@@ -32,23 +33,15 @@ async fn deploy_redeploy_diff_status_destroy_on_moto() {
     let moto = Moto::start();
     let p = project();
 
-    // 1. Full deploy: every stack moto supports is created; the App Runner
-    //    service is not (moto has no App Runner) and the report says so.
+    // 1. First deploy, no image tag: every stack but the service is created;
+    //    the service is deferred (no image can exist yet; moto has no App
+    //    Runner anyway: see first_deploy.rs for a deploy with a tag).
     let o = moto.apprun(
         p.path(),
-        &[
-            "deploy",
-            "--env",
-            "dev",
-            "--yes",
-            "--image-tag",
-            "abc1234",
-            "--output",
-            "json",
-        ],
+        &["deploy", "--env", "dev", "--yes", "--output", "json"],
     );
     let report = json(&o);
-    assert_eq!(o.status.code(), Some(1), "{report}");
+    assert_eq!(o.status.code(), Some(0), "{report}");
     let got = outcomes(&report);
     for stack in [
         "apprunner-nuxt3-iam",
@@ -64,14 +57,9 @@ async fn deploy_redeploy_diff_status_destroy_on_moto() {
     assert!(
         got.contains(&(
             "apprunner-nuxt3-dev-service-web".to_owned(),
-            "failed".to_owned()
+            "deferred".to_owned()
         )),
         "{got:?}"
-    );
-    let error = report["error"].as_str().unwrap();
-    assert!(
-        error.contains("apprunner-nuxt3-dev-service-web") && error.contains("HTTP 500"),
-        "{error}"
     );
     let waves: Vec<&str> = got.iter().map(|(s, _)| s.as_str()).collect();
     let pos = |s: &str| waves.iter().position(|w| *w == s).unwrap();

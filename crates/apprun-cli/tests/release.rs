@@ -1,7 +1,8 @@
-//! `apprun release --skip-deploy` and `apprun local` with real parts: the
-//! reference app built as a static binary, an image built by buildah (no
-//! daemon) and pushed over plain HTTP to docker-registry on loopback, then
-//! read back through the registry's API; the app run locally and answered.
+//! `apprun release` and `apprun local` with real parts: the reference app
+//! built as a static binary, an image built by buildah (no daemon) and
+//! pushed over plain HTTP to docker-registry on loopback, then read back
+//! through the registry's API; the one command from nothing against
+//! moto_server; the app run locally and answered.
 
 mod common;
 
@@ -142,6 +143,126 @@ fn release_builds_offline_and_pushes_a_small_image_tagged_with_the_commit() {
         "{}",
         stderr(&o)
     );
+}
+
+/// The one command from nothing: on a fresh moto endpoint, `apprun release`
+/// deploys the infrastructure without the service, builds and pushes the
+/// commit's image, finds the tag in the registry and goes on to the service
+/// stack, whose create moto cannot do (it has no App Runner). What follows
+/// on AWS (App Runner's operation, the health path) is covered with
+/// hand-written wire responses in crates/apprun-deploy/tests/recorded.rs.
+#[test]
+fn release_from_nothing_stands_up_the_env_pushes_and_reaches_the_service() {
+    let moto = Moto::start();
+    let registry = Registry::start();
+    let repo = app_repo();
+    let target = format!("{}/apprunner-nuxt3-dev", registry.address);
+    let tag = git(repo.path(), &["rev-parse", "--short=7", "HEAD"]);
+
+    // Without --yes and without a terminal, the infrastructure is not
+    // created and nothing is built.
+    let o = moto.apprun(
+        repo.path(),
+        &[
+            "release",
+            "--env",
+            "dev",
+            "--registry",
+            &target,
+            "--builder",
+            "buildah",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Pass --yes") && stderr(&o).contains("no image was built"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        registry
+            .get("/v2/_catalog", "application/json")
+            .contains(r#"{"repositories":[]}"#)
+    );
+
+    let o = moto.apprun(
+        repo.path(),
+        &[
+            "release",
+            "--env",
+            "dev",
+            "--registry",
+            &target,
+            "--builder",
+            "buildah",
+            "--yes",
+            "--output",
+            "json",
+        ],
+    );
+    let report = json(&o);
+    let err = stderr(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{report}
+{err}"
+    );
+
+    // (a) the infrastructure, the service deferred.
+    let infrastructure = report["infrastructure"]["stacks"].as_array().unwrap();
+    let outcome = |stack: &str| {
+        infrastructure
+            .iter()
+            .find(|s| s["stack"] == stack)
+            .map(|s| s["outcome"].as_str().unwrap().to_owned())
+    };
+    for stack in [
+        "apprunner-nuxt3-iam",
+        "apprunner-nuxt3-dev-repository",
+        "apprunner-nuxt3-dev-network",
+        "apprunner-nuxt3-dev-pipeline",
+    ] {
+        assert_eq!(outcome(stack).as_deref(), Some("created"), "{report}");
+    }
+    assert_eq!(
+        outcome("apprunner-nuxt3-dev-service-web").as_deref(),
+        Some("deferred")
+    );
+
+    // (b) the image of the commit, pushed and readable through the registry API.
+    assert_eq!(report["image"], format!("{target}:{tag}"));
+    let tags: serde_json::Value = serde_json::from_str(
+        &registry.get("/v2/apprunner-nuxt3-dev/tags/list", "application/json"),
+    )
+    .unwrap();
+    assert_eq!(tags["tags"], serde_json::json!([tag]));
+
+    // (c) the tag check passed and the service stack was attempted at that
+    //     tag; moto has no App Runner, so its create fails there.
+    assert_eq!(report["release"]["deploys"], serde_json::json!([tag]));
+    let error = report["error"].as_str().unwrap();
+    assert!(!error.contains("is not in repository"), "{error}");
+    assert!(
+        error.contains("CreateStack failed for apprunner-nuxt3-dev-service-web")
+            && error.contains("HTTP 500"),
+        "moto cannot create an App Runner service: {error}"
+    );
+    let next = report["next"].as_str().unwrap();
+    assert!(
+        next.contains("the infrastructure of env dev is deployed")
+            && next.contains(&format!("{target}:{tag} is pushed"))
+            && next.contains(&format!("apprun deploy --env dev --image-tag {tag}")),
+        "{next}"
+    );
+    for line in [
+        "[1/4] infrastructure:",
+        "[2/4] building",
+        "[2/4] pushing",
+        "[3/4] service: deploying",
+    ] {
+        assert!(err.contains(line), "progress {line:?} in {err}");
+    }
 }
 
 #[test]

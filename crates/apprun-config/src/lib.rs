@@ -14,7 +14,8 @@ mod subnets;
 
 pub use error::{ConfigError, LoadError};
 pub use model::{
-    Allow, Compute, Config, Env, Health, Ingress, Policy, Service, Source, SourceKind, System,
+    Allow, Compute, Config, Env, Health, Ingress, KeyLocation, Policy, ReleaseBuild, Service,
+    Source, SourceKind, System,
 };
 pub use names::{NameKind, Names};
 pub use size::{Cpu, Memory, valid_pairs};

@@ -132,6 +132,7 @@ impl Validator {
         let services = self.services(raw.services);
         let envs = self.envs(raw.env, &services, &system.zones);
         let policy = self.policy(raw.policy, &envs);
+        self.waf(&envs, &services);
         let config = Config {
             file: self.file.clone(),
             system,
@@ -139,6 +140,7 @@ impl Validator {
             services,
             envs,
             policy,
+            locations: self.index.key_locations(),
         };
         self.names(&config);
         config
@@ -340,6 +342,7 @@ impl Validator {
                 );
             }
             let scaling = self.scaling(&key, compute, &s);
+            let release = self.release(&key, s.release);
             let health = self.health(&key, s.health);
             for (field, cmd) in [("prebuild", &s.prebuild), ("local", &s.local)] {
                 if cmd
@@ -360,10 +363,71 @@ impl Validator {
                     prebuild: s.prebuild.unwrap_or_default(),
                     local: s.local.unwrap_or_default(),
                     scaling,
+                    release,
                 },
             );
         }
         out
+    }
+
+    /// `[services.NAME.release]`: the same rules as the service's own keys,
+    /// except that an empty `prebuild` is allowed (no prebuild on the
+    /// workstation).
+    fn release(&mut self, service_key: &str, raw: Option<RawRelease>) -> ReleaseBuild {
+        let Some(raw) = raw else {
+            return ReleaseBuild::default();
+        };
+        let key = format!("{service_key}.release");
+        if raw.dockerfile.is_none() && raw.prebuild.is_none() {
+            self.err_key(
+                &key,
+                "an empty release table changes nothing; set `dockerfile` and/or `prebuild` (what `apprun release` and `apprun local` build with instead of the pipeline's), or remove it",
+            );
+        }
+        if let Some(d) = &raw.dockerfile
+            && (d.trim().is_empty() || Path::new(d).is_absolute())
+        {
+            self.err(
+                &format!("{key}.dockerfile"),
+                "give the Dockerfile's path relative to apprun.toml, e.g. \"Dockerfile\"",
+            );
+        }
+        if raw
+            .prebuild
+            .as_ref()
+            .is_some_and(|c| c.first().is_some_and(|p| p.trim().is_empty()))
+        {
+            self.err(&format!("{key}.prebuild"), "give the command as a list: program first, then its arguments, e.g. [\"scripts/build.sh\"]; [] means no prebuild");
+        }
+        ReleaseBuild {
+            dockerfile: raw.dockerfile,
+            prebuild: raw.prebuild,
+        }
+    }
+
+    /// `waf = true` needs a backend apprun attaches a web ACL to: App Runner.
+    /// Dropping it silently would leave a service unprotected.
+    fn waf(&mut self, envs: &IndexMap<String, Env>, services: &IndexMap<String, Service>) {
+        let ecs: Vec<&str> = services
+            .values()
+            .filter(|s| s.compute == Compute::EcsExpress)
+            .map(|s| s.name.as_str())
+            .collect();
+        if ecs.is_empty() {
+            return;
+        }
+        for env in envs.values().filter(|e| e.waf) {
+            self.err(
+                &format!("env.{}.waf", env.name),
+                format!(
+                    "waf = true needs compute = \"apprunner\": apprun attaches a WAF web ACL to App Runner services only, and {} uses compute = \"ecs-express\"; remove `waf` from this env (or set it to false), or run the service on App Runner",
+                    ecs.iter()
+                        .map(|s| format!("service `{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
     }
 
     fn scaling(&mut self, key: &str, compute: Compute, s: &RawService) -> Scaling {

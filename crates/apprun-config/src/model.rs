@@ -20,6 +20,8 @@ pub struct Config {
     /// Environments in file order.
     pub envs: IndexMap<String, Env>,
     pub policy: Policy,
+    /// Position of every key in the file, by dotted path.
+    pub(crate) locations: std::collections::BTreeMap<String, KeyLocation>,
 }
 
 /// `[policy]`: what `apprun check` enforces beyond its defaults.
@@ -96,21 +98,48 @@ pub struct Service {
     pub name: String,
     pub compute: Compute,
     pub port: u16,
+    /// The Dockerfile the pipeline builds (and the workstation, unless
+    /// `[services.NAME.release]` names another).
     pub dockerfile: String,
     pub health: Health,
-    /// Run (from the config's folder) before building the image.
+    /// Run (from the config's folder) before building the image, in the
+    /// pipeline (and on the workstation, unless overridden by `release`).
     pub prebuild: Vec<String>,
     /// Runs the service locally (`apprun local`) when no container runtime is used.
     pub local: Vec<String>,
     /// ECS Express scaling (ignored by App Runner, which scales by concurrency).
     pub scaling: Scaling,
+    /// `[services.NAME.release]`: the workstation's build where it differs.
+    pub release: ReleaseBuild,
+}
+
+/// The keys of `[services.NAME.release]`; each one given replaces the
+/// service's own key for `apprun release` and `apprun local`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReleaseBuild {
+    pub dockerfile: Option<String>,
+    /// `Some(vec![])` means: no prebuild on the workstation.
+    pub prebuild: Option<Vec<String>>,
 }
 
 impl Service {
     /// What `apprun release` and `apprun local` build with on a workstation
-    /// (Dockerfile, prebuild). The pipeline always builds with `dockerfile`
-    /// and `prebuild`.
+    /// (Dockerfile, prebuild): `[services.NAME.release]` where it sets a key,
+    /// the service's own `dockerfile` and `prebuild` otherwise. The pipeline
+    /// always builds with `dockerfile` and `prebuild` (see
+    /// [`Service::pipeline_build`]).
     pub fn release_build(&self) -> (&str, &[String]) {
+        (
+            self.release
+                .dockerfile
+                .as_deref()
+                .unwrap_or(&self.dockerfile),
+            self.release.prebuild.as_deref().unwrap_or(&self.prebuild),
+        )
+    }
+
+    /// What the pipeline's CodeBuild project builds with (Dockerfile, prebuild).
+    pub fn pipeline_build(&self) -> (&str, &[String]) {
         (&self.dockerfile, &self.prebuild)
     }
 }
@@ -183,8 +212,36 @@ impl Config {
         self.services.keys().next().is_some_and(|k| k == service)
     }
 
-    /// The first environment declared creates the shared source repository.
+    /// Whether `env` is the first environment declared.
     pub fn is_first_env(&self, env: &str) -> bool {
         self.envs.keys().next().is_some_and(|k| k == env)
     }
+
+    /// Whether `env` is the first environment declared for its account: that
+    /// env's repository stack creates the account's CodeCommit source
+    /// repository. Envs without `account` count as one account, as in the
+    /// network overlap check.
+    pub fn is_first_env_of_account(&self, env: &str) -> bool {
+        let Some(this) = self.envs.get(env) else {
+            return false;
+        };
+        self.envs
+            .values()
+            .find(|e| e.account == this.account)
+            .is_some_and(|first| first.name == env)
+    }
+
+    /// Where `key` (a dotted path such as `services.web.prebuild`) is written
+    /// in the file: for findings about the config that are made after it
+    /// loaded (e.g. by `apprun check`).
+    pub fn locate(&self, key: &str) -> Option<KeyLocation> {
+        self.locations.get(key).copied()
+    }
+}
+
+/// A key's position in the config file, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyLocation {
+    pub line: usize,
+    pub column: usize,
 }

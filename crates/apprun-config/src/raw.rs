@@ -74,6 +74,17 @@ pub(crate) struct RawService {
     pub max_tasks: Option<i64>,
     pub scale_on: Option<String>,
     pub scale_target: Option<i64>,
+    /// What `apprun release` and `apprun local` build with instead.
+    pub release: Option<RawRelease>,
+}
+
+/// `[services.NAME.release]`: the workstation's build, when it differs from
+/// the pipeline's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRelease {
+    pub dockerfile: Option<String>,
+    pub prebuild: Option<Vec<String>>,
 }
 
 fn default_compute() -> String {

@@ -1,9 +1,12 @@
 //! Where each key of a TOML document is, so that errors found after
 //! deserialization can still point at a line.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
+
+use crate::model::KeyLocation;
 
 pub(crate) struct SpanIndex {
     /// (dotted key path, span of the key, span of the value)
@@ -63,6 +66,17 @@ impl SpanIndex {
             })
             .min_by_key(|(_, _, v)| v.end - v.start)
             .map(|(k, _, _)| k.as_str())
+    }
+
+    /// Where each key is written (its first occurrence), by dotted path.
+    pub(crate) fn key_locations(&self) -> BTreeMap<String, KeyLocation> {
+        let mut out = BTreeMap::new();
+        for (path, key, _) in &self.entries {
+            let (line, column) = self.line_col(key.start);
+            out.entry(path.clone())
+                .or_insert(KeyLocation { line, column });
+        }
+        out
     }
 
     /// 1-based line and column of a byte offset.

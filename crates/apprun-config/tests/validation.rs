@@ -480,3 +480,153 @@ fn ecs_express_scaling_keys() {
     let big = express.replace("memory = \"2 GB\"", "memory = \"8 GB\"");
     assert!(Config::parse(&big, "apprun.toml").is_ok());
 }
+
+/// GOOD with `table` (lines starting at 14) after the service's health line.
+fn with_release(table: &str) -> String {
+    replace("unhealthy = 3 }\n", &format!("unhealthy = 3 }}\n{table}"))
+}
+
+#[test]
+fn release_table_overrides_the_workstation_build_only() {
+    let c = Config::parse(
+        &with_release(
+            "[services.web.release]\ndockerfile = \"Dockerfile\"\nprebuild = [\"scripts/build-app.sh\", \"--fast\"]\n",
+        )
+        .replace("port = 3000", "port = 3000\ndockerfile = \"Dockerfile.multistage\""),
+        "apprun.toml",
+    )
+    .unwrap();
+    let web = &c.services["web"];
+    let (dockerfile, prebuild) = web.release_build();
+    assert_eq!(
+        (dockerfile, prebuild),
+        (
+            "Dockerfile",
+            &["scripts/build-app.sh".to_owned(), "--fast".to_owned()][..]
+        )
+    );
+    let (dockerfile, prebuild) = web.pipeline_build();
+    assert_eq!((dockerfile, prebuild.len()), ("Dockerfile.multistage", 0));
+
+    // Each key given replaces the service's own; the others fall back.
+    let c = Config::parse(
+        &with_release("[services.web.release]\ndockerfile = \"Dockerfile.local\"\n")
+            .replace("port = 3000", "port = 3000\nprebuild = [\"make\"]"),
+        "apprun.toml",
+    )
+    .unwrap();
+    let (dockerfile, prebuild) = c.services["web"].release_build();
+    assert_eq!(
+        (dockerfile, prebuild),
+        ("Dockerfile.local", &["make".to_owned()][..])
+    );
+    // `prebuild = []` turns the prebuild off on the workstation only.
+    let c = Config::parse(
+        &with_release("[services.web.release]\nprebuild = []\n")
+            .replace("port = 3000", "port = 3000\nprebuild = [\"make\"]"),
+        "apprun.toml",
+    )
+    .unwrap();
+    let web = &c.services["web"];
+    assert_eq!(
+        (web.release_build().1.len(), web.pipeline_build().1.len()),
+        (0, 1)
+    );
+    // Without a release table both paths build the same.
+    let c = Config::parse(GOOD, "apprun.toml").unwrap();
+    let web = &c.services["web"];
+    assert_eq!(web.release_build(), web.pipeline_build());
+    assert_eq!(web.release_build().0, "Dockerfile");
+}
+
+#[test]
+fn release_table_rules() {
+    let m = one_error(
+        &with_release("[services.web.release]\ndockerfile = \"/abs/Dockerfile\"\n"),
+        15,
+        "services.web.release.dockerfile",
+    );
+    assert!(m.contains("relative to apprun.toml"), "{m}");
+    let m = one_error(
+        &with_release("[services.web.release]\nprebuild = [\"\"]\n"),
+        15,
+        "services.web.release.prebuild",
+    );
+    assert!(
+        m.contains("program first") && m.contains("[] means no prebuild"),
+        "{m}"
+    );
+    let m = one_error(
+        &with_release("[services.web.release]\n"),
+        14,
+        "services.web.release",
+    );
+    assert!(m.contains("set `dockerfile` and/or `prebuild`"), "{m}");
+    let m = one_error(
+        &with_release("[services.web.release]\ndockerfle = \"Dockerfile\"\n"),
+        15,
+        "services.web.release.dockerfle",
+    );
+    assert!(
+        m.contains("unknown field `dockerfle`")
+            && m.contains("`dockerfile`")
+            && m.contains("`prebuild`"),
+        "{m}"
+    );
+    let m = one_error(
+        &with_release("[services.web.release]\nprebuild = \"scripts/build-app.sh\"\n"),
+        15,
+        "services.web.release.prebuild",
+    );
+    assert!(m.contains("sequence") || m.contains("array"), "{m}");
+}
+
+#[test]
+fn waf_on_ecs_express_is_refused_not_dropped() {
+    let text = replace("compute = \"apprunner\"", "compute = \"ecs-express\"")
+        .replace("[env.stg]\n", "[env.stg]\nwaf = true\n");
+    let m = one_error(&text, 22, "env.stg.waf");
+    assert!(
+        m.contains("needs compute = \"apprunner\"")
+            && m.contains("service `web` uses compute = \"ecs-express\"")
+            && m.contains("remove `waf`"),
+        "{m}"
+    );
+    // `waf = false` says the same as leaving it out.
+    let off = replace("compute = \"apprunner\"", "compute = \"ecs-express\"")
+        .replace("[env.stg]\n", "[env.stg]\nwaf = false\n");
+    assert!(Config::parse(&off, "apprun.toml").is_ok());
+    // App Runner keeps its web ACL.
+    let apprunner = replace("[env.stg]\n", "[env.stg]\nwaf = true\n");
+    assert!(Config::parse(&apprunner, "apprun.toml").unwrap().envs["stg"].waf);
+}
+
+#[test]
+fn the_first_env_of_each_account_holds_the_source_repository() {
+    let text = format!(
+        "{GOOD}\n[env.prod]\naccount = \"123456789012\"\nnetwork = \"10.0.0.0/24\"\nbranch = \"prod\"\ncpu = \"1 vCPU\"\nmemory = \"2 GB\"\n\n[env.dr]\naccount = \"123456789012\"\nnetwork = \"10.0.2.0/24\"\nbranch = \"dr\"\ncpu = \"1 vCPU\"\nmemory = \"2 GB\"\n"
+    );
+    let c = Config::parse(&text, "apprun.toml").unwrap();
+    let first: Vec<&str> = c
+        .envs
+        .keys()
+        .filter(|e| c.is_first_env_of_account(e))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(first, ["dev", "prod"]);
+    assert!(!c.is_first_env_of_account("nope"));
+}
+
+#[test]
+fn keys_are_located_after_loading() {
+    let c = Config::parse(
+        &with_release("[services.web.release]\nprebuild = [\"scripts/build-app.sh\"]\n"),
+        "apprun.toml",
+    )
+    .unwrap();
+    let at = |k: &str| c.locate(k).map(|l| (l.line, l.column));
+    assert_eq!(at("services.web.release.prebuild"), Some((15, 1)));
+    assert_eq!(at("services.web.port"), Some((12, 1)));
+    assert_eq!(at("env.stg.branch"), Some((25, 1)));
+    assert_eq!(at("services.web.prebuild"), None);
+}

@@ -29,6 +29,7 @@ use crate::clients::Clients;
 use crate::error::DeployError;
 use crate::events::{Event, Observer, Review};
 use crate::identity::verify_account;
+use crate::images::{ImageSource, require_tag};
 use crate::stack::{Deployed, StackState, classify, describe, failed_events, template_body};
 use crate::wait::{Waited, wait_for};
 
@@ -53,6 +54,8 @@ pub struct DeployOptions {
     pub account: Option<String>,
     /// The env's artifact bucket, for staging templates.
     pub artifact_bucket: String,
+    /// Where a given image tag must exist before anything is written.
+    pub images: ImageSource,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,6 +72,10 @@ pub enum Outcome {
     New,
     /// `diff`: would change.
     Changes,
+    /// A new service stack left for later: no image tag was given, and none
+    /// can exist before the repository does (the pipeline or `apprun
+    /// release` creates it).
+    Deferred,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -513,6 +520,12 @@ pub async fn deploy(
     if let Err(e) = run(clients, bp, opts, &observer, &interrupt, &mut report).await {
         report.error = Some(e);
     }
+    // Deferred stacks are listed after the ones that ran, in wave order.
+    let (deferred, ran): (Vec<StackResult>, Vec<StackResult>) = std::mem::take(&mut report.stacks)
+        .into_iter()
+        .partition(|r| r.outcome == Outcome::Deferred);
+    report.stacks = ran;
+    report.stacks.extend(deferred);
     let done: Vec<String> = report.stacks.iter().map(|r| r.stack.clone()).collect();
     if let Ok(waves) = selected(bp, &opts.only) {
         for s in waves
@@ -544,20 +557,51 @@ async fn run(
     let waves = selected(bp, &opts.only)?;
     report.account = verify_account(clients, &opts.env, opts.account.as_deref()).await?;
 
-    // Refuse before any write when a new service stack has no image to run.
-    if opts.image_tag.is_none() {
-        let services: Vec<&Stack> = waves
-            .iter()
-            .flatten()
-            .copied()
-            .filter(|s| matches!(s.kind, StackKind::Service(_)))
-            .collect();
-        for (name, d) in describe_all(clients, &services).await? {
-            if d.is_none_or(|d| classify(&d.status) != StackState::Stable) {
-                return Err(DeployError::MissingImageTag { stack: name });
-            }
+    // Without a tag, a service stack that does not exist yet (or whose first
+    // create failed) has no image to run: it is left out, and the rest of
+    // the env is deployed. Existing service stacks keep their tag.
+    let services: Vec<&Stack> = waves
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|s| matches!(s.kind, StackKind::Service(_)))
+        .collect();
+    let deferred: Vec<String> = match &opts.image_tag {
+        Some(tag) => {
+            // A tag that is not in the registry would only fail inside
+            // CloudFormation, after the other stacks were written.
+            require_tag(clients, opts, &services, tag).await?;
+            Vec::new()
         }
+        None => describe_all(clients, &services)
+            .await?
+            .into_iter()
+            .filter(|(_, d)| {
+                d.as_ref()
+                    .is_none_or(|d| classify(&d.status) == StackState::FailedCreate)
+            })
+            .map(|(name, _)| name)
+            .collect(),
+    };
+    for name in &deferred {
+        report.stacks.push(StackResult {
+            stack: name.clone(),
+            outcome: Outcome::Deferred,
+            status: String::new(),
+            seconds: 0.0,
+            changes: Vec::new(),
+        });
     }
+    let waves: Vec<Vec<&Stack>> = waves
+        .into_iter()
+        .map(|w| {
+            w.into_iter()
+                .filter(|s| !deferred.contains(&s.name))
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut staged = false;
 
     for (number, wave) in waves.iter().enumerate() {
         observer.event(Event::Wave {
@@ -607,6 +651,13 @@ async fn run(
             )));
         }
 
+        // The pipeline starts a run as soon as it is created, and that run's
+        // build copies the service templates: they must be there first.
+        if wave.iter().any(|s| s.kind == StackKind::Pipeline) {
+            stage_pipeline_templates(clients, bp, opts, bp.stacks.iter(), observer).await?;
+            staged = true;
+        }
+
         // Phase 3: execute, in parallel.
         let results = futures::future::join_all(
             jobs.iter()
@@ -637,8 +688,8 @@ async fn run(
             if !interrupted.is_empty() {
                 let mut states = interrupted;
                 for r in &report.stacks {
-                    if !states.iter().any(|(s, _)| s == &r.stack) && r.outcome != Outcome::Unchanged
-                    {
+                    let idle = matches!(r.outcome, Outcome::Unchanged | Outcome::Deferred);
+                    if !states.iter().any(|(s, _)| s == &r.stack) && !idle {
                         states.push((r.stack.clone(), r.status.clone()));
                     }
                 }
@@ -647,7 +698,13 @@ async fn run(
             return Err(errors.remove(0));
         }
     }
-    stage_pipeline_templates(clients, bp, opts, waves.iter().flatten().copied(), observer).await
+    if staged {
+        return Ok(());
+    }
+    // Service templates changed without the pipeline stack: its next run
+    // must deploy the new ones.
+    let deployed = services.into_iter().filter(|s| !deferred.contains(&s.name));
+    stage_pipeline_templates(clients, bp, opts, deployed, observer).await
 }
 
 /// The pipeline deploys service templates that it reads from the artifact

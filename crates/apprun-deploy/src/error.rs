@@ -35,9 +35,14 @@ pub enum DeployError {
         advice: String,
     },
     #[error(
-        "service stack {stack} does not exist yet, so it needs an image tag: pass --image-tag TAG (a tag pushed to its ECR repository, e.g. by `apprun release`); nothing was deployed"
+        "image tag {tag} is not in repository {repository}{detail}; nothing was deployed. Get it there first: `apprun release --env {env}` builds the current commit, pushes it and deploys it; or push the commit to the pipeline's branch, whose build pushes it tagged with the commit's first 7 characters"
     )]
-    MissingImageTag { stack: String },
+    ImageTagMissing {
+        tag: String,
+        repository: String,
+        detail: String,
+        env: String,
+    },
     #[error("{0}")]
     Declined(String),
     #[error("interrupted: AWS keeps going with what was started, nothing was cancelled.\n{}\nRun `apprun status` to follow it, or the same deploy again to resume.", states.iter().map(|(s, st)| format!("  {s}: {st}")).collect::<Vec<_>>().join("\n"))]

@@ -14,6 +14,7 @@ mod engine;
 mod error;
 mod events;
 mod identity;
+mod images;
 mod migrate;
 mod release;
 mod stack;
@@ -28,9 +29,11 @@ pub use engine::{DeployOptions, DeployReport, Outcome, StackResult, deploy, diff
 pub use error::DeployError;
 pub use events::{Event, Observer, Review};
 pub use identity::verify_account;
+pub use images::ImageSource;
 pub use migrate::{MigrateOptions, MigrateReport, migrate};
 pub use release::{
-    Health, ReleaseOptions, ReleaseReport, ecr_login, health_check, release, verify_service,
+    Health, ReleaseOptions, ReleaseReport, ecr_login, health_check, missing_infrastructure,
+    release, verify_service,
 };
 pub use stack::{Deployed, StackState, classify};
 pub use status::{StackStatusLine, status};

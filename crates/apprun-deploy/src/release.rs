@@ -18,7 +18,7 @@ use crate::clients::Clients;
 use crate::engine::{DeployOptions, DeployReport, deploy};
 use crate::error::DeployError;
 use crate::events::{Event, Observer};
-use crate::stack::describe;
+use crate::stack::{StackState, classify, describe};
 
 /// What `apprun release` deploys and checks.
 #[derive(Debug, Clone)]
@@ -263,6 +263,29 @@ async fn wait_for_ecs(
     }
 }
 
+/// The env's stacks other than the services that are not deployed yet (or
+/// whose first create failed), in deploy order: what `apprun release` must
+/// stand up before it can push to the env's repository.
+pub async fn missing_infrastructure(
+    clients: &Clients,
+    bp: &EnvBlueprint,
+) -> Result<Vec<String>, DeployError> {
+    let mut missing = Vec::new();
+    for stack in bp
+        .stacks
+        .iter()
+        .filter(|s| !matches!(s.kind, StackKind::Service(_)))
+    {
+        let usable = describe(clients, &stack.name)
+            .await?
+            .is_some_and(|d| classify(&d.status) != StackState::FailedCreate);
+        if !usable {
+            missing.push(stack.name.clone());
+        }
+    }
+    Ok(missing)
+}
+
 /// The service stack's `ServiceArn` and `ServiceUrl` outputs.
 pub(crate) async fn service_endpoint(
     clients: &Clients,
@@ -347,8 +370,13 @@ pub async fn release(
         let (arn, url) = service_endpoint(clients, &stack).await?;
         let (arn, url) = (&arn, &url);
         report.service_url = Some(url.clone());
+        let backend = if arn.contains(":ecs:") {
+            "the ECS Express deployment"
+        } else {
+            "App Runner's latest operation"
+        };
         observer.event(Event::Note(format!(
-            "verifying {url}{} and App Runner's latest operation",
+            "verifying {backend} and {url}{}",
             opts.health_path
         )));
         match verify_service(clients, arn, url, &opts.health_path, opts.timeout).await {

@@ -18,7 +18,13 @@ use apprun_deploy::{
 use apprun_template::Format;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
-use aws_smithy_http_client::test_util::infallible_client_fn;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
 
@@ -48,6 +54,8 @@ impl FakeAws {
             200,
             ok("DescribeStackEvents", "<StackEvents/>"),
         );
+        // Every tag asked for is in the repository unless a test says otherwise.
+        fake.on("DescribeImages", 200, image_found("new5678"));
         fake
     }
 
@@ -75,51 +83,51 @@ impl FakeAws {
         self.requests().iter().filter(|a| *a == action).count()
     }
 
+    /// Answers one request from the script.
+    fn answer(&self, req: &HttpRequest) -> HttpResponse {
+        let body = std::str::from_utf8(req.body().bytes().unwrap_or_default())
+            .unwrap_or_default()
+            .to_owned();
+        // awsQuery services name the action in the body, JSON services
+        // (App Runner, ECR, ECS) in X-Amz-Target; S3 is REST: its method.
+        let target = req
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .map(str::to_owned);
+        let action = target
+            .or_else(|| {
+                body.split('&')
+                    .find_map(|kv| kv.strip_prefix("Action="))
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| format!("S3:{}", req.method()));
+        self.requests.lock().unwrap().push(action.clone());
+        let mut script = self.script.lock().unwrap();
+        // A script entry "Action:StackName" answers for that stack only.
+        let stack = body
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("StackName="))
+            .unwrap_or_default();
+        let keyed = format!("{action}:{stack}");
+        let action = if script.contains_key(&keyed) {
+            keyed
+        } else {
+            action
+        };
+        let (status, text) = match script.get_mut(&action) {
+            Some(q) if q.len() > 1 => q.pop_front().unwrap(),
+            Some(q) if !q.is_empty() => q.front().cloned().unwrap(),
+            _ => (500, format!("unexpected call {action}")),
+        };
+        let mut response =
+            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(text));
+        response.headers_mut().insert("content-type", "text/xml");
+        response
+    }
+
     async fn clients(&self) -> Clients {
-        let fake = self.clone();
-        let http = infallible_client_fn(move |req: http::Request<SdkBody>| {
-            let body = std::str::from_utf8(req.body().bytes().unwrap_or_default())
-                .unwrap_or_default()
-                .to_owned();
-            // awsQuery services name the action in the body, JSON services
-            // (App Runner) in X-Amz-Target; S3 is REST: its method.
-            let target = req
-                .headers()
-                .get("x-amz-target")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|t| t.rsplit('.').next())
-                .map(str::to_owned);
-            let action = target
-                .or_else(|| {
-                    body.split('&')
-                        .find_map(|kv| kv.strip_prefix("Action="))
-                        .map(str::to_owned)
-                })
-                .unwrap_or_else(|| format!("S3:{}", req.method()));
-            fake.requests.lock().unwrap().push(action.clone());
-            let mut script = fake.script.lock().unwrap();
-            // A script entry "Action:StackName" answers for that stack only.
-            let stack = body
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("StackName="))
-                .unwrap_or_default();
-            let keyed = format!("{action}:{stack}");
-            let action = if script.contains_key(&keyed) {
-                keyed
-            } else {
-                action
-            };
-            let (status, text) = match script.get_mut(&action) {
-                Some(q) if q.len() > 1 => q.pop_front().unwrap(),
-                Some(q) if !q.is_empty() => q.front().cloned().unwrap(),
-                _ => (500, format!("unexpected call {action}")),
-            };
-            http::Response::builder()
-                .status(status)
-                .header("content-type", "text/xml")
-                .body(text)
-                .unwrap()
-        });
+        let http = SharedHttpClient::new(FakeClient(self.clone()));
         let config = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
             .region(aws_config::Region::new("ap-northeast-1"))
@@ -137,6 +145,33 @@ impl FakeAws {
             max_attempts: 4,
         };
         Clients::from_sdk_config(&config, tuning)
+    }
+}
+
+/// The SDK's HTTP client in these tests: every request is answered by the
+/// script, nothing leaves the process.
+#[derive(Clone)]
+struct FakeClient(FakeAws);
+
+impl std::fmt::Debug for FakeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FakeClient")
+    }
+}
+
+impl HttpConnector for FakeClient {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        HttpConnectorFuture::ready(Ok(self.0.answer(&request)))
+    }
+}
+
+impl HttpClient for FakeClient {
+    fn http_connector(
+        &self,
+        _settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
     }
 }
 
@@ -164,6 +199,18 @@ fn operations(status: &str) -> String {
     format!(
         r#"{{"OperationSummaryList":[{{"Id":"17fe9f55-7e91-4097-b243-fcabbb69a4cf","Type":"UPDATE_SERVICE","Status":"{status}","TargetArn":"arn:aws:apprunner:ap-northeast-1:123456789012:service/apprunner-nuxt3-dev-web/8fe1e10304f84fd2b0df550fe98a71fa","StartedAt":1.7e9,"EndedAt":1.7e9,"UpdatedAt":1.7e9}}]}}"#
     )
+}
+
+/// ECR DescribeImages (awsJson1.1) finding one image with `tag`.
+fn image_found(tag: &str) -> String {
+    format!(
+        r#"{{"imageDetails":[{{"registryId":"123456789012","repositoryName":"apprunner-nuxt3-dev","imageDigest":"sha256:8f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0","imageTags":["{tag}"],"imageSizeInBytes":1048576,"imagePushedAt":1.7e9,"imageManifestMediaType":"application/vnd.oci.image.manifest.v1+json"}}]}}"#
+    )
+}
+
+/// An ECR error (awsJson1.1): HTTP 400 with `__type` naming the exception.
+fn ecr_error(kind: &str, message: &str) -> String {
+    format!(r#"{{"__type":"{kind}","message":"{message}"}}"#)
 }
 
 fn ok(action: &str, inner: &str) -> String {
@@ -296,6 +343,9 @@ fn options(only: &str) -> DeployOptions {
         yes: false,
         account: None,
         artifact_bucket: "apprunner-nuxt3-dev-temporary".into(),
+        images: apprun_deploy::ImageSource::Ecr(
+            [("web".to_owned(), "apprunner-nuxt3-dev".to_owned())].into(),
+        ),
     }
 }
 
@@ -587,9 +637,11 @@ async fn wrong_account_is_refused_before_any_stack_call() {
     assert_eq!(fake.requests(), ["GetCallerIdentity"]);
 }
 
-/// Records: a new service stack has no previous ImageTag to reuse.
+/// Records: a new service stack has no previous ImageTag to reuse, and no
+/// image can be in a repository that was just created: without a tag it is
+/// deferred (left for the pipeline or `apprun release`), nothing is written.
 #[tokio::test]
-async fn new_service_without_image_tag_is_refused_before_any_write() {
+async fn new_service_without_image_tag_is_deferred_without_a_write() {
     let fake = FakeAws::new();
     fake.on("DescribeStacks", 400, missing());
     let report = run(
@@ -601,12 +653,91 @@ async fn new_service_without_image_tag_is_refused_before_any_write() {
         }),
     )
     .await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(report.stacks.len(), 1);
+    assert_eq!(report.stacks[0].stack, SERVICE);
+    assert_eq!(report.stacks[0].outcome, Outcome::Deferred);
+    assert!(mutating(&report).is_empty());
+    assert_eq!(fake.count("CreateStack"), 0);
+}
+
+/// Records: ECR DescribeImages answers ImageNotFoundException for a tag that
+/// was never pushed; the deploy stops before its first write and names the
+/// tag and the repository.
+#[tokio::test]
+async fn a_tag_that_is_not_in_the_repository_is_refused_before_any_write() {
+    let fake = FakeAws::new();
+    fake.replace(
+        "DescribeImages",
+        400,
+        ecr_error(
+            "ImageNotFoundException",
+            "The image with imageId {imageDigest:'null', imageTag:'abc1234'} does not exist within the repository with name 'apprunner-nuxt3-dev' in the registry with id '123456789012'",
+        ),
+    );
+    let mut opts = options("service-web");
+    opts.image_tag = Some("abc1234".into());
+    let report = run(
+        &fake,
+        opts,
+        Arc::new(Answer {
+            yes: true,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let err = report.error.as_ref().expect("refused");
     assert!(
-        matches!(report.error, Some(DeployError::MissingImageTag { .. })),
-        "{:?}",
-        report.error
+        matches!(err, DeployError::ImageTagMissing { tag, repository, .. } if tag == "abc1234" && repository == "apprunner-nuxt3-dev"),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("apprun release --env dev") && text.contains("nothing was deployed"),
+        "{text}"
     );
     assert!(mutating(&report).is_empty());
+    assert_eq!(fake.requests(), ["GetCallerIdentity", "DescribeImages"]);
+}
+
+/// Records: before the repository stack is deployed, DescribeImages answers
+/// RepositoryNotFoundException: the tag cannot exist either.
+#[tokio::test]
+async fn a_tag_for_a_repository_that_does_not_exist_yet_is_refused() {
+    let fake = FakeAws::new();
+    fake.replace(
+        "DescribeImages",
+        400,
+        ecr_error(
+            "RepositoryNotFoundException",
+            "The repository with name 'apprunner-nuxt3-dev' does not exist in the registry with id '123456789012'",
+        ),
+    );
+    let mut opts = options("service-web");
+    opts.only.clear();
+    opts.image_tag = Some("abc1234".into());
+    let report = run(
+        &fake,
+        opts,
+        Arc::new(Answer {
+            yes: true,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let text = report.error.as_ref().expect("refused").to_string();
+    assert!(
+        text.contains("image tag abc1234 is not in repository apprunner-nuxt3-dev (the repository does not exist yet"),
+        "{text}"
+    );
+    assert!(mutating(&report).is_empty());
+    assert!(
+        report
+            .stacks
+            .iter()
+            .all(|s| s.outcome == Outcome::NotStarted),
+        "no stack was touched"
+    );
 }
 
 /// Records: Ctrl-C while CloudFormation works; nothing is cancelled and the
@@ -764,6 +895,109 @@ async fn failing_health_path_rolls_back_to_the_previous_tag() {
         "{err}"
     );
     assert!(report.rolled_back);
+}
+
+/// A release onto an env whose service stack does not exist yet (the
+/// infrastructure is deployed, the image was just pushed): the stack is
+/// created at the tag, then App Runner's CREATE_SERVICE operation reports
+/// `operation` and the health path answers `health`.
+async fn first_release_with(
+    operation: &str,
+    health: u16,
+) -> (
+    FakeAws,
+    apprun_deploy::ReleaseReport,
+    Result<(), DeployError>,
+) {
+    let (_, bp) = blueprint();
+    let url = health_server(health).await;
+    let fake = FakeAws::new();
+    let created = stack_named(
+        SERVICE,
+        "CREATE_COMPLETE",
+        &[("ImageTag", "new5678")],
+        &[("ServiceArn", SERVICE_ARN), ("ServiceUrl", &url)],
+    );
+    fake.on("DescribeStacks", 400, missing_stack(SERVICE))
+        .on("DescribeStacks", 400, missing_stack(SERVICE))
+        .on("DescribeStacks", 200, created)
+        .on(
+            "CreateStack",
+            200,
+            ok(
+                "CreateStack",
+                &format!("<StackId>arn:aws:cloudformation:ap-northeast-1:123456789012:stack/{SERVICE}/2</StackId>"),
+            ),
+        )
+        .on(
+            "ListOperations",
+            200,
+            operations(operation).replace("UPDATE_SERVICE", "CREATE_SERVICE"),
+        )
+        .on("S3:GET", 404, "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>".into())
+        .on("S3:PUT", 200, String::new());
+    let clients = fake.clients().await;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let mut deploy_opts = options("service-web");
+    deploy_opts.image_tag = Some("new5678".into());
+    let opts = apprun_deploy::ReleaseOptions {
+        deploy: deploy_opts,
+        service: "web".into(),
+        health_path: "/".into(),
+        timeout: Duration::from_millis(300),
+    };
+    let (report, result) =
+        apprun_deploy::release(&clients, &bp, &opts, Arc::new(Answer::default()), rx).await;
+    (fake, report, result)
+}
+
+/// Records the last step of the one command from nothing (what moto cannot
+/// show): the service stack is created at the pushed tag, App Runner's
+/// CREATE_SERVICE operation SUCCEEDED and the health path answers 200.
+#[tokio::test]
+async fn first_release_creates_the_service_and_verifies_it() {
+    let (fake, report, result) = first_release_with("SUCCEEDED", 200).await;
+    assert!(result.is_ok(), "{result:?} {:?}", fake.requests());
+    assert_eq!(report.previous_tag, None);
+    assert_eq!(report.deploys, ["new5678"]);
+    assert_eq!(report.operation.as_deref(), Some("SUCCEEDED"));
+    assert_eq!(report.health, Some(200));
+    let requests = fake.requests();
+    let position = |action: &str| requests.iter().position(|r| r == action).unwrap();
+    assert!(
+        position("DescribeImages") < position("CreateStack")
+            && position("CreateStack") < position("ListOperations"),
+        "tag checked, stack created, then App Runner asked: {requests:?}"
+    );
+    assert_eq!(fake.count("CreateStack"), 1);
+}
+
+/// Records: App Runner's first CREATE_SERVICE operation FAILED although the
+/// stack was created. There is no earlier tag, so nothing is rolled back and
+/// the error says so.
+#[tokio::test]
+async fn first_release_that_fails_verification_has_nothing_to_roll_back_to() {
+    let (fake, report, result) = first_release_with("FAILED", 200).await;
+    let err = result.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            DeployError::ReleaseFailed {
+                rolled_back_to: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("CREATE_SERVICE operation ended FAILED")
+            && text.contains("nothing to roll back to"),
+        "{text}"
+    );
+    assert!(!report.rolled_back);
+    assert_eq!(report.deploys, ["new5678"]);
+    assert_eq!(fake.count("CreateStack"), 1, "no second deploy");
 }
 
 const ECS_STACK: &str = "apprunner-nuxt3-dev-ecs-web";

@@ -2,9 +2,203 @@
 //! (CloudFormation with a stack role, CodePipeline, CodeBuild, EventBridge,
 //! App Runner and ECS roles) is evaluated against the policies that actor
 //! holds, as IAM evaluates them, from AWS's own reference data.
+//!
+//! Rules: `APR-PERM-001` (an actor cannot make a call it needs),
+//! `APR-PERM-002` (cannot prove: a value the templates do not determine),
+//! `APR-PERM-003` (a role does not trust the actor's service principal).
 
-use crate::finding::Finding;
+mod actors;
+mod buildspec;
+mod data;
+mod eval;
+mod needs;
+mod world;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::finding::{Finding, Severity};
 use crate::{Context, Input};
+use eval::{Request, Verdict, evaluate, show};
+use world::World;
 
 /// Adds a finding for every call an actor needs and its policies do not allow.
-pub(crate) fn check(_inputs: &[Input<'_>], _ctx: &Context, _findings: &mut Vec<Finding>) {}
+pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, findings: &mut Vec<Finding>) {
+    let world = World::new(inputs, ctx);
+    let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
+    // Several actors share a role: resolve its policies once.
+    let mut policies: BTreeMap<world::Rid, (Vec<eval::Statement>, Vec<String>)> = BTreeMap::new();
+    for actor in actors::actors(&world) {
+        let (at, site_id, site_path) = &actor.site;
+        let Some(role) = &actor.role else {
+            // A role outside the checked set: nothing to evaluate. Templates
+            // given one by one may use roles deployed elsewhere; an env's
+            // stacks hold all of theirs, so there it is worth saying.
+            if !ctx.closed_world {
+                continue;
+            }
+            push(
+                findings,
+                inputs,
+                *at,
+                "APR-PERM-002",
+                site_id,
+                site_path.clone(),
+                format!(
+                    "{}: cannot prove its permissions: role {} is not in the checked templates",
+                    actor.who,
+                    show(&actor.role_text)
+                ),
+            );
+            continue;
+        };
+        let (rat, rid) = (role.0, role.1.as_str());
+        let role_path = format!("Resources/{rid}");
+        let trusted = world.trusted_services(role);
+        if !trusted.iter().any(|t| t == &actor.principal) {
+            push(
+                findings,
+                inputs,
+                rat,
+                "APR-PERM-003",
+                rid,
+                format!("{role_path}/Properties/AssumeRolePolicyDocument"),
+                format!(
+                    "{}: role {rid} does not trust {}, so the service cannot assume it (it trusts: {})",
+                    actor.who,
+                    actor.principal,
+                    if trusted.is_empty() {
+                        "no service".to_owned()
+                    } else {
+                        trusted.join(", ")
+                    }
+                ),
+            );
+        }
+        let (statements, missing) = policies
+            .entry(role.clone())
+            .or_insert_with(|| world.role_policies(role));
+        let (statements, missing) = (&*statements, &*missing);
+        for m in missing {
+            push(
+                findings,
+                inputs,
+                rat,
+                "APR-PERM-002",
+                rid,
+                format!("{role_path}/Properties/ManagedPolicyArns"),
+                format!(
+                    "{}: cannot prove what managed policy {m} allows: apprun does not vendor it",
+                    actor.who
+                ),
+            );
+        }
+        for u in &actor.unproven {
+            push(
+                findings,
+                inputs,
+                rat,
+                "APR-PERM-002",
+                rid,
+                role_path.clone(),
+                format!("{}: cannot prove: {u}", actor.who),
+            );
+        }
+        for need in &actor.needs {
+            let key = (
+                format!("{rat}/{rid}/{}", actor.who),
+                need.action.clone(),
+                need.resource.clone(),
+                format!("{:?}", need.context),
+            );
+            if !seen.insert(key) {
+                continue;
+            }
+            let req = Request {
+                action: need.action.clone(),
+                resource: need.resource.clone(),
+                context: need.context.clone(),
+            };
+            let with = need
+                .context
+                .iter()
+                .map(|(k, v)| format!(" with {k}={}", v.join(",")))
+                .collect::<String>();
+            let subject = format!(
+                "{}: {} {} on {}{with}",
+                actor.who,
+                "{}",
+                need.action,
+                show(&need.resource)
+            );
+            match evaluate(statements, &req) {
+                Verdict::Allowed => {}
+                Verdict::Denied(label) => push(
+                    findings,
+                    inputs,
+                    rat,
+                    "APR-PERM-001",
+                    rid,
+                    role_path.clone(),
+                    format!(
+                        "{}: {}; explicitly denied by {label}",
+                        subject.replacen("{}", "cannot", 1),
+                        need.why
+                    ),
+                ),
+                Verdict::NotAllowed(closest) => push(
+                    findings,
+                    inputs,
+                    rat,
+                    "APR-PERM-001",
+                    rid,
+                    role_path.clone(),
+                    format!(
+                        "{}: {}; closest statement: {}",
+                        subject.replacen("{}", "cannot", 1),
+                        need.why,
+                        closest.unwrap_or_else(|| "none grants the action".into())
+                    ),
+                ),
+                Verdict::Unknown(label, key) => push(
+                    findings,
+                    inputs,
+                    rat,
+                    "APR-PERM-002",
+                    rid,
+                    role_path.clone(),
+                    format!(
+                        "{}: {}; {label} decides on {key}, whose value the templates do not determine",
+                        subject.replacen("{}", "cannot prove it may", 1),
+                        need.why
+                    ),
+                ),
+            }
+        }
+    }
+}
+
+fn push(
+    findings: &mut Vec<Finding>,
+    inputs: &[Input<'_>],
+    at: usize,
+    rule: &str,
+    logical_id: &str,
+    path: String,
+    message: String,
+) {
+    let severity = if rule == "APR-PERM-002" {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    let mut f = Finding::new(rule, severity, logical_id, path, message);
+    let input = &inputs[at];
+    f.file = input.file.clone();
+    f.stack = input.stack.clone();
+    f.line = input
+        .text
+        .as_deref()
+        .map(crate::lines::LineIndex::new)
+        .and_then(|l| l.line_of(&f.path));
+    findings.push(f);
+}

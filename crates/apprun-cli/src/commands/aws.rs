@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use apprun_blueprint::{EnvBlueprint, synthesize};
+use apprun_blueprint::{EnvBlueprint, StackKind, synthesize};
 use apprun_config::{Config, Names};
 use apprun_deploy::{
-    AwsOptions, Clients, DeployOptions, DeployReport, Outcome, StackResult, Tuning,
+    AwsOptions, Clients, DeployOptions, DeployReport, ImageSource, Outcome, StackResult, Tuning,
 };
 use serde_json::json;
 
@@ -68,14 +68,78 @@ pub(crate) fn options(
     image_tag: Option<String>,
     yes: bool,
 ) -> DeployOptions {
+    let names = Names::new(&s.config.system.id);
+    // A given tag is looked up in the env's ECR repository of each service.
+    let repositories = s
+        .config
+        .services
+        .keys()
+        .map(|service| {
+            let primary = s.config.is_primary(service);
+            (service.clone(), names.ecr_repository(env, service, primary))
+        })
+        .collect();
     DeployOptions {
         env: env.to_owned(),
         only,
         image_tag,
         yes,
         account: s.config.envs.get(env).and_then(|e| e.account.clone()),
-        artifact_bucket: Names::new(&s.config.system.id).artifact_bucket(env),
+        artifact_bucket: names.artifact_bucket(env),
+        images: ImageSource::Ecr(repositories),
     }
+}
+
+/// How a service whose stack was deferred (no image yet) will come, per
+/// deferred stack of the report: (stack, sentence).
+pub(crate) fn deferred_services(
+    s: &Session,
+    env: &str,
+    report: &DeployReport,
+) -> Vec<(String, String)> {
+    let names = Names::new(&s.config.system.id);
+    let Ok(env_config) = s.config.env(env) else {
+        return Vec::new();
+    };
+    let has_pipeline = s.bp.stack(&StackKind::Pipeline).is_some();
+    report
+        .stacks
+        .iter()
+        .filter(|r| r.outcome == Outcome::Deferred)
+        .map(|r| {
+            let service = s
+                .bp
+                .stacks
+                .iter()
+                .find(|st| st.name == r.stack)
+                .and_then(|st| match &st.kind {
+                    StackKind::Service(name) => Some(name.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let pipeline = if has_pipeline {
+                format!(
+                    "the pipeline {} creates it on its first run: a push to branch `{}` builds the image, tags it with the commit{}, and the deploy stage creates the stack at that tag (start a run without a push: `aws codepipeline start-pipeline-execution --name {}`); or ",
+                    names.pipeline(env),
+                    env_config.branch,
+                    if env_config.approval {
+                        ", waits for manual approval"
+                    } else {
+                        ""
+                    },
+                    names.pipeline(env),
+                )
+            } else {
+                String::new()
+            };
+            (
+                r.stack.clone(),
+                format!(
+                    "service `{service}` is not deployed yet (it needs an image, and none can be pushed before its repository exists): {pipeline}now, from this checkout: `apprun release --env {env}`"
+                ),
+            )
+        })
+        .collect()
 }
 
 fn outcome_word(o: Outcome) -> &'static str {
@@ -89,6 +153,7 @@ fn outcome_word(o: Outcome) -> &'static str {
         Outcome::NotStarted => "not started",
         Outcome::New => "new",
         Outcome::Changes => "changes",
+        Outcome::Deferred => "deferred",
     }
 }
 
@@ -109,7 +174,7 @@ fn result_table(results: &[StackResult]) -> String {
     out
 }
 
-fn print_report(ctx: &Context, report: &DeployReport) {
+fn print_report(ctx: &Context, report: &DeployReport, deferred: &[(String, String)]) {
     let mutating = report.calls.iter().filter(|c| c.is_mutating()).count();
     if ctx.json() {
         print_json(&json!({
@@ -117,12 +182,19 @@ fn print_report(ctx: &Context, report: &DeployReport) {
             "error": report.error.as_ref().map(|e| e.to_string()),
             "account": report.account,
             "stacks": report.stacks,
+            "deferred": deferred
+                .iter()
+                .map(|(stack, how)| json!({ "stack": stack, "how": how }))
+                .collect::<Vec<_>>(),
             "api_calls": report.calls.len(),
             "mutating_calls": mutating,
             "calls": report.calls,
         }));
     } else {
         print!("{}", result_table(&report.stacks));
+        for (stack, how) in deferred {
+            eprintln!("{stack}: {how}");
+        }
         eprintln!(
             "{} API calls, {mutating} of them writes",
             report.calls.len()
@@ -152,7 +224,8 @@ pub fn deploy(ctx: &Context, args: &DeployArgs) -> Result<ExitCode, Failure> {
         )
         .await;
         progress.finish();
-        print_report(ctx, &report);
+        let deferred = deferred_services(&s, &args.env, &report);
+        print_report(ctx, &report, &deferred);
         match report.error {
             None => Ok(ExitCode::SUCCESS),
             Some(e) if ctx.json() => Ok(ExitCode::from(deploy_exit_code(&e))),

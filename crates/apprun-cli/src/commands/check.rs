@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use apprun_blueprint::synthesize;
 use apprun_check::{
-    Context as CheckContext, Finding, GuardRules, Input, Report, Severity, check, check_env,
-    rules_dir, to_sarif,
+    Context as CheckContext, Finding, GuardRules, Input, Report, Severity, Suppression, check,
+    check_env, rules_dir, to_sarif,
 };
 use apprun_config::Config;
 use apprun_template::{Template, parse_template};
@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitCode, Failure> {
         let config = ctx.load_config()?;
         let bp = synthesize(&config, env)?;
         let guard = load_guard(Some(&config), args.rules.as_deref())?;
-        check_env(&config, &bp, guard.as_ref())
+        env_report(&config, &bp, guard.as_ref())
     } else {
         let guard = load_guard(None, args.rules.as_deref())?;
         check_files(&args.template, guard.as_ref())?
@@ -49,7 +49,16 @@ pub fn require_clean(
     bp: &apprun_blueprint::EnvBlueprint,
 ) -> Result<(), Failure> {
     let guard = load_guard(Some(config), None)?;
-    let report = check_env(config, bp, guard.as_ref());
+    let report = env_report(config, bp, guard.as_ref());
+    // Warnings about the config itself (a prebuild the pipeline cannot run)
+    // are shown even when nothing stops the command.
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.rule == BUILD_RULE && f.suppressed.is_none())
+    {
+        ctx.progress(text_line(f));
+    }
     if report.errors() == 0 {
         return Ok(());
     }
@@ -62,6 +71,60 @@ pub fn require_clean(
         ),
         code: exit::FINDINGS,
     })
+}
+
+/// Rule id of a pipeline prebuild that needs a program the CodeBuild image
+/// lacks.
+const BUILD_RULE: &str = "APR-BUILD-001";
+
+/// `apprun check --env`: the env's stacks, plus what the config asks of the
+/// pipeline's build image.
+fn env_report(
+    config: &Config,
+    bp: &apprun_blueprint::EnvBlueprint,
+    guard: Option<&GuardRules>,
+) -> Report {
+    let mut report = check_env(config, bp, guard);
+    report.findings.extend(build_findings(config));
+    report.sort();
+    report
+}
+
+/// APR-BUILD-001: one warning per program a service's pipeline prebuild
+/// runs that the CodeBuild image does not provide, at the `prebuild` key.
+/// `[[policy.allow]]` silences it with `resource` = the service name.
+fn build_findings(config: &Config) -> Vec<Finding> {
+    // The pipeline runs the prebuild at the repository root, where
+    // apprun.toml is.
+    let root = match config.file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    apprun_blueprint::pipeline_prebuild_gaps(config, &root)
+        .into_iter()
+        .map(|gap| {
+            let key = format!("services.{}.prebuild", gap.service);
+            let suppressed = config
+                .policy
+                .allow
+                .iter()
+                .find(|a| a.rule == BUILD_RULE && a.resource == gap.service && a.stack.is_none())
+                .map(|a| Suppression {
+                    reason: a.reason.clone(),
+                });
+            Finding {
+                rule: BUILD_RULE.into(),
+                severity: Severity::Warning,
+                file: config.file.display().to_string(),
+                stack: None,
+                logical_id: gap.service.clone(),
+                line: config.locate(&key).map(|l| l.line),
+                path: key,
+                message: gap.to_string(),
+                suppressed,
+            }
+        })
+        .collect()
 }
 
 pub fn load_guard(

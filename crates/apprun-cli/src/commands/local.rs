@@ -57,6 +57,8 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
     let svc = service(&config, args.service.as_deref())?;
     let dir = config_dir(&config);
     let port = args.port.unwrap_or(svc.port);
+    // The workstation's build recipe (it may differ from the pipeline's).
+    let (dockerfile, prebuild) = svc.release_build();
     let via = match args.via {
         LocalVia::Auto if !svc.local.is_empty() => LocalVia::Command,
         LocalVia::Auto => LocalVia::Container,
@@ -74,13 +76,13 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
                 code: exit::INVALID_INPUT,
             })?;
             let program = resolve(&dir, program);
-            if !program.exists() && program.components().count() > 1 && !svc.prebuild.is_empty() {
+            if !program.exists() && program.components().count() > 1 && !prebuild.is_empty() {
                 ctx.progress(format!(
                     "{} is not built yet: running the prebuild {}",
                     program.display(),
-                    svc.prebuild.join(" ")
+                    prebuild.join(" ")
                 ));
-                apprun_image::prebuild(&dir, &svc.prebuild).map_err(|e| Failure::Refused {
+                apprun_image::prebuild(&dir, prebuild).map_err(|e| Failure::Refused {
                     message: e.to_string(),
                     code: exit::FINDINGS,
                 })?;
@@ -102,7 +104,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
                     code: exit::REFUSED,
                 });
             }
-            apprun_image::prebuild(&dir, &svc.prebuild).map_err(|e| Failure::Refused {
+            apprun_image::prebuild(&dir, prebuild).map_err(|e| Failure::Refused {
                 message: e.to_string(),
                 code: exit::FINDINGS,
             })?;
@@ -111,7 +113,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
                 config.system.id, svc.name
             );
             builder
-                .build(&dir, &dir.join(&svc.dockerfile), &image)
+                .build(&dir, &dir.join(dockerfile), &image)
                 .map_err(|e| Failure::Refused {
                     message: e.to_string(),
                     code: exit::FINDINGS,
@@ -140,6 +142,14 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
         .kill_on_drop(true)
         .stdout(std::process::Stdio::piped());
     runtime()?.block_on(async move {
+        // Ctrl-C is handled from the start: a SIGINT that arrived before
+        // the handler exists would end apprun and orphan the service.
+        let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+        std::future::poll_fn(|cx| {
+            let _ = ctrl_c.as_mut().poll(cx);
+            std::task::Poll::Ready(())
+        })
+        .await;
         let mut child = command.spawn().map_err(Failure::io("starting the service"))?;
         // The service's logs are held back until the URL (the result) is out.
         let (lines_tx, mut lines_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -160,6 +170,10 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
             status = child.wait() => {
                 let status = status.map_err(Failure::io("waiting for the service"))?;
                 return Err(Failure::Refused { message: format!("the service exited before it was healthy ({status})"), code: exit::FINDINGS });
+            }
+            _ = &mut ctrl_c => {
+                let _ = child.kill().await;
+                return Err(Failure::Refused { message: "interrupted before the service was healthy; it was stopped".into(), code: exit::INTERRUPTED });
             }
             h = health_check(&health, Duration::from_secs(60), Duration::from_millis(200)) => {
                 if let Health::Bad(reason) = h {
@@ -182,7 +196,7 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
                 ctx.progress(format!("the service exited ({status})"));
                 Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::from(exit::FINDINGS) })
             }
-            _ = tokio::signal::ctrl_c() => {
+            _ = &mut ctrl_c => {
                 // Stop it the way App Runner does: SIGTERM, then a grace period.
                 if let Some(pid) = child.id() {
                     let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();

@@ -134,10 +134,20 @@ pub fn write_folder(out: &Path, files: &[(PathBuf, String)]) -> Result<(), Failu
     }
     std::fs::create_dir_all(&parent).map_err(Failure::io(parent.display().to_string()))?;
     let pid = std::process::id();
-    let tmp = parent.join(format!(".{name}.apprun-tmp-{pid}"));
-    let _ = std::fs::remove_dir_all(&tmp);
+    // A fresh, unique sibling (same filesystem, so the rename is atomic); it
+    // is removed if anything below fails before the rename.
+    let mut builder = tempfile::Builder::new();
+    let prefix = format!(".{name}.apprun-tmp-");
+    builder.prefix(&prefix);
+    // A folder like any other (mode 0777 less the umask), not a private 0700 one.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777));
+    let staging = builder.tempdir_in(&parent).map_err(Failure::io(format!(
+        "creating a folder in {}",
+        parent.display()
+    )))?;
+    let tmp = staging.path().to_path_buf();
     let write_all = || -> std::io::Result<()> {
-        std::fs::create_dir(&tmp)?;
         for (rel, text) in files {
             let path = tmp.join(rel);
             if let Some(dir) = path.parent() {
@@ -148,7 +158,6 @@ pub fn write_folder(out: &Path, files: &[(PathBuf, String)]) -> Result<(), Failu
         Ok(())
     };
     if let Err(e) = write_all() {
-        let _ = std::fs::remove_dir_all(&tmp);
         return Err(Failure::Io {
             what: format!("writing {}", out.display()),
             error: e,
@@ -157,7 +166,6 @@ pub fn write_folder(out: &Path, files: &[(PathBuf, String)]) -> Result<(), Failu
     let old = parent.join(format!(".{name}.apprun-old-{pid}"));
     let had_old = out.exists();
     if had_old && let Err(e) = std::fs::rename(out, &old) {
-        let _ = std::fs::remove_dir_all(&tmp);
         return Err(Failure::Io {
             what: format!("replacing {}", out.display()),
             error: e,
@@ -167,12 +175,13 @@ pub fn write_folder(out: &Path, files: &[(PathBuf, String)]) -> Result<(), Failu
         if had_old {
             let _ = std::fs::rename(&old, out);
         }
-        let _ = std::fs::remove_dir_all(&tmp);
         return Err(Failure::Io {
             what: format!("replacing {}", out.display()),
             error: e,
         });
     }
+    // The folder now lives at `out`: nothing is left to clean up.
+    let _ = staging.keep();
     if had_old {
         let _ = std::fs::remove_dir_all(&old);
     }
