@@ -6,7 +6,7 @@
 //! the first deploy here defers the service, having no image tag),
 //! it does not really apply update change sets, and its stack deletion gives
 //! up on a VPC whose dependents its CloudFormation emulation cannot remove.
-//! What moto cannot show is covered by crates/apprun-deploy/tests/recorded.rs.
+//! What moto cannot show is covered by crates/apprun-deploy/tests/wire_responses.rs.
 
 mod common;
 

@@ -150,7 +150,7 @@ fn release_builds_offline_and_pushes_a_small_image_tagged_with_the_commit() {
 /// commit's image, finds the tag in the registry and goes on to the service
 /// stack, whose create moto cannot do (it has no App Runner). What follows
 /// on AWS (App Runner's operation, the health path) is covered with
-/// hand-written wire responses in crates/apprun-deploy/tests/recorded.rs.
+/// hand-written wire responses in crates/apprun-deploy/tests/wire_responses.rs.
 #[test]
 fn release_from_nothing_stands_up_the_env_pushes_and_reaches_the_service() {
     let moto = Moto::start();

@@ -84,8 +84,8 @@ impl Clients {
         Clients::from_sdk_config(&loader.load().await, tuning)
     }
 
-    /// Builds the clients from an existing SDK config (tests pass one with a
-    /// recorded HTTP client).
+    /// Builds the clients from an existing SDK config (tests pass one whose
+    /// HTTP client answers with hand-written wire responses).
     pub fn from_sdk_config(config: &SdkConfig, tuning: Tuning) -> Clients {
         let calls = CallLog::default();
         let cfn = aws_sdk_cloudformation::config::Builder::from(config)

@@ -1,9 +1,10 @@
 //! Failure handling that moto cannot produce (it has no rollback states, no
 //! throttling, and applies change sets loosely), tested at the HTTP layer:
 //! the SDK talks to a fake endpoint that answers each CloudFormation/STS
-//! action with a response in AWS's own wire format (awsQuery XML bodies and
-//! error envelopes, real HTTP status codes). Each test says which real
-//! behaviour it records.
+//! action with a hand-written wire response: written from the AWS API
+//! reference in AWS's own wire format (awsQuery XML bodies and error
+//! envelopes, real HTTP status codes), not recorded from AWS. Each test says
+//! which real behaviour it stands for.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
