@@ -24,6 +24,17 @@ pub(crate) struct Action {
     pub dependent: Vec<String>,
 }
 
+impl Action {
+    /// The resource types a call must be authorized on, every one of them.
+    pub(crate) fn required_types(&self) -> Vec<&str> {
+        self.resources
+            .iter()
+            .filter(|(_, required)| *required)
+            .map(|(t, _)| t.as_str())
+            .collect()
+    }
+}
+
 /// One service of the reference. The vendored file has one action per
 /// line; only the actions a check asks for are parsed (the EC2 file alone
 /// is 180 kB, which would take longer to parse than the whole proof).
@@ -195,13 +206,7 @@ mod tests {
     fn actions_are_found_case_insensitively_with_their_resource_types() {
         let (prefix, name, a) = action("APPRUNNER:associatewebacl").unwrap();
         assert_eq!((prefix, name), ("apprunner", "AssociateWebAcl"));
-        let required: Vec<&str> = a
-            .resources
-            .iter()
-            .filter(|(_, r)| *r)
-            .map(|(t, _)| t.as_str())
-            .collect();
-        assert_eq!(required, ["service", "webacl"]);
+        assert_eq!(a.required_types(), ["service", "webacl"]);
         let (_, _, a) = action("ecs:CreateExpressGatewayService").unwrap();
         assert!(a.dependent.iter().any(|d| d == "iam:PassRole"));
         assert!(action("apprunner:NoSuchCall").is_none());

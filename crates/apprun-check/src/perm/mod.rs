@@ -130,48 +130,32 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, findings: &mut Vec<Find
                 need.action,
                 show(&need.resource)
             );
-            match evaluate(statements, &req) {
-                Verdict::Allowed => {}
-                Verdict::Denied(label) => push(
-                    findings,
-                    inputs,
-                    rat,
+            let cannot = subject.replacen("{}", "cannot", 1);
+            let finding = match evaluate(statements, &req) {
+                Verdict::Allowed => None,
+                Verdict::Denied(label) => Some((
                     "APR-PERM-001",
-                    rid,
-                    role_path.clone(),
-                    format!(
-                        "{}: {}; explicitly denied by {label}",
-                        subject.replacen("{}", "cannot", 1),
-                        need.why
-                    ),
-                ),
-                Verdict::NotAllowed(closest) => push(
-                    findings,
-                    inputs,
-                    rat,
+                    format!("{cannot}: {}; explicitly denied by {label}", need.why),
+                )),
+                Verdict::NotAllowed(closest) => Some((
                     "APR-PERM-001",
-                    rid,
-                    role_path.clone(),
                     format!(
-                        "{}: {}; closest statement: {}",
-                        subject.replacen("{}", "cannot", 1),
+                        "{cannot}: {}; closest statement: {}",
                         need.why,
                         closest.unwrap_or_else(|| "none grants the action".into())
                     ),
-                ),
-                Verdict::Unknown(label, key) => push(
-                    findings,
-                    inputs,
-                    rat,
+                )),
+                Verdict::Unknown(label, key) => Some((
                     "APR-PERM-002",
-                    rid,
-                    role_path.clone(),
                     format!(
                         "{}: {}; {label} decides on {key}, whose value the templates do not determine",
                         subject.replacen("{}", "cannot prove it may", 1),
                         need.why
                     ),
-                ),
+                )),
+            };
+            if let Some((rule, message)) = finding {
+                push(findings, inputs, rat, rule, rid, role_path.clone(), message);
             }
         }
     }

@@ -61,12 +61,7 @@ pub(crate) fn expand(
     };
     let full = format!("{prefix}:{name}");
     let service = data::service(prefix);
-    let required: Vec<&str> = a
-        .resources
-        .iter()
-        .filter(|(_, r)| *r)
-        .map(|(t, _)| t.as_str())
-        .collect();
+    let required = a.required_types();
     let types: Vec<&str> = if !required.is_empty() {
         required
     } else {

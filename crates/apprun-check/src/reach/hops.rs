@@ -309,7 +309,7 @@ impl<'a> Model<'a> {
             Dest::Internet => "0.0.0.0/0".to_owned(),
             Dest::Inside { name, .. } => (*name).to_owned(),
         };
-        let mut text = match known.as_slice() {
+        let text = match known.as_slice() {
             [] => format!(
                 "no security group of the checked templates allows egress to {target} on {PORT}"
             ),
@@ -319,14 +319,7 @@ impl<'a> Model<'a> {
                 many.join(", ")
             ),
         };
-        if unknown.is_empty() {
-            Verdict::no(Part::SecurityGroups, text)
-        } else {
-            unknown.dedup();
-            text.push_str(", and ");
-            text.push_str(&unknown.join(", "));
-            Verdict::unknown(Part::SecurityGroups, text)
-        }
+        blocked_by_groups(text, unknown)
     }
 
     /// The ingress of an endpoint's groups from a placement in subnet `from`.
@@ -396,7 +389,7 @@ impl<'a> Model<'a> {
                 }
             }
         }
-        let mut text = format!(
+        let text = format!(
             "endpoint {}'s security group{} {} admit{} no tcp {PORT} from subnet {} or the caller's security groups",
             e.rid.id,
             if known.len() == 1 { "" } else { "s" },
@@ -404,14 +397,7 @@ impl<'a> Model<'a> {
             if known.len() == 1 { "s" } else { "" },
             from.id
         );
-        if unknown.is_empty() {
-            Verdict::no(Part::SecurityGroups, text)
-        } else {
-            unknown.dedup();
-            text.push_str(", and ");
-            text.push_str(&unknown.join(", "));
-            Verdict::unknown(Part::SecurityGroups, text)
-        }
+        blocked_by_groups(text, unknown)
     }
 
     /// An interface endpoint's network interfaces, reached from subnet `s`:
@@ -491,4 +477,16 @@ fn peer_name<'a>(p: &Peer<'a>) -> &'a str {
         Peer::Cidr(_) => "a CIDR",
         Peer::V6 => "an IPv6 range",
     }
+}
+
+/// A security-group hop that no known rule opens: blocked, or unknown when
+/// some group's rules are not known (named after the known ones).
+fn blocked_by_groups(mut text: String, mut unknown: Vec<String>) -> Verdict {
+    if unknown.is_empty() {
+        return Verdict::no(Part::SecurityGroups, text);
+    }
+    unknown.dedup();
+    text.push_str(", and ");
+    text.push_str(&unknown.join(", "));
+    Verdict::unknown(Part::SecurityGroups, text)
 }

@@ -61,6 +61,19 @@ pub(crate) fn interrupt_watch() -> tokio::sync::watch::Receiver<bool> {
     rx
 }
 
+/// Runs an engine operation with live progress (on a terminal, not in JSON
+/// mode) and Ctrl-C watched, and closes the progress display afterwards.
+pub(crate) async fn with_progress<T, F, Fut>(ctx: &Context, run: F) -> T
+where
+    F: FnOnce(Arc<dyn apprun_deploy::Observer>, tokio::sync::watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let progress = Arc::new(Progress::new(ctx.live() && !ctx.json()));
+    let out = run(progress.clone(), interrupt_watch()).await;
+    progress.finish();
+    out
+}
+
 pub(crate) fn options(
     s: &Session,
     env: &str,
@@ -214,16 +227,10 @@ pub fn deploy(ctx: &Context, args: &DeployArgs) -> Result<ExitCode, Failure> {
             args.image_tag.clone(),
             args.yes,
         );
-        let progress = Arc::new(Progress::new(ctx.live() && !ctx.json()));
-        let report = apprun_deploy::deploy(
-            &s.clients,
-            &s.bp,
-            &opts,
-            progress.clone(),
-            interrupt_watch(),
-        )
+        let report = with_progress(ctx, |observer, interrupt| {
+            apprun_deploy::deploy(&s.clients, &s.bp, &opts, observer, interrupt)
+        })
         .await;
-        progress.finish();
         let deferred = deferred_services(&s, &args.env, &report);
         print_report(ctx, &report, &deferred);
         match report.error {
@@ -313,10 +320,11 @@ pub fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitCode, Failure> {
         let s = session(ctx, &args.env).await?;
         let env = s.config.env(&args.env)?;
         apprun_deploy::verify_account(&s.clients, &args.env, env.account.as_deref()).await.map_err(Failure::Deploy)?;
-        let progress = Arc::new(Progress::new(ctx.live() && !ctx.json()));
         let bucket = Names::new(&s.config.system.id).artifact_bucket(&args.env);
-        let result = apprun_deploy::destroy(&s.clients, &s.bp, &s.config.system.id, &bucket, args.yes, progress.clone(), interrupt_watch()).await;
-        progress.finish();
+        let result = with_progress(ctx, |observer, interrupt| {
+            apprun_deploy::destroy(&s.clients, &s.bp, &s.config.system.id, &bucket, args.yes, observer, interrupt)
+        })
+        .await;
         let report = result.map_err(Failure::Deploy)?;
         if ctx.json() {
             print_json(&json!({ "ok": report.failed.is_empty(), "report": report }));

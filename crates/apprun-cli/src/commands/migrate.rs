@@ -2,7 +2,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use apprun_blueprint::synthesize;
@@ -11,11 +10,10 @@ use apprun_deploy::{MigrateOptions, verify_account};
 use serde_json::json;
 
 use crate::cli::MigrateArgs;
-use crate::commands::aws::{interrupt_watch, options, runtime, session};
+use crate::commands::aws::{options, runtime, session, with_progress};
 use crate::diagnostics::Failure;
 use crate::exit;
 use crate::output::{Context, print_json};
-use crate::progress::Progress;
 
 fn refuse(message: String, code: u8) -> Failure {
     Failure::Refused { message, code }
@@ -80,9 +78,10 @@ pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode, Failure> {
             timeout: Duration::from_secs(args.timeout),
             remove_old: args.remove_old,
         };
-        let progress = Arc::new(Progress::new(ctx.live() && !ctx.json()));
-        let (report, result) = apprun_deploy::migrate(&s.clients, &target, &opts, progress.clone(), interrupt_watch()).await;
-        progress.finish();
+        let (report, result) = with_progress(ctx, |observer, interrupt| {
+            apprun_deploy::migrate(&s.clients, &target, &opts, observer, interrupt)
+        })
+        .await;
         if ctx.json() {
             print_json(&json!({ "ok": result.is_ok(), "error": result.as_ref().err().map(|e| e.to_string()), "migration": report }));
             return Ok(match &result {

@@ -4,7 +4,6 @@
 //! from nothing to a verified running service.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use apprun_config::Names;
@@ -15,14 +14,11 @@ use apprun_image::{Builder, Repository, commit_tag};
 use serde_json::json;
 
 use crate::cli::ReleaseArgs;
-use crate::commands::aws::{
-    Session, deferred_services, interrupt_watch, options, runtime, session,
-};
+use crate::commands::aws::{Session, deferred_services, options, runtime, session, with_progress};
 use crate::commands::local::{config_dir, service};
 use crate::diagnostics::{Failure, deploy_exit_code};
 use crate::exit;
 use crate::output::{Context, print_json};
-use crate::progress::Progress;
 
 fn image_failure(e: apprun_image::ImageError) -> Failure {
     use apprun_image::ImageError::*;
@@ -68,16 +64,10 @@ async fn stand_up_infrastructure(
         ),
     );
     let opts = options(s, &args.env, Vec::new(), None, args.yes);
-    let progress = Arc::new(Progress::new(ctx.live() && !ctx.json()));
-    let report = apprun_deploy::deploy(
-        &s.clients,
-        &s.bp,
-        &opts,
-        progress.clone(),
-        interrupt_watch(),
-    )
+    let report = with_progress(ctx, |observer, interrupt| {
+        apprun_deploy::deploy(&s.clients, &s.bp, &opts, observer, interrupt)
+    })
     .await;
-    progress.finish();
     let deferred = deferred_services(s, &args.env, &report);
     Ok(Some((report, deferred)))
 }
@@ -238,16 +228,10 @@ pub fn run(ctx: &Context, args: &ReleaseArgs) -> Result<ExitCode, Failure> {
             health_path: svc.health.path.clone(),
             timeout: Duration::from_secs(args.timeout),
         };
-        let progress = Arc::new(Progress::new(ctx.live() && !ctx.json()));
-        let (report, result) = apprun_deploy::release(
-            &s.clients,
-            &s.bp,
-            &opts,
-            progress.clone(),
-            interrupt_watch(),
-        )
+        let (report, result) = with_progress(ctx, |observer, interrupt| {
+            apprun_deploy::release(&s.clients, &s.bp, &opts, observer, interrupt)
+        })
         .await;
-        progress.finish();
         if result.is_ok() {
             step(
                 ctx,
