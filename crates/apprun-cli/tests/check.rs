@@ -215,3 +215,49 @@ fn ecs_express_services_are_covered_by_the_policy_rules() {
         stdout(&o)
     );
 }
+
+/// `check --template` on an `apprun synth` folder names each file's stack
+/// from the folder's manifest, so the permission proof follows the pipeline
+/// into the service stack as it does with `--env`: the synthesized dev env
+/// is clean, and weakening the pipeline role in iam.yaml (dropping the
+/// Verify action's App Runner ListOperations) is an error naming the action.
+#[test]
+fn template_mode_on_a_synth_folder_proves_permissions_and_catches_a_weakened_role() {
+    let p = project();
+    let o = apprun(p.path(), &["synth", "--env", "dev", "--out", "out"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let files = ["iam", "network", "pipeline", "repository", "service-web"]
+        .map(|f| format!("out/{f}.yaml"));
+    let args = |files: &[String]| {
+        let mut a = vec!["check".to_owned(), "--template".to_owned()];
+        a.extend(files.iter().cloned());
+        a
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        apprun(p.path(), &a)
+    };
+    let o = run(args(&files));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("0 errors"), "{}", stderr(&o));
+
+    let iam = p.path().join("out/iam.yaml");
+    let text = std::fs::read_to_string(&iam).unwrap();
+    let weakened: String = text
+        .lines()
+        .filter(|l| !l.contains("apprunner:ListOperations"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(weakened, text, "the role grants apprunner:ListOperations");
+    std::fs::write(&iam, weakened).unwrap();
+    let o = run(args(&files));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("error[APR-PERM-001] out/iam.yaml")
+                && l.contains("cannot apprunner:ListOperations")
+                && l.contains("project apprunner-nuxt3-dev-web-verify")),
+        "{out}"
+    );
+}

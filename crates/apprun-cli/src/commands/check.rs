@@ -171,7 +171,7 @@ fn check_files(
         .iter()
         .map(|(file, text, t)| Input {
             file: file.clone(),
-            stack: None,
+            stack: manifest_stack_name(std::path::Path::new(file)),
             template: t,
             text: (!text.trim_start().starts_with('{')).then(|| text.clone()),
         })
@@ -181,6 +181,25 @@ fn check_files(
     report.findings.extend(parse_errors);
     report.sort();
     Ok(report)
+}
+
+/// The stack a template file becomes, when the file sits in an `apprun synth`
+/// folder: its `apprun.manifest.json` names each file's stack. The names let
+/// the permission proof follow what one stack does to another (a pipeline's
+/// deploy action, a buildspec reading a stack's outputs). Without a manifest
+/// (or with one that does not list the file) the stack stays unnamed.
+fn manifest_stack_name(file: &Path) -> Option<String> {
+    let name = file.file_name()?.to_str()?;
+    let text = std::fs::read_to_string(file.parent()?.join("apprun.manifest.json")).ok()?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).ok()?;
+    manifest["envs"]
+        .as_array()?
+        .iter()
+        .filter_map(|env| env["stacks"].as_array())
+        .flatten()
+        .find(|stack| stack["file"].as_str() == Some(name))
+        .and_then(|stack| stack["name"].as_str())
+        .map(str::to_owned)
 }
 
 fn text_line(f: &Finding) -> String {
