@@ -16,7 +16,7 @@ runs="${RUNS:-5}"
 stacks=(iam repository network pipeline)
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-test.txt "awscli==1.46.2"
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-test.txt
 cargo build --release --locked -q
 apprun="$PWD/target/release/apprun"
 work="$(mktemp -d)"
