@@ -54,8 +54,9 @@ pub struct Context {
 /// Checks a set of templates that belong together (an env's stacks, or the
 /// files given with --template).
 pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) -> Report {
-    let mut findings = Vec::new();
-    for input in inputs {
+    // Findings with the index of the template they belong to.
+    let mut found: Vec<(usize, Finding)> = Vec::new();
+    for (at, input) in inputs.iter().enumerate() {
         let mut here = Vec::new();
         structure::check(input.template, &mut here);
         schema::check(input.template, &mut here);
@@ -63,25 +64,16 @@ pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) ->
         if let Some(guard) = guard {
             guard.check(input.template, &mut here);
         }
-        let lines = input
-            .text
-            .as_deref()
-            .filter(|_| !here.is_empty())
-            .map(lines::LineIndex::new);
-        for mut f in here {
-            f.file = input.file.clone();
-            f.stack = input.stack.clone();
-            f.line = lines.as_ref().and_then(|l| l.line_of(&f.path));
-            findings.push(f);
-        }
+        found.extend(here.into_iter().map(|f| (at, f)));
     }
-    cross::check(inputs, ctx, &mut findings);
     // The bench (bench/check.sh) measures the proof's cost side by side by
     // running the same check without it; nothing else sets this.
     if std::env::var_os("APPRUN_BENCH_SKIP_PERM").is_none() {
-        perm::check(inputs, ctx, &mut findings);
+        perm::check(inputs, ctx, &mut found);
     }
-    reach::check(inputs, ctx, &mut findings);
+    reach::check(inputs, ctx, &mut found);
+    let mut findings = placed(inputs, found);
+    cross::check(inputs, ctx, &mut findings);
     for f in &mut findings {
         if let Some((_, _, _, reason)) = ctx.allow.iter().find(|(rule, resource, stack, _)| {
             rule == &f.rule
@@ -99,6 +91,24 @@ pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) ->
     };
     report.sort();
     report
+}
+
+/// Gives each finding the file, stack and line of the template it belongs
+/// to, indexing a template's lines once, and only when it has findings.
+fn placed(inputs: &[Input<'_>], found: Vec<(usize, Finding)>) -> Vec<Finding> {
+    let mut lines: Vec<Option<Option<lines::LineIndex>>> = inputs.iter().map(|_| None).collect();
+    found
+        .into_iter()
+        .map(|(at, mut f)| {
+            let input = &inputs[at];
+            let index =
+                lines[at].get_or_insert_with(|| input.text.as_deref().map(lines::LineIndex::new));
+            f.file = input.file.clone();
+            f.stack = input.stack.clone();
+            f.line = index.as_ref().and_then(|l| l.line_of(&f.path));
+            f
+        })
+        .collect()
 }
 
 /// Checks every stack of an env as synthesized, with the config's policy.

@@ -92,7 +92,7 @@ pub const RULES: &[(&str, Severity, &str)] = &[
     ),
 ];
 
-fn severity(id: &str) -> Severity {
+pub(crate) fn severity(id: &str) -> Severity {
     RULES
         .iter()
         .find(|(r, _, _)| *r == id)
@@ -254,7 +254,8 @@ pub(crate) fn check(t: &Template, ctx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
-fn is_true(v: Option<&Value>) -> bool {
+/// A CloudFormation boolean: `true` or the string "true" (any case).
+pub(crate) fn is_true(v: Option<&Value>) -> bool {
     matches!(v, Some(Value::Bool(true)))
         || matches!(v, Some(Value::String(s)) if s.eq_ignore_ascii_case("true"))
 }

@@ -16,13 +16,13 @@ mod world;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use crate::{Context, Input};
 use eval::{Request, Verdict, evaluate, show};
 use world::World;
 
 /// Adds a finding for every call an actor needs and its policies do not allow.
-pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, findings: &mut Vec<Finding>) {
+pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, found: &mut Vec<(usize, Finding)>) {
     let world = World::new(inputs, ctx);
     let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
     // Several actors share a role: resolve its policies once.
@@ -37,8 +37,7 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, findings: &mut Vec<Find
                 continue;
             }
             push(
-                findings,
-                inputs,
+                found,
                 *at,
                 "APR-PERM-002",
                 site_id,
@@ -56,8 +55,7 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, findings: &mut Vec<Find
         let trusted = world.trusted_services(role);
         if !trusted.iter().any(|t| t == &actor.principal) {
             push(
-                findings,
-                inputs,
+                found,
                 rat,
                 "APR-PERM-003",
                 rid,
@@ -80,8 +78,7 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, findings: &mut Vec<Find
         let (statements, missing) = (&*statements, &*missing);
         for m in missing {
             push(
-                findings,
-                inputs,
+                found,
                 rat,
                 "APR-PERM-002",
                 rid,
@@ -94,8 +91,7 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, findings: &mut Vec<Find
         }
         for u in &actor.unproven {
             push(
-                findings,
-                inputs,
+                found,
                 rat,
                 "APR-PERM-002",
                 rid,
@@ -155,34 +151,20 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, findings: &mut Vec<Find
                 )),
             };
             if let Some((rule, message)) = finding {
-                push(findings, inputs, rat, rule, rid, role_path.clone(), message);
+                push(found, rat, rule, rid, role_path.clone(), message);
             }
         }
     }
 }
 
 fn push(
-    findings: &mut Vec<Finding>,
-    inputs: &[Input<'_>],
+    found: &mut Vec<(usize, Finding)>,
     at: usize,
     rule: &str,
     logical_id: &str,
     path: String,
     message: String,
 ) {
-    let severity = if rule == "APR-PERM-002" {
-        Severity::Warning
-    } else {
-        Severity::Error
-    };
-    let mut f = Finding::new(rule, severity, logical_id, path, message);
-    let input = &inputs[at];
-    f.file = input.file.clone();
-    f.stack = input.stack.clone();
-    f.line = input
-        .text
-        .as_deref()
-        .map(crate::lines::LineIndex::new)
-        .and_then(|l| l.line_of(&f.path));
-    findings.push(f);
+    let severity = crate::rules::severity(rule);
+    found.push((at, Finding::new(rule, severity, logical_id, path, message)));
 }

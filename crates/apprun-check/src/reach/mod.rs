@@ -17,10 +17,8 @@ mod placements;
 
 use std::collections::BTreeMap;
 
-use apprun_template::Value;
 
 use crate::finding::{Finding, Severity};
-use crate::lines::LineIndex;
 use crate::{Context, Input};
 use hops::{Dest, Part, Reason, Verdict};
 use model::{Model, Rid};
@@ -32,31 +30,15 @@ pub(crate) const NO_PATH: &str = "APR-NET-010";
 pub(crate) const CANNOT_PROVE: &str = "APR-NET-011";
 
 /// Adds a finding for every placement that cannot reach what it must.
-pub(crate) fn check(inputs: &[Input<'_>], _ctx: &Context, findings: &mut Vec<Finding>) {
+pub(crate) fn check(inputs: &[Input<'_>], _ctx: &Context, found: &mut Vec<(usize, Finding)>) {
     let model = Model::new(inputs);
     let stacks: Vec<Option<&str>> = inputs.iter().map(|i| i.stack.as_deref()).collect();
     let (placements, outside) = placements::find(&model, &stacks);
-    let mut found: Vec<(usize, Finding)> = Vec::new();
     for p in &placements {
-        prove(&model, p, &mut found);
+        prove(&model, p, found);
     }
     for o in &outside {
         found.push((o.at.t, outside_finding(o)));
-    }
-    if found.is_empty() {
-        return;
-    }
-    // Line numbers: one index per template that has findings.
-    let mut lines: BTreeMap<usize, Option<LineIndex>> = BTreeMap::new();
-    for (t, mut f) in found {
-        let input = &inputs[t];
-        let index = lines
-            .entry(t)
-            .or_insert_with(|| input.text.as_deref().map(LineIndex::new));
-        f.file = input.file.clone();
-        f.stack = input.stack.clone();
-        f.line = index.as_ref().and_then(|l| l.line_of(&f.path));
-        findings.push(f);
     }
 }
 
@@ -244,10 +226,4 @@ fn outside_finding(o: &Outside<'_>) -> Finding {
             o.goal.name()
         ),
     )
-}
-
-/// `true` or `"true"` (any case).
-pub(crate) fn is_true(v: Option<&Value>) -> bool {
-    matches!(v, Some(Value::Bool(true)))
-        || matches!(v, Some(Value::String(s)) if s.eq_ignore_ascii_case("true"))
 }

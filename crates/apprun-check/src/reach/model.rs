@@ -373,7 +373,7 @@ impl<'a> Model<'a> {
                 .iter()
                 .map(|v| self.resolve(t, v))
                 .collect(),
-            private_dns: crate::reach::is_true(p.get("PrivateDnsEnabled")),
+            private_dns: crate::rules::is_true(p.get("PrivateDnsEnabled")),
             route_tables: p
                 .get("RouteTableIds")
                 .and_then(Value::as_list)

@@ -467,7 +467,7 @@ fn apprunner_url<'a>(m: &Model<'a>, service: Rid<'a>, p: &'a Map) -> Option<Goal
         .and_then(|n| n.get("IngressConfiguration"))
         .and_then(|i| i.get("IsPubliclyAccessible"));
     // App Runner services are public unless told otherwise.
-    if public.is_none() || super::is_true(public) {
+    if public.is_none() || crate::rules::is_true(public) {
         return Some(Goal::Url { name });
     }
     let tpl = m.templates[service.t];
