@@ -124,11 +124,7 @@ pub(crate) fn template(config: &Config) -> Template {
         ),
         ("PipelineRole", PIPELINE_ROLE_EXPORT, "Pipeline role"),
     ];
-    if config
-        .services
-        .values()
-        .any(|s| s.compute == apprun_config::Compute::EcsExpress)
-    {
+    if config.uses(apprun_config::Compute::EcsExpress) {
         ecs_roles(config, &mut t);
         exported.extend([
             (
@@ -283,35 +279,23 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
 fn pipeline_extra_policies(config: &Config) -> Vec<ExtraPolicy> {
     let id = &config.system.id;
     let mut extra = Vec::new();
-    if config
-        .services
-        .values()
-        .any(|svc| svc.compute == apprun_config::Compute::EcsExpress)
-    {
-        extra.push((
+    if config.uses(apprun_config::Compute::EcsExpress) {
+        extra.push(ExtraPolicy::new(
             "PipelineEcsExpressPolicy",
             format!("{id}-pipeline-ecs-express"),
-            "What the pipeline role needs to deploy and verify ECS Express services".to_owned(),
+            "What the pipeline role needs to deploy and verify ECS Express services",
             ecs_express_statements(id),
         ));
     }
     if config.envs.values().any(|e| e.ingress == Ingress::Private) {
-        extra.push((
+        extra.push(ExtraPolicy::new(
             "PipelineVpcBuildsPolicy",
             format!("{id}-pipeline-vpc-builds"),
-            "What CodeBuild needs to run the pipeline's projects in the VPC".to_owned(),
+            "What CodeBuild needs to run the pipeline's projects in the VPC",
             codebuild_vpc_statements(),
         ));
     }
     extra
-        .into_iter()
-        .map(|(logical, name, description, s)| ExtraPolicy {
-            logical,
-            name,
-            description,
-            statements: s.into_iter().map(Value::Map).collect(),
-        })
-        .collect()
 }
 
 /// A managed policy attached to the pipeline role.
@@ -320,6 +304,17 @@ struct ExtraPolicy {
     name: String,
     description: String,
     statements: Vec<Value>,
+}
+
+impl ExtraPolicy {
+    fn new(logical: &'static str, name: String, description: &str, statements: Vec<Map>) -> Self {
+        ExtraPolicy {
+            logical,
+            name,
+            description: description.to_owned(),
+            statements: statements.into_iter().map(Value::Map).collect(),
+        }
+    }
 }
 
 /// Pipeline artifacts and staged templates in the env buckets

@@ -353,16 +353,14 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         "AppRunnerEndpoint".into(),
         endpoint(plan, "apprunner", true, id, e),
     );
-    if public_ecs_tasks(config, env) {
+    let public_ecs = public_ecs_tasks(config, env);
+    if public_ecs {
         for (logical, service) in ECS_INTERFACE_ENDPOINTS {
             res.insert((*logical).into(), endpoint(plan, service, true, id, e));
         }
     }
-    let private_app_runner = env.ingress == Ingress::Private
-        && config
-            .services
-            .values()
-            .any(|s| s.compute == apprun_config::Compute::AppRunner);
+    let private_app_runner =
+        env.ingress == Ingress::Private && config.uses(apprun_config::Compute::AppRunner);
     if private_app_runner {
         // Private ingress needs the requests endpoint; it has no private DNS name.
         res.insert(
@@ -371,7 +369,6 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         );
     }
 
-    let public_ecs = public_ecs_tasks(config, env);
     if public_ecs {
         ecs_public_egress(&mut t, id, e);
     }
@@ -419,11 +416,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
 /// when a service uses ECS Express and the env's ingress is public (see
 /// express.rs for why).
 pub(crate) fn public_ecs_tasks(config: &Config, env: &Env) -> bool {
-    env.ingress == Ingress::Public
-        && config
-            .services
-            .values()
-            .any(|s| s.compute == apprun_config::Compute::EcsExpress)
+    env.ingress == Ingress::Public && config.uses(apprun_config::Compute::EcsExpress)
 }
 
 /// A path from ECS tasks in the public subnets to ECR and CloudWatch Logs.

@@ -208,13 +208,13 @@ impl Config {
         self.services.values().next()
     }
 
-    pub fn is_primary(&self, service: &str) -> bool {
-        self.services.keys().next().is_some_and(|k| k == service)
+    /// Whether any service runs on this compute backend.
+    pub fn uses(&self, compute: Compute) -> bool {
+        self.services.values().any(|s| s.compute == compute)
     }
 
-    /// Whether `env` is the first environment declared.
-    pub fn is_first_env(&self, env: &str) -> bool {
-        self.envs.keys().next().is_some_and(|k| k == env)
+    pub fn is_primary(&self, service: &str) -> bool {
+        self.services.keys().next().is_some_and(|k| k == service)
     }
 
     /// Whether `env` is the first environment declared for its account: that

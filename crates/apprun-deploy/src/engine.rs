@@ -30,7 +30,9 @@ use crate::error::DeployError;
 use crate::events::{Event, Observer, Review};
 use crate::identity::verify_account;
 use crate::images::{ImageSource, require_tag};
-use crate::stack::{Deployed, StackState, classify, describe, failed_events, template_body};
+use crate::stack::{
+    Deployed, StackState, classify, describe, failed_events, needs_create, template_body,
+};
 use crate::wait::{Waited, wait_for};
 
 /// CloudFormation's limit for a template passed inline.
@@ -495,7 +497,7 @@ fn jobs<'a>(
         .collect()
 }
 
-async fn describe_all(
+pub(crate) async fn describe_all(
     clients: &Clients,
     stacks: &[&Stack],
 ) -> Result<BTreeMap<String, Option<Deployed>>, DeployError> {
@@ -576,10 +578,7 @@ async fn run(
         None => describe_all(clients, &services)
             .await?
             .into_iter()
-            .filter(|(_, d)| {
-                d.as_ref()
-                    .is_none_or(|d| classify(&d.status) == StackState::FailedCreate)
-            })
+            .filter(|(_, d)| needs_create(d.as_ref()))
             .map(|(name, _)| name)
             .collect(),
     };

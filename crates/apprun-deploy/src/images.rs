@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use apprun_blueprint::{Stack, StackKind};
 use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
 
 use crate::clients::Clients;
 use crate::engine::DeployOptions;
@@ -71,15 +70,11 @@ pub(crate) async fn require_tag(
     services: &[&Stack],
     tag: &str,
 ) -> Result<(), DeployError> {
-    let mut names: Vec<&str> = services
-        .iter()
-        .filter_map(|s| match &s.kind {
-            StackKind::Service(name) => Some(name.as_str()),
-            _ => None,
-        })
-        .collect();
-    names.sort_unstable();
-    names.dedup();
+    // A blueprint has one stack per service.
+    let names = services.iter().filter_map(|s| match &s.kind {
+        StackKind::Service(name) => Some(name.as_str()),
+        _ => None,
+    });
     for service in names {
         let repository =
             opts.images
@@ -150,14 +145,7 @@ async fn registry_lookup(base_url: &str, path: &str, tag: &str) -> Result<Lookup
         stack: None,
         message,
     };
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| failed(format!("no TLS roots: {e}")))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build::<_, Empty<Bytes>>(https);
+    let client = crate::release::plain_client().map_err(failed)?;
     let request = hyper::Request::head(&url)
         .header(hyper::header::ACCEPT, MANIFEST_TYPES)
         .body(Empty::new())

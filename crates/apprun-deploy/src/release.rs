@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apprun_blueprint::{EnvBlueprint, StackKind};
+use apprun_blueprint::{EnvBlueprint, Stack, StackKind};
 use aws_sdk_apprunner::types::OperationStatus;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -15,10 +15,10 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::clients::Clients;
-use crate::engine::{DeployOptions, DeployReport, deploy};
+use crate::engine::{DeployOptions, DeployReport, deploy, describe_all};
 use crate::error::DeployError;
 use crate::events::{Event, Observer};
-use crate::stack::{StackState, classify, describe};
+use crate::stack::{describe, needs_create};
 
 /// What `apprun release` deploys and checks.
 #[derive(Debug, Clone)]
@@ -80,14 +80,33 @@ pub enum Health {
     Bad(String),
 }
 
+/// A plain HTTP(S) client for requests outside the AWS SDK (health paths,
+/// registry lookups): the same rustls stack, the system's roots, HTTP/1.
+pub(crate) type PlainClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Empty<Bytes>,
+>;
+
+/// Builds a [`PlainClient`]; fails only when the system has no TLS roots.
+pub(crate) fn plain_client() -> Result<PlainClient, String> {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| format!("no TLS roots: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(https),
+    )
+}
+
 /// GETs `url` until it answers 200 or `timeout` passes.
 pub async fn health_check(url: &str, timeout: Duration, poll: Duration) -> Health {
-    let https = match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
-        Ok(b) => b.https_or_http().enable_http1().build(),
-        Err(e) => return Health::Bad(format!("no TLS roots: {e}")),
+    let client = match plain_client() {
+        Ok(c) => c,
+        Err(e) => return Health::Bad(e),
     };
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build::<_, Empty<Bytes>>(https);
     let Ok(uri) = url.parse::<hyper::Uri>() else {
         return Health::Bad(format!("`{url}` is not a URL"));
     };
@@ -270,20 +289,17 @@ pub async fn missing_infrastructure(
     clients: &Clients,
     bp: &EnvBlueprint,
 ) -> Result<Vec<String>, DeployError> {
-    let mut missing = Vec::new();
-    for stack in bp
+    let infrastructure: Vec<&Stack> = bp
         .stacks
         .iter()
         .filter(|s| !matches!(s.kind, StackKind::Service(_)))
-    {
-        let usable = describe(clients, &stack.name)
-            .await?
-            .is_some_and(|d| classify(&d.status) != StackState::FailedCreate);
-        if !usable {
-            missing.push(stack.name.clone());
-        }
-    }
-    Ok(missing)
+        .collect();
+    let deployed = describe_all(clients, &infrastructure).await?;
+    Ok(infrastructure
+        .iter()
+        .filter(|s| needs_create(deployed.get(&s.name).and_then(Option::as_ref)))
+        .map(|s| s.name.clone())
+        .collect())
 }
 
 /// The service stack's `ServiceArn` and `ServiceUrl` outputs.

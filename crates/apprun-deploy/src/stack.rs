@@ -31,6 +31,12 @@ pub enum StackState {
     Blocked(String),
 }
 
+/// Whether a stack must be created (again): it does not exist, or its first
+/// create failed.
+pub(crate) fn needs_create(deployed: Option<&Deployed>) -> bool {
+    deployed.is_none_or(|d| classify(&d.status) == StackState::FailedCreate)
+}
+
 /// Maps a CloudFormation stack status to what apprun does with it.
 pub fn classify(status: &str) -> StackState {
     match status {

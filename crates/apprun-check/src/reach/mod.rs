@@ -17,7 +17,6 @@ mod placements;
 
 use std::collections::BTreeMap;
 
-
 use crate::finding::{Finding, Severity};
 use crate::{Context, Input};
 use hops::{Dest, Part, Reason, Verdict};

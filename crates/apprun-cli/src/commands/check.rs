@@ -1,7 +1,7 @@
 //! `apprun check`: schemas, references, policy rules and cfn-guard rules,
 //! for an env's synthesized stacks or for template files.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use apprun_blueprint::synthesize;
@@ -167,11 +167,14 @@ fn check_files(
             }),
         }
     }
+    // Each folder's manifest is read once, however many of its files are given.
+    let mut manifests: std::collections::BTreeMap<PathBuf, Option<serde_json::Value>> =
+        std::collections::BTreeMap::new();
     let inputs: Vec<Input<'_>> = parsed
         .iter()
         .map(|(file, text, t)| Input {
             file: file.clone(),
-            stack: manifest_stack_name(std::path::Path::new(file)),
+            stack: manifest_stack_name(Path::new(file), &mut manifests),
             template: t,
             text: (!text.trim_start().starts_with('{')).then(|| text.clone()),
         })
@@ -188,10 +191,19 @@ fn check_files(
 /// the permission proof follow what one stack does to another (a pipeline's
 /// deploy action, a buildspec reading a stack's outputs). Without a manifest
 /// (or with one that does not list the file) the stack stays unnamed.
-fn manifest_stack_name(file: &Path) -> Option<String> {
+fn manifest_stack_name(
+    file: &Path,
+    manifests: &mut std::collections::BTreeMap<PathBuf, Option<serde_json::Value>>,
+) -> Option<String> {
     let name = file.file_name()?.to_str()?;
-    let text = std::fs::read_to_string(file.parent()?.join("apprun.manifest.json")).ok()?;
-    let manifest: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let dir = file.parent()?.to_path_buf();
+    let manifest = manifests
+        .entry(dir)
+        .or_insert_with_key(|dir| {
+            let text = std::fs::read_to_string(dir.join("apprun.manifest.json")).ok()?;
+            serde_json::from_str(&text).ok()
+        })
+        .as_ref()?;
     manifest["envs"]
         .as_array()?
         .iter()
