@@ -17,7 +17,7 @@ mod value;
 mod yaml;
 
 pub use build::*;
-pub use parse::{ParseError, parse_json, parse_template, parse_yaml};
+pub use parse::{ParseError, parse_json, parse_json_value, parse_template, parse_yaml};
 pub use refs::References;
 pub use template::{Output, Parameter, Resource, Template};
 pub use validate::{Finding, Severity, validate};

@@ -44,6 +44,14 @@ pub fn parse_json(text: &str) -> Result<Template, ParseError> {
     template_from_value(&from_json(&raw, "")?)
 }
 
+/// A JSON document that is not a whole template (a policy document, say) as
+/// a [`Value`], reading intrinsic functions in their long form.
+pub fn parse_json_value(text: &str) -> Result<Value, ParseError> {
+    let raw: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string()))?;
+    from_json(&raw, "")
+}
+
 /// Converts a parsed YAML node into a [`Value`], reading tags and long forms.
 pub fn from_yaml(v: &serde_norway::Value, path: &str) -> Result<Value, ParseError> {
     use serde_norway::Value as Y;

@@ -117,12 +117,13 @@ pub(crate) fn action(full: &str) -> Option<(&'static str, &'static str, &'static
 
 /// The document of a vendored AWS managed policy, from its ARN's path
 /// after `policy/` (`service-role/AmazonECSTaskExecutionRolePolicy`).
-pub(crate) fn managed_policy(path: &str) -> Option<&'static serde_json::Value> {
-    static P: OnceLock<BTreeMap<&'static str, serde_json::Value>> = OnceLock::new();
+/// Parsed once, into the template model the proof evaluates.
+pub(crate) fn managed_policy(path: &str) -> Option<&'static apprun_template::Value> {
+    static P: OnceLock<BTreeMap<&'static str, apprun_template::Value>> = OnceLock::new();
     P.get_or_init(|| {
         MANAGED
             .iter()
-            .filter_map(|(name, text)| Some((*name, serde_json::from_str(text).ok()?)))
+            .filter_map(|(name, text)| Some((*name, apprun_template::parse_json_value(text).ok()?)))
             .collect()
     })
     .get(path)

@@ -522,10 +522,9 @@ impl<'a> World<'a> {
                 .and_then(|(_, path)| data::managed_policy(path).map(|d| (path, d)))
             {
                 Some((path, doc)) => {
-                    let doc = json_to_value(doc);
                     self.statements(
                         rid.0,
-                        &doc,
+                        doc,
                         &format!("{} AWS managed policy {path}", rid.1),
                         &mut statements,
                     );
@@ -620,23 +619,5 @@ pub(crate) fn list(v: Option<&Value>) -> Vec<&Value> {
         Some(Value::List(items)) => items.iter().collect(),
         Some(v) => vec![v],
         None => Vec::new(),
-    }
-}
-
-/// A JSON document (a vendored managed policy) as a template value.
-fn json_to_value(j: &serde_json::Value) -> Value {
-    match j {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => n
-            .as_i64()
-            .map_or_else(|| Value::Float(n.as_f64().unwrap_or_default()), Value::Int),
-        serde_json::Value::String(s) => Value::String(s.clone()),
-        serde_json::Value::Array(a) => Value::List(a.iter().map(json_to_value).collect()),
-        serde_json::Value::Object(o) => Value::Map(
-            o.iter()
-                .map(|(k, v)| (k.clone(), json_to_value(v)))
-                .collect(),
-        ),
     }
 }
