@@ -39,6 +39,7 @@ use apprun_template::{Output, Resource, Template, Value, import, join, map, r#re
 
 use crate::iam::{ECS_EXECUTION_ROLE_EXPORT, ECS_INFRASTRUCTURE_ROLE_EXPORT, ECS_TASK_ROLE_EXPORT};
 use crate::network::ECS_TASK_SG_EXPORT;
+use crate::network::subnet_imports;
 use crate::service::{IMAGE_TAG_PARAMETER, image_tag_parameter, runtime_env_vars};
 use crate::tags::env_tags;
 
@@ -71,11 +72,7 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
         .into_iter()
         .map(|g| import(names.env_export(e, g)))
         .collect();
-    let subnets: Vec<Value> = env
-        .subnets
-        .tier(tier)
-        .map(|sn| import(names.env_export(e, &sn.logical_id())))
-        .collect();
+    let subnets = subnet_imports(&names, env, tier);
     let mut logs = Resource::new(
         "AWS::Logs::LogGroup",
         map! {

@@ -4,7 +4,7 @@
 //! names are exactly the reference's; only the VPC range comes from config.
 
 use apprun_config::{Config, Env, Ingress, Names, Subnet, SubnetPlan, Tier};
-use apprun_template::{Map, Output, Resource, Template, Value, get_att, map, r#ref, sub};
+use apprun_template::{Map, Output, Resource, Template, Value, get_att, import, map, r#ref, sub};
 use serde::Serialize;
 
 use crate::tags::{env_tags, subnet_tags};
@@ -506,4 +506,13 @@ fn endpoint(plan: &SubnetPlan, service: &str, private_dns: bool, id: &str, env: 
         "Tags" => env_tags(id, env),
     };
     Resource::new("AWS::EC2::VPCEndpoint", props)
+}
+
+/// The env's subnets of one tier, one per zone, as imports of the network
+/// stack's exports: what a service or project placed in that tier names.
+pub(crate) fn subnet_imports(names: &Names, env: &Env, tier: Tier) -> Vec<Value> {
+    env.subnets
+        .tier(tier)
+        .map(|sn| import(names.env_export(&env.name, &sn.logical_id())))
+        .collect()
 }

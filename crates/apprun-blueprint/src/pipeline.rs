@@ -8,6 +8,7 @@ use apprun_template::{Output, Resource, Template, Value, get_att, import, map, r
 
 use crate::iam::PIPELINE_ROLE_EXPORT;
 use crate::ids::pascal;
+use crate::network::subnet_imports;
 use crate::policy::{allow, document, trust};
 use crate::repository::PIPELINE_TEMPLATES_PREFIX;
 use crate::service::IMAGE_TAG_PARAMETER;
@@ -277,11 +278,7 @@ fn verify_vpc(names: &Names, env: &Env) -> Option<Value> {
         return None;
     }
     let e = &env.name;
-    let subnets: Vec<Value> = env
-        .subnets
-        .tier(Tier::Protect)
-        .map(|s| import(names.env_export(e, &s.logical_id())))
-        .collect();
+    let subnets = subnet_imports(names, env, Tier::Protect);
     Some(
         map! {
             "VpcId" => import(names.env_export(e, "VPC")),

@@ -8,6 +8,7 @@ use apprun_template::{
 
 use crate::iam::{ACCESS_ROLE_EXPORT, INSTANCE_ROLE_EXPORT};
 use crate::network::REQUESTS_ENDPOINT_EXPORT;
+use crate::network::subnet_imports;
 use crate::tags::env_tags;
 
 /// The template parameter that pins the image tag.
@@ -48,18 +49,11 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
         description: Some(format!("{id} {e}: service {s} on App Runner (apprun)")),
         ..Template::default()
     };
-    let mut tag =
-        Parameter::string("Image tag to deploy: the 7-character commit id the pipeline pushed");
-    tag.allowed_pattern = Some("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$".into());
-    tag.constraint_description = Some("a Docker image tag".into());
-    t.parameters.insert(IMAGE_TAG_PARAMETER.into(), tag);
+    t.parameters
+        .insert(IMAGE_TAG_PARAMETER.into(), image_tag_parameter());
 
     // The connector spans the protect subnet of every configured zone.
-    let subnets: Vec<Value> = env
-        .subnets
-        .tier(apprun_config::Tier::Protect)
-        .map(|sn| import(names.env_export(e, &sn.logical_id())))
-        .collect();
+    let subnets = subnet_imports(&names, env, apprun_config::Tier::Protect);
     t.resources.insert(
         "VpcConnector".into(),
         Resource::new(
