@@ -324,19 +324,8 @@ impl Walk<'_> {
     /// when that is a shell.
     fn script(&mut self, path: &str, run_by: Option<(String, usize)>, depth: usize) {
         let path = tidy(path);
-        let file = self.root.join(path);
-        let text = match std::fs::read(&file) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if run_by.is_none() {
-                    self.gap(path, &run_by, GapKind::ScriptMissing);
-                }
-                return;
-            }
-            Err(e) => {
-                self.gap(path, &run_by, GapKind::ScriptUnreadable(e.to_string()));
-                return;
-            }
+        let Some(text) = self.read(path, &run_by) else {
+            return;
         };
         // A compiled program of the repository needs nothing from the image.
         let Ok(text) = String::from_utf8(text) else {
@@ -365,14 +354,34 @@ impl Walk<'_> {
         if path.starts_with('/') {
             return;
         }
-        match std::fs::read_to_string(self.root.join(path)) {
+        let Some(bytes) = self.read(path, &run_by) else {
+            return;
+        };
+        match String::from_utf8(bytes) {
             Ok(text) => self.scan(path, &text, depth),
+            Err(_) => self.gap(
+                path,
+                &run_by,
+                GapKind::ScriptUnreadable("stream did not contain valid UTF-8".into()),
+            ),
+        }
+    }
+
+    /// A repository file's bytes. A missing file is reported only when the
+    /// prebuild names it directly; one that cannot be read, always.
+    fn read(&mut self, path: &str, run_by: &Option<(String, usize)>) -> Option<Vec<u8>> {
+        match std::fs::read(self.root.join(path)) {
+            Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if run_by.is_none() {
-                    self.gap(path, &run_by, GapKind::ScriptMissing);
+                    self.gap(path, run_by, GapKind::ScriptMissing);
                 }
+                None
             }
-            Err(e) => self.gap(path, &run_by, GapKind::ScriptUnreadable(e.to_string())),
+            Err(e) => {
+                self.gap(path, run_by, GapKind::ScriptUnreadable(e.to_string()));
+                None
+            }
         }
     }
 
