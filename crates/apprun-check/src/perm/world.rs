@@ -21,6 +21,9 @@ pub(crate) struct World<'a> {
     pub region: String,
     pub account: String,
     exports: BTreeMap<String, (usize, String)>,
+    /// Every IAM role of the checked set with its ARN, resolved once:
+    /// roles given as ARN text are matched against it.
+    role_arns: Vec<(String, Rid)>,
 }
 
 /// Types whose `Ref` returns the ARN rather than the name.
@@ -63,7 +66,7 @@ impl<'a> World<'a> {
             _ => "aws",
         }
         .to_owned();
-        World {
+        let mut world = World {
             inputs,
             partition,
             region,
@@ -72,7 +75,14 @@ impl<'a> World<'a> {
                 .clone()
                 .unwrap_or_else(|| "{AccountId}".to_owned()),
             exports,
-        }
+            role_arns: Vec::new(),
+        };
+        world.role_arns = world
+            .roles()
+            .into_iter()
+            .map(|rid| (world.arn(&rid, 0), rid))
+            .collect();
+        world
     }
 
     pub(crate) fn resource(&self, rid: &Rid) -> Option<&'a Resource> {
@@ -424,9 +434,13 @@ impl<'a> World<'a> {
             return Some(rid);
         }
         let arn = self.text(at, v);
-        self.roles()
-            .into_iter()
-            .find(|rid| !arn.contains(UNKNOWN) && self.arn(rid, 0) == arn)
+        if arn.contains(UNKNOWN) {
+            return None;
+        }
+        self.role_arns
+            .iter()
+            .find(|(role_arn, _)| *role_arn == arn)
+            .map(|(_, rid)| rid.clone())
     }
 
     /// Every IAM role of the checked set.
