@@ -25,8 +25,8 @@ use world::World;
 pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, found: &mut Vec<(usize, Finding)>) {
     let world = World::new(inputs, ctx);
     let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
-    // Several actors share a role: resolve its policies once.
-    let mut policies: BTreeMap<world::Rid, (Vec<eval::Statement>, Vec<String>)> = BTreeMap::new();
+    // Several actors share a role: resolve its policies and trust once.
+    let mut roles: BTreeMap<world::Rid, RoleView> = BTreeMap::new();
     for actor in actors::actors(&world) {
         let (at, site_id, site_path) = &actor.site;
         let Some(role) = &actor.role else {
@@ -52,7 +52,15 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, found: &mut Vec<(usize,
         };
         let (rat, rid) = (role.0, role.1.as_str());
         let role_path = format!("Resources/{rid}");
-        let trusted = world.trusted_services(role);
+        let view = roles.entry(role.clone()).or_insert_with(|| {
+            let (statements, missing) = world.role_policies(role);
+            RoleView {
+                statements,
+                missing,
+                trusted: world.trusted_services(role),
+            }
+        });
+        let (statements, missing, trusted) = (&view.statements, &view.missing, &view.trusted);
         if !trusted.iter().any(|t| t == &actor.principal) {
             push(
                 found,
@@ -72,10 +80,6 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, found: &mut Vec<(usize,
                 ),
             );
         }
-        let (statements, missing) = policies
-            .entry(role.clone())
-            .or_insert_with(|| world.role_policies(role));
-        let (statements, missing) = (&*statements, &*missing);
         for m in missing {
             push(
                 found,
@@ -155,6 +159,14 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, found: &mut Vec<(usize,
             }
         }
     }
+}
+
+/// What the proof reads of a role: its statements, the managed policies it
+/// cannot read, and the service principals it trusts.
+struct RoleView {
+    statements: Vec<eval::Statement>,
+    missing: Vec<String>,
+    trusted: Vec<String>,
 }
 
 fn push(
