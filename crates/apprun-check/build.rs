@@ -1,5 +1,5 @@
-//! Embeds the vendored resource schemas (schemas/*.json) so that the binary
-//! needs no data files at run time.
+//! Embeds the vendored resource schemas (schemas/*.json, the index of every
+//! type, SAM's schema) so that the binary needs no data files at run time.
 use std::fmt::Write;
 use std::path::Path;
 
@@ -31,10 +31,19 @@ fn main() {
         );
     }
     code.push_str("];\n");
+    // One line per resource type of the vendored regions: the type, a tab,
+    // the top level of its schema (scripts/refresh-schemas.sh).
     let _ = writeln!(
         code,
-        "pub(crate) const TYPE_NAMES: &str = include_str!({:?});",
-        dir.join("resource-types.txt").display().to_string()
+        "pub(crate) const TYPE_SCHEMAS: &str = include_str!({:?});",
+        dir.join("resource-schemas.tsv").display().to_string()
+    );
+    let sam = dir.join("sam").join("sam.schema.json");
+    println!("cargo:rerun-if-changed={}", sam.display());
+    let _ = writeln!(
+        code,
+        "pub(crate) const SAM_SCHEMA: &str = include_str!({:?});",
+        sam.display().to_string()
     );
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("schemas.rs");
     std::fs::write(out, code).unwrap();

@@ -35,12 +35,13 @@
 //! reads `env.waf`.
 
 use apprun_config::{Config, Env, Ingress, Names, Service, Tier};
-use apprun_template::{Output, Resource, Template, Value, import, join, map, r#ref, sub};
+use apprun_template::{Output, Resource, Template, Value, import, map, r#ref, sub};
 
 use crate::iam::{ECS_EXECUTION_ROLE_EXPORT, ECS_INFRASTRUCTURE_ROLE_EXPORT, ECS_TASK_ROLE_EXPORT};
 use crate::network::ECS_TASK_SG_EXPORT;
 use crate::network::subnet_imports;
-use crate::service::{IMAGE_TAG_PARAMETER, image_tag_parameter, runtime_env_vars};
+use crate::outputs;
+use crate::service::{image_uri, runtime_env_vars, service_shell};
 use crate::tags::env_tags;
 
 /// Days the service's logs are kept.
@@ -51,15 +52,7 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
     let names = Names::new(id);
     let e = &env.name;
     let s = &service.name;
-    let primary = config.is_primary(s);
-    let mut t = Template {
-        description: Some(format!(
-            "{id} {e}: service {s} on ECS Express Mode (apprun)"
-        )),
-        ..Template::default()
-    };
-    t.parameters
-        .insert(IMAGE_TAG_PARAMETER.into(), image_tag_parameter());
+    let mut t = service_shell(config, env, service, "ECS Express Mode");
 
     let (tier, groups) = match env.ingress {
         Ingress::Public => (
@@ -73,18 +66,8 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
         .map(|g| import(names.env_export(e, g)))
         .collect();
     let subnets = subnet_imports(&names, env, tier);
-    let mut logs = Resource::new(
-        "AWS::Logs::LogGroup",
-        map! {
-            "LogGroupName" => format!("/apprun/{id}/{e}/{s}"),
-            "RetentionInDays" => LOG_RETENTION_DAYS,
-            "Tags" => env_tags(id, e),
-        },
-    );
-    // Stated, not defaulted: the logs go with the service when it is removed.
-    logs.deletion_policy = Some("Delete".into());
-    logs.update_replace_policy = Some("Delete".into());
-    t.resources.insert("LogGroup".into(), logs);
+    t.resources
+        .insert("LogGroup".into(), log_group(config, env, service));
     let env_vars = runtime_env_vars(id, e);
     let scaling = &service.scaling;
     t.resources.insert(
@@ -92,7 +75,7 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
         Resource::new(
             "AWS::ECS::ExpressGatewayService",
             map! {
-                "ServiceName" => names.apprunner_service(e, s),
+                "ServiceName" => names.ecs_service(e, s),
                 "ExecutionRoleArn" => import(names.account_export(ECS_EXECUTION_ROLE_EXPORT)),
                 "InfrastructureRoleArn" => import(names.account_export(ECS_INFRASTRUCTURE_ROLE_EXPORT)),
                 "TaskRoleArn" => import(names.account_export(ECS_TASK_ROLE_EXPORT)),
@@ -101,7 +84,7 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
                 "Memory" => env.memory.0.to_string(),
                 "HealthCheckPath" => service.health.path.as_str(),
                 "PrimaryContainer" => map! {
-                    "Image" => join(":", vec![import(names.ecr_export(e, s, primary, "EcrRepositoryUri")), r#ref(IMAGE_TAG_PARAMETER)]),
+                    "Image" => image_uri(config, env, service),
                     "ContainerPort" => service.port,
                     "Environment" => env_vars,
                     "AwsLogsConfiguration" => map! { "LogGroup" => r#ref("LogGroup"), "LogStreamPrefix" => s.as_str() },
@@ -121,18 +104,35 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
         ),
     );
     t.outputs.insert(
-        "ServiceArn".into(),
+        outputs::SERVICE_ARN.into(),
         Output::new(
             "ECS Express service ARN",
             apprun_template::get_att("Service", "ServiceArn"),
         ),
     );
     t.outputs.insert(
-        "ServiceUrl".into(),
+        outputs::SERVICE_URL.into(),
         Output::new(
             "URL of the service's load balancer endpoint",
             sub("https://${Service.Endpoint}"),
         ),
     );
     t
+}
+
+/// The service's log group, `/apprun/<system>/<env>/<service>`.
+fn log_group(config: &Config, env: &Env, service: &Service) -> Resource {
+    let (id, e, s) = (&config.system.id, &env.name, &service.name);
+    let mut logs = Resource::new(
+        "AWS::Logs::LogGroup",
+        map! {
+            "LogGroupName" => format!("/apprun/{id}/{e}/{s}"),
+            "RetentionInDays" => LOG_RETENTION_DAYS,
+            "Tags" => env_tags(id, e),
+        },
+    );
+    // Stated, not defaulted: the logs go with the service when it is removed.
+    logs.deletion_policy = Some("Delete".into());
+    logs.update_replace_policy = Some("Delete".into());
+    logs
 }

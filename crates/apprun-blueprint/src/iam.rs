@@ -40,14 +40,23 @@ const DYNAMODB_ACTIONS: &[&str] = &[
 
 pub(crate) fn template(config: &Config) -> Template {
     let id = &config.system.id;
-    let names = Names::new(id);
     let mut t = Template {
         description: Some(format!(
             "{id}: IAM roles shared by every environment of this account (apprun)"
         )),
         ..Template::default()
     };
+    add_app_runner_roles(&mut t, config);
+    add_pipeline_role(&mut t, config);
+    add_role_exports(&mut t, config);
+    t
+}
 
+/// App Runner's access role (pulls the image) and instance role (the
+/// running service's own permissions).
+fn add_app_runner_roles(t: &mut Template, config: &Config) {
+    let id = &config.system.id;
+    let names = Names::new(id);
     t.resources.insert(
         "AppRunnerAccessRole".into(),
         Resource::new(
@@ -75,7 +84,12 @@ pub(crate) fn template(config: &Config) -> Template {
             },
         ),
     );
+}
 
+/// The pipeline's role, with its extra managed policies.
+fn add_pipeline_role(t: &mut Template, config: &Config) {
+    let id = &config.system.id;
+    let names = Names::new(id);
     t.resources.insert(
         "PipelineRole".into(),
         Resource::new(
@@ -110,7 +124,12 @@ pub(crate) fn template(config: &Config) -> Template {
             ),
         );
     }
+}
 
+/// Every role's ARN, exported for the env stacks (the ECS roles, and the
+/// roles themselves, only when a service uses ECS Express).
+fn add_role_exports(t: &mut Template, config: &Config) {
+    let names = Names::new(&config.system.id);
     let mut exported = vec![
         (
             "AppRunnerAccessRole",
@@ -125,7 +144,7 @@ pub(crate) fn template(config: &Config) -> Template {
         ("PipelineRole", PIPELINE_ROLE_EXPORT, "Pipeline role"),
     ];
     if config.uses(apprun_config::Compute::EcsExpress) {
-        ecs_roles(config, &mut t);
+        ecs_roles(config, t);
         exported.extend([
             (
                 "EcsExecutionRole",
@@ -151,7 +170,6 @@ pub(crate) fn template(config: &Config) -> Template {
                 .exported_as(names.account_export(export)),
         );
     }
-    t
 }
 
 /// The roles ECS Express Mode needs: the execution role pulls the image and
@@ -460,34 +478,43 @@ fn build_statements(id: &str) -> Vec<Map> {
 /// the IAM stack deploys before the service stacks do.
 fn apprunner_statements(config: &Config) -> Vec<Map> {
     let id = &config.system.id;
-    let names = Names::new(id);
     let own = |kind: &str| regional("apprunner", &format!("{kind}/{id}-*"));
-    vec![
-        allow(
-            "AppRunnerResources",
-            &[
-                "apprunner:CreateService",
-                "apprunner:CreateVpcConnector",
-                "apprunner:CreateVpcIngressConnection",
-                "apprunner:DeleteService",
-                "apprunner:DeleteVpcConnector",
-                "apprunner:DeleteVpcIngressConnection",
-                "apprunner:DescribeService",
-                "apprunner:DescribeVpcConnector",
-                "apprunner:DescribeVpcIngressConnection",
-                "apprunner:ListOperations",
-                "apprunner:ListTagsForResource",
-                "apprunner:TagResource",
-                "apprunner:UntagResource",
-                "apprunner:UpdateService",
-                "apprunner:UpdateVpcIngressConnection",
-            ],
-            vec![
-                own("service"),
-                own("vpcconnector"),
-                own("vpcingressconnection"),
-            ],
-        ),
+    let mut statements = vec![allow(
+        "AppRunnerResources",
+        &[
+            "apprunner:CreateService",
+            "apprunner:CreateVpcConnector",
+            "apprunner:CreateVpcIngressConnection",
+            "apprunner:DeleteService",
+            "apprunner:DeleteVpcConnector",
+            "apprunner:DeleteVpcIngressConnection",
+            "apprunner:DescribeService",
+            "apprunner:DescribeVpcConnector",
+            "apprunner:DescribeVpcIngressConnection",
+            "apprunner:ListOperations",
+            "apprunner:ListTagsForResource",
+            "apprunner:TagResource",
+            "apprunner:UntagResource",
+            "apprunner:UpdateService",
+            "apprunner:UpdateVpcIngressConnection",
+        ],
+        vec![
+            own("service"),
+            own("vpcconnector"),
+            own("vpcingressconnection"),
+        ],
+    )];
+    statements.extend(apprunner_side_statements(config));
+    statements
+}
+
+/// App Runner, continued: what the Service's handlers have App Runner do
+/// with the caller's permissions (log groups, EventBridge rules, EC2
+/// lookups), passing the pipeline role, and the service-linked roles.
+fn apprunner_side_statements(config: &Config) -> Vec<Map> {
+    let id = &config.system.id;
+    let names = Names::new(id);
+    let mut statements = vec![
         // The Service's create handler has App Runner create the service's
         // log groups (and their streams: IAM's `*` also spans the
         // `:log-stream:` part of a stream's ARN) `/aws/apprunner/<service name>/<service id>/...` with the
@@ -547,6 +574,15 @@ fn apprunner_statements(config: &Config) -> Vec<Map> {
             "iam:PassedToService",
             &["cloudformation.amazonaws.com"],
         ),
+    ];
+    statements.extend(apprunner_service_linked_roles());
+    statements
+}
+
+/// App Runner's service-linked roles, which the Service and VpcConnector
+/// create handlers create on first use.
+fn apprunner_service_linked_roles() -> Vec<Map> {
+    vec![
         // The Service and VpcConnector create handlers create App Runner's
         // service-linked roles on first use.
         with_condition(
@@ -633,8 +669,7 @@ fn waf_statements(id: &str) -> Vec<Map> {
 fn ecs_express_statements(id: &str) -> Vec<Map> {
     let c = ECS_CLUSTER;
     let services = regional("ecs", &format!("service/{c}/{id}-*"));
-    let ecs_role = |suffix: &str| role(&format!("{id}-ecs-{suffix}"));
-    vec![
+    let mut statements = vec![
         allow(
             "EcsExpressServices",
             &[
@@ -698,6 +733,15 @@ fn ecs_express_statements(id: &str) -> Vec<Map> {
                 regional("ecs", "task-definition/*"),
             ],
         ),
+    ];
+    statements.extend(ecs_unscoped_statements());
+    statements.extend(ecs_log_and_role_statements(id));
+    statements
+}
+
+/// ECS Express actions without resource-level permissions.
+fn ecs_unscoped_statements() -> Vec<Map> {
+    vec![
         // No resource-level permissions: DescribeTaskDefinition (the update
         // handler) and the LogGroup handlers' lookups.
         allow(
@@ -710,6 +754,14 @@ fn ecs_express_statements(id: &str) -> Vec<Map> {
             ],
             vec!["*".into()],
         ),
+    ]
+}
+
+/// ECS Express, continued: the service's log group, passing the ECS roles,
+/// and ECS's service-linked role.
+fn ecs_log_and_role_statements(id: &str) -> Vec<Map> {
+    let ecs_role = |suffix: &str| role(&format!("{id}-ecs-{suffix}"));
+    vec![
         // The service's log group `/apprun/${id}/${env}/${service}`: every
         // permission the LogGroup handlers list that the reference scopes to a
         // log group.

@@ -19,7 +19,7 @@ mod tags;
 
 use std::collections::BTreeMap;
 
-use apprun_config::{Config, Names};
+use apprun_config::{Compute, Config, Names};
 use apprun_template::{Finding, Template};
 
 pub use graph::{GraphError, waves};
@@ -28,6 +28,17 @@ pub use pipeline::{BUILD_IMAGE, buildspec, verify_buildspec};
 pub use prebuild::{BuildImage, GapKind, PrebuildGap, pipeline_prebuild_gaps};
 pub use repository::{PIPELINE_TEMPLATES_PREFIX, STAGING_PREFIX};
 
+/// Names of the outputs and parameters other crates read from the stacks
+/// (the deploy crate, the pipeline's scripts): defined once, here.
+pub mod outputs {
+    /// The service stack's parameter that pins the image tag.
+    pub const IMAGE_TAG: &str = crate::service::IMAGE_TAG_PARAMETER;
+    /// The service stack's output with the service's ARN on its backend.
+    pub const SERVICE_ARN: &str = "ServiceArn";
+    /// The service stack's output with the URL the service answers at.
+    pub const SERVICE_URL: &str = "ServiceUrl";
+}
+
 /// Which part of the architecture a stack holds.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StackKind {
@@ -35,7 +46,11 @@ pub enum StackKind {
     Iam,
     Repository,
     Network,
-    Service(String),
+    /// One service, on the compute backend it runs on.
+    Service {
+        name: String,
+        backend: Compute,
+    },
     Pipeline,
 }
 
@@ -46,7 +61,7 @@ impl StackKind {
             StackKind::Iam => "iam".into(),
             StackKind::Repository => "repository".into(),
             StackKind::Network => "network".into(),
-            StackKind::Service(s) => format!("service-{s}"),
+            StackKind::Service { name, .. } => format!("service-{name}"),
             StackKind::Pipeline => "pipeline".into(),
         }
     }
@@ -132,7 +147,10 @@ pub fn synthesize(config: &Config, env_name: &str) -> Result<EnvBlueprint, Bluep
     ];
     for service in config.services.values() {
         stacks.push(Stack {
-            kind: StackKind::Service(service.name.clone()),
+            kind: StackKind::Service {
+                name: service.name.clone(),
+                backend: service.compute,
+            },
             name: names.service_stack(env_name, &service.name, service.compute),
             template: match service.compute {
                 apprun_config::Compute::AppRunner => service::template(config, env, service),
@@ -192,5 +210,12 @@ impl EnvBlueprint {
 
     pub fn stack(&self, kind: &StackKind) -> Option<&Stack> {
         self.stacks.iter().find(|s| &s.kind == kind)
+    }
+
+    /// The stack of the service named `service`, whatever its backend.
+    pub fn service_stack(&self, service: &str) -> Option<&Stack> {
+        self.stacks
+            .iter()
+            .find(|s| matches!(&s.kind, StackKind::Service { name, .. } if name == service))
     }
 }

@@ -55,28 +55,57 @@ fn cidrs(plan: &SubnetPlan, tier: Tier) -> Vec<(String, String)> {
 
 /// Every security-group rule of an env, in the reference's order.
 pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
-    let mut rules = Vec::new();
-    let mut add =
-        |group: Tier, direction, protocol, ports: (u16, u16), cidr: &str, description: String| {
-            rules.push(SgRule {
-                group: group.name(),
-                direction,
-                protocol,
-                from_port: ports.0,
-                to_port: ports.1,
-                cidr: cidr.to_owned(),
-                description,
-            });
-        };
-    let web = [("tcp", 80), ("tcp", 443), ("udp", 80), ("udp", 443)];
-    let public = cidrs(plan, Tier::Public);
-    let protect = cidrs(plan, Tier::Protect);
-    let private = cidrs(plan, Tier::Private);
-    use Direction::{Egress, Ingress};
+    let c = TierCidrs {
+        public: cidrs(plan, Tier::Public),
+        protect: cidrs(plan, Tier::Protect),
+        private: cidrs(plan, Tier::Private),
+    };
+    let mut rules = RuleList(Vec::new());
+    public_rules(&mut rules, &c);
+    protect_rules(&mut rules, &c);
+    private_rules(&mut rules, &c);
+    rules.0
+}
 
-    // Public: HTTP(S) and QUIC from anywhere, free traffic inside the tier.
-    for (proto, port) in web {
-        add(
+/// HTTP(S) and QUIC.
+const WEB: [(&str, u16); 4] = [("tcp", 80), ("tcp", 443), ("udp", 80), ("udp", 443)];
+
+/// Each tier's subnets: (CIDR, subnet name).
+struct TierCidrs {
+    public: Vec<(String, String)>,
+    protect: Vec<(String, String)>,
+    private: Vec<(String, String)>,
+}
+
+struct RuleList(Vec<SgRule>);
+
+impl RuleList {
+    fn add(
+        &mut self,
+        group: Tier,
+        direction: Direction,
+        protocol: &'static str,
+        ports: (u16, u16),
+        cidr: &str,
+        description: String,
+    ) {
+        self.0.push(SgRule {
+            group: group.name(),
+            direction,
+            protocol,
+            from_port: ports.0,
+            to_port: ports.1,
+            cidr: cidr.to_owned(),
+            description,
+        });
+    }
+}
+
+/// Public: HTTP(S) and QUIC from anywhere, free traffic inside the tier.
+fn public_rules(rules: &mut RuleList, c: &TierCidrs) {
+    use Direction::{Egress, Ingress};
+    for (proto, port) in WEB {
+        rules.add(
             Tier::Public,
             Ingress,
             proto,
@@ -85,8 +114,8 @@ pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
             format!("{proto} {port} from the internet"),
         );
     }
-    for (cidr, name) in &public {
-        add(
+    for (cidr, name) in &c.public {
+        rules.add(
             Tier::Public,
             Ingress,
             "tcp",
@@ -95,8 +124,8 @@ pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
             format!("tcp from {name}"),
         );
     }
-    for (cidr, name) in &public {
-        add(
+    for (cidr, name) in &c.public {
+        rules.add(
             Tier::Public,
             Egress,
             "tcp",
@@ -105,9 +134,9 @@ pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
             format!("tcp to {name}"),
         );
     }
-    for (cidr, name) in &protect {
-        for (proto, port) in web {
-            add(
+    for (cidr, name) in &c.protect {
+        for (proto, port) in WEB {
+            rules.add(
                 Tier::Public,
                 Egress,
                 proto,
@@ -117,11 +146,14 @@ pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
             );
         }
     }
+}
 
-    // Protect: web traffic from the load balancers, free inside the tier.
-    for (cidr, name) in &public {
-        for (proto, port) in web {
-            add(
+/// Protect: web traffic from the load balancers, free inside the tier.
+fn protect_rules(rules: &mut RuleList, c: &TierCidrs) {
+    use Direction::{Egress, Ingress};
+    for (cidr, name) in &c.public {
+        for (proto, port) in WEB {
+            rules.add(
                 Tier::Protect,
                 Ingress,
                 proto,
@@ -131,8 +163,8 @@ pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
             );
         }
     }
-    for (cidr, name) in &protect {
-        add(
+    for (cidr, name) in &c.protect {
+        rules.add(
             Tier::Protect,
             Ingress,
             "tcp",
@@ -142,7 +174,7 @@ pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
         );
     }
     for port in [80, 443] {
-        add(
+        rules.add(
             Tier::Protect,
             Egress,
             "tcp",
@@ -151,8 +183,8 @@ pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
             format!("tcp {port} to the internet through NAT"),
         );
     }
-    for (cidr, name) in &protect {
-        add(
+    for (cidr, name) in &c.protect {
+        rules.add(
             Tier::Protect,
             Egress,
             "tcp",
@@ -161,9 +193,9 @@ pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
             format!("tcp to {name}"),
         );
     }
-    for (cidr, name) in &private {
+    for (cidr, name) in &c.private {
         for port in [5432, 3306] {
-            add(
+            rules.add(
                 Tier::Protect,
                 Egress,
                 "tcp",
@@ -173,11 +205,14 @@ pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
             );
         }
     }
+}
 
-    // Private: databases reachable from the app tier only.
-    for (cidr, name) in &protect {
+/// Private: databases reachable from the app tier only.
+fn private_rules(rules: &mut RuleList, c: &TierCidrs) {
+    use Direction::Ingress;
+    for (cidr, name) in &c.protect {
         for port in [5432, 3306] {
-            add(
+            rules.add(
                 Tier::Private,
                 Ingress,
                 "tcp",
@@ -187,7 +222,6 @@ pub fn security_group_rules(plan: &SubnetPlan) -> Vec<SgRule> {
             );
         }
     }
-    rules
 }
 
 fn rule_value(r: &SgRule) -> Value {
@@ -204,7 +238,6 @@ fn rule_value(r: &SgRule) -> Value {
 
 pub(crate) fn template(config: &Config, env: &Env) -> Template {
     let id = &config.system.id;
-    let names = Names::new(id);
     let e = &env.name;
     let plan = &env.subnets;
     let mut t = Template {
@@ -212,7 +245,46 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         ..Template::default()
     };
     let res = &mut t.resources;
+    add_vpc(res, id, e, plan);
+    for s in &plan.subnets {
+        res.insert(s.logical_id(), subnet(id, e, s));
+    }
+    add_public_routing(res, id, e, plan);
+    add_protect_routing(res, id, e, plan);
+    // Private subnets keep the VPC's main route table: local traffic only.
+    add_security_groups(res, id, e, plan);
 
+    // The reference's App Runner endpoint (control-plane API), private DNS on.
+    res.insert(
+        "AppRunnerEndpoint".into(),
+        endpoint(plan, "apprunner", true, id, e),
+    );
+    let public_ecs = public_ecs_tasks(config, env);
+    if public_ecs {
+        for (logical, service) in ECS_INTERFACE_ENDPOINTS {
+            res.insert((*logical).into(), endpoint(plan, service, true, id, e));
+        }
+    }
+    let private_app_runner =
+        env.ingress == Ingress::Private && config.uses(apprun_config::Compute::AppRunner);
+    if private_app_runner {
+        // Private ingress needs the requests endpoint; it has no private DNS name.
+        res.insert(
+            "AppRunnerRequestsEndpoint".into(),
+            endpoint(plan, "apprunner.requests", false, id, e),
+        );
+    }
+    if public_ecs {
+        ecs_public_egress(&mut t, id, e);
+    }
+    add_exports(&mut t, config, env, private_app_runner, public_ecs);
+    t
+}
+
+type Resources = std::collections::BTreeMap<String, Resource>;
+
+/// The VPC and its internet gateway.
+fn add_vpc(res: &mut Resources, id: &str, e: &str, plan: &SubnetPlan) {
     res.insert(
         "VPC".into(),
         Resource::new(
@@ -239,12 +311,10 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             map! { "VpcId" => r#ref("VPC"), "InternetGatewayId" => r#ref("InternetGateway") },
         ),
     );
+}
 
-    for s in &plan.subnets {
-        res.insert(s.logical_id(), subnet(id, e, s));
-    }
-
-    // Public routing: one table, default route to the internet gateway.
+/// Public routing: one table, default route to the internet gateway.
+fn add_public_routing(res: &mut Resources, id: &str, e: &str, plan: &SubnetPlan) {
     res.insert(
         "PublicRouteTable".into(),
         Resource::new(
@@ -270,8 +340,10 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             association(&s.logical_id(), "PublicRouteTable"),
         );
     }
+}
 
-    // Protect routing: one NAT gateway and route table per zone.
+/// Protect routing: one NAT gateway and route table per zone.
+fn add_protect_routing(res: &mut Resources, id: &str, e: &str, plan: &SubnetPlan) {
     for s in plan.tier(Tier::Protect) {
         let z = &s.zone;
         let public = format!("PublicSubnetAZ{z}");
@@ -318,8 +390,10 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             association(&s.logical_id(), &table),
         );
     }
-    // Private subnets keep the VPC's main route table: local traffic only.
+}
 
+/// One security group per tier, with the rules of `security_group_rules`.
+fn add_security_groups(res: &mut Resources, id: &str, e: &str, plan: &SubnetPlan) {
     let rules = security_group_rules(plan);
     for tier in Tier::ALL {
         let mut props = map! {
@@ -347,32 +421,20 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             Resource::new("AWS::EC2::SecurityGroup", props),
         );
     }
+}
 
-    // The reference's App Runner endpoint (control-plane API), private DNS on.
-    res.insert(
-        "AppRunnerEndpoint".into(),
-        endpoint(plan, "apprunner", true, id, e),
-    );
-    let public_ecs = public_ecs_tasks(config, env);
-    if public_ecs {
-        for (logical, service) in ECS_INTERFACE_ENDPOINTS {
-            res.insert((*logical).into(), endpoint(plan, service, true, id, e));
-        }
-    }
-    let private_app_runner =
-        env.ingress == Ingress::Private && config.uses(apprun_config::Compute::AppRunner);
-    if private_app_runner {
-        // Private ingress needs the requests endpoint; it has no private DNS name.
-        res.insert(
-            "AppRunnerRequestsEndpoint".into(),
-            endpoint(plan, "apprunner.requests", false, id, e),
-        );
-    }
-
-    if public_ecs {
-        ecs_public_egress(&mut t, id, e);
-    }
-
+/// What other stacks import: the VPC, subnets, security groups, and the
+/// endpoint or group a backend needs.
+fn add_exports(
+    t: &mut Template,
+    config: &Config,
+    env: &Env,
+    private_app_runner: bool,
+    public_ecs: bool,
+) {
+    let names = Names::new(&config.system.id);
+    let e = &env.name;
+    let plan = &env.subnets;
     let mut export = |logical: &str, value: Value, description: &str| {
         t.outputs.insert(
             logical.to_owned(),
@@ -409,7 +471,6 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             "ECS Express tasks in the public tier: HTTPS to the VPC endpoints",
         );
     }
-    t
 }
 
 /// Whether ECS Express tasks of this env run in the public tier: they do

@@ -60,8 +60,8 @@ phases:
           aws cloudformation describe-stacks --stack-name "$SERVICE_STACK" \
             --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue | [0]" --output text
         }
-        ARN="$(value output ServiceArn)"
-        URL="$(value output ServiceUrl)"
+        ARN="$(value output @SERVICE_ARN@)"
+        URL="$(value output @SERVICE_URL@)"
         STATUS=""
         case "$BACKEND" in
           apprunner)
@@ -103,7 +103,8 @@ phases:
         test "$CODE" = 200 || fail "$URL$HEALTH_PATH answered ${CODE:-nothing}, not 200"
         echo "verified: the $BACKEND deployment succeeded and $URL$HEALTH_PATH answers 200"
 "#
-    .to_owned()
+    .replace("@SERVICE_ARN@", crate::outputs::SERVICE_ARN)
+    .replace("@SERVICE_URL@", crate::outputs::SERVICE_URL)
 }
 
 /// The buildspec of a service's build project. It reads everything
@@ -307,138 +308,16 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         )),
         ..Template::default()
     };
-
-    let source = match config.source.kind {
-        SourceKind::CodeCommit => action(
-            "Source",
-            "Source",
-            "CodeCommit",
-            map! {
-                "RepositoryName" => config.source.repository.as_str(),
-                "BranchName" => env.branch.as_str(),
-                // An EventBridge rule starts the pipeline on push instead.
-                "PollForSourceChanges" => "false",
-                "OutputArtifactFormat" => "CODE_ZIP",
-            }
-            .into(),
-            &[],
-            &["Source"],
-        ),
-        SourceKind::GitHub => action(
-            "Source",
-            "Source",
-            "CodeStarSourceConnection",
-            map! {
-                "ConnectionArn" => config.source.connection.clone().unwrap_or_default(),
-                "FullRepositoryId" => config.source.repository.as_str(),
-                "BranchName" => env.branch.as_str(),
-                "OutputArtifactFormat" => "CODE_ZIP",
-            }
-            .into(),
-            &[],
-            &["Source"],
-        ),
-    };
-
+    let source = source_action(config, env);
     let mut builds = Vec::new();
     let mut deploys = Vec::new();
     let mut verifies = Vec::new();
     for service in config.services.values() {
-        let s = &service.name;
-        let p = pascal(s);
-        let project = format!("BuildProject{p}");
-        let output = format!("Build{p}");
-        let stack = names.service_stack(e, s, service.compute);
-        let env_vars = plain_vars(&[
-            (
-                "REPOSITORY_URI",
-                import(names.ecr_export(e, s, config.is_primary(s), "EcrRepositoryUri")),
-            ),
-            ("DOCKERFILE", service.pipeline_build().0.into()),
-            (
-                "ARTIFACT_BUCKET",
-                import(names.env_export(e, "ArtifactBucketName")),
-            ),
-            (
-                "TEMPLATE_PATH",
-                format!("{PIPELINE_TEMPLATES_PREFIX}{stack}.yaml").into(),
-            ),
-            ("SERVICE_STACK", stack.as_str().into()),
-            ("PREBUILD", shell_words(service.pipeline_build().1).into()),
-        ]);
-        t.resources.insert(
-            project.clone(),
-            codebuild_project(
-                names.build_project(e, s),
-                format!("Builds {s} for {e}, tags it with the commit id and pushes it"),
-                &role,
-                buildspec(),
-                env_vars,
-                // Docker builds need a privileged build container.
-                true,
-                30,
-                env_tags(id, e),
-                None,
-            ),
-        );
-        let build = action(
-            &format!("Build-{s}"),
-            "Build",
-            "CodeBuild",
-            map! { "ProjectName" => r#ref(&project) }.into(),
-            &["Source"],
-            &[&output],
-        );
+        let [build, deploy, verify] = service_actions(&mut t, config, env, service, &role);
         builds.push(Value::Map(build));
-
-        let verify_project = format!("VerifyProject{p}");
-        t.resources.insert(
-            verify_project.clone(),
-            codebuild_project(
-                names.verify_project(e, s),
-                format!("Checks that {s} in {e} runs the deployed tag: the backend's deployment and the health path"),
-                &role,
-                verify_buildspec(),
-                plain_vars(&[
-                    ("SERVICE_STACK", stack.as_str().into()),
-                    ("HEALTH_PATH", service.health.path.as_str().into()),
-                    ("BACKEND", service.compute.as_str().into()),
-                ]),
-                false,
-                20,
-                env_tags(id, e),
-                verify_vpc(&names, env),
-            ),
-        );
-        let mut verify = action(
-            &format!("Verify-{s}"),
-            "Test",
-            "CodeBuild",
-            map! { "ProjectName" => r#ref(&verify_project) }.into(),
-            &[&output],
-            &[],
-        );
-        verify.insert("RunOrder".into(), Value::Int(2));
-        verifies.push(Value::Map(verify));
-
-        let deploy = action(
-            &format!("Deploy-{s}"),
-            "Deploy",
-            "CloudFormation",
-            map! {
-                "ActionMode" => "CREATE_UPDATE",
-                "StackName" => stack.as_str(),
-                "TemplatePath" => format!("{output}::{TEMPLATE_FILE}"),
-                "TemplateConfiguration" => format!("{output}::{PARAMETERS_FILE}"),
-                "RoleArn" => role.clone(),
-            }
-            .into(),
-            &[&output],
-            &[],
-        );
         deploys.push(Value::Map(deploy));
+        verifies.push(Value::Map(verify));
     }
-
     let mut stages = vec![
         map! { "Name" => "Source", "Actions" => vec![Value::Map(source)] },
         map! { "Name" => "Build", "Actions" => builds },
@@ -480,61 +359,230 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
     );
 
     if config.source.kind == SourceKind::CodeCommit {
-        let pipeline_arn =
-            sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${Pipeline}");
-        t.resources.insert(
-            "PipelineTriggerRole".into(),
-            Resource::new(
-                "AWS::IAM::Role",
-                map! {
-                    "RoleName" => names.pipeline_events_role(e),
-                    "Description" => format!("EventBridge starts the {e} pipeline on a push to {}", env.branch),
-                    "AssumeRolePolicyDocument" => trust(&["events.amazonaws.com"]),
-                    "Policies" => vec![map! {
-                        "PolicyName" => "start-pipeline",
-                        "PolicyDocument" => document(vec![allow(
-                            "StartPipeline",
-                            &["codepipeline:StartPipelineExecution"],
-                            vec![pipeline_arn.clone()],
-                        ).into()]),
-                    }],
-                    "Tags" => env_tags(id, e),
-                },
-            ),
-        );
-        t.resources.insert(
-            "PipelineTrigger".into(),
-            Resource::new(
-                "AWS::Events::Rule",
-                map! {
-                    "Description" => format!("Start {pipeline_name} on a push to {}", env.branch),
-                    "State" => "ENABLED",
-                    "EventPattern" => map! {
-                        "source" => vec!["aws.codecommit"],
-                        "detail-type" => vec!["CodeCommit Repository State Change"],
-                        "resources" => vec![sub(format!(
-                            "arn:${{AWS::Partition}}:codecommit:${{AWS::Region}}:${{AWS::AccountId}}:{}",
-                            config.source.repository
-                        ))],
-                        "detail" => map! {
-                            "event" => vec!["referenceCreated", "referenceUpdated"],
-                            "referenceType" => vec!["branch"],
-                            "referenceName" => vec![env.branch.as_str()],
-                        },
-                    },
-                    "Targets" => vec![map! {
-                        "Id" => "pipeline",
-                        "Arn" => pipeline_arn,
-                        "RoleArn" => get_att("PipelineTriggerRole", "Arn"),
-                    }],
-                },
-            ),
-        );
+        add_push_trigger(&mut t, config, env);
     }
-
     t.outputs.insert(
         "PipelineName".into(),
         Output::new("Pipeline name", r#ref("Pipeline")),
     );
     t
+}
+
+/// Where the pipeline takes the code from: CodeCommit, or GitHub through a
+/// CodeConnections connection.
+fn source_action(config: &Config, env: &Env) -> apprun_template::Map {
+    match config.source.kind {
+        SourceKind::CodeCommit => action(
+            "Source",
+            "Source",
+            "CodeCommit",
+            map! {
+                "RepositoryName" => config.source.repository.as_str(),
+                "BranchName" => env.branch.as_str(),
+                // An EventBridge rule starts the pipeline on push instead.
+                "PollForSourceChanges" => "false",
+                "OutputArtifactFormat" => "CODE_ZIP",
+            }
+            .into(),
+            &[],
+            &["Source"],
+        ),
+        SourceKind::GitHub => action(
+            "Source",
+            "Source",
+            "CodeStarSourceConnection",
+            map! {
+                "ConnectionArn" => config.source.connection.clone().unwrap_or_default(),
+                "FullRepositoryId" => config.source.repository.as_str(),
+                "BranchName" => env.branch.as_str(),
+                "OutputArtifactFormat" => "CODE_ZIP",
+            }
+            .into(),
+            &[],
+            &["Source"],
+        ),
+    }
+}
+
+/// A service's build project and action, its deploy action, and its verify
+/// project and action (which runs after the deploy, RunOrder 2).
+fn service_actions(
+    t: &mut Template,
+    config: &Config,
+    env: &Env,
+    service: &apprun_config::Service,
+    role: &Value,
+) -> [apprun_template::Map; 3] {
+    let id = &config.system.id;
+    let names = Names::new(id);
+    let e = &env.name;
+    let s = &service.name;
+    let p = pascal(s);
+    let project = format!("BuildProject{p}");
+    let output = format!("Build{p}");
+    let stack = names.service_stack(e, s, service.compute);
+    let env_vars = plain_vars(&[
+        (
+            "REPOSITORY_URI",
+            import(names.ecr_export(e, s, config.is_primary(s), "EcrRepositoryUri")),
+        ),
+        ("DOCKERFILE", service.pipeline_build().0.into()),
+        (
+            "ARTIFACT_BUCKET",
+            import(names.env_export(e, "ArtifactBucketName")),
+        ),
+        (
+            "TEMPLATE_PATH",
+            format!("{PIPELINE_TEMPLATES_PREFIX}{stack}.yaml").into(),
+        ),
+        ("SERVICE_STACK", stack.as_str().into()),
+        ("PREBUILD", shell_words(service.pipeline_build().1).into()),
+    ]);
+    t.resources.insert(
+        project.clone(),
+        codebuild_project(
+            names.build_project(e, s),
+            format!("Builds {s} for {e}, tags it with the commit id and pushes it"),
+            role,
+            buildspec(),
+            env_vars,
+            // Docker builds need a privileged build container.
+            true,
+            30,
+            env_tags(id, e),
+            None,
+        ),
+    );
+    let build = action(
+        &format!("Build-{s}"),
+        "Build",
+        "CodeBuild",
+        map! { "ProjectName" => r#ref(&project) }.into(),
+        &["Source"],
+        &[&output],
+    );
+
+    let verify = verify_action(t, config, env, service, role, &output);
+
+    let deploy = action(
+        &format!("Deploy-{s}"),
+        "Deploy",
+        "CloudFormation",
+        map! {
+            "ActionMode" => "CREATE_UPDATE",
+            "StackName" => stack.as_str(),
+            "TemplatePath" => format!("{output}::{TEMPLATE_FILE}"),
+            "TemplateConfiguration" => format!("{output}::{PARAMETERS_FILE}"),
+            "RoleArn" => role.clone(),
+        }
+        .into(),
+        &[&output],
+        &[],
+    );
+
+    [build, deploy, verify]
+}
+
+/// The verify project of a service and its action, after the deploy
+/// (RunOrder 2): the backend's deployment and the health path.
+fn verify_action(
+    t: &mut Template,
+    config: &Config,
+    env: &Env,
+    service: &apprun_config::Service,
+    role: &Value,
+    output: &str,
+) -> apprun_template::Map {
+    let id = &config.system.id;
+    let names = Names::new(id);
+    let (e, s) = (&env.name, &service.name);
+    let stack = names.service_stack(e, s, service.compute);
+    let verify_project = format!("VerifyProject{}", pascal(s));
+    t.resources.insert(
+        verify_project.clone(),
+        codebuild_project(
+            names.verify_project(e, s),
+            format!("Checks that {s} in {e} runs the deployed tag: the backend's deployment and the health path"),
+            role,
+            verify_buildspec(),
+            plain_vars(&[
+                ("SERVICE_STACK", stack.as_str().into()),
+                ("HEALTH_PATH", service.health.path.as_str().into()),
+                ("BACKEND", service.compute.as_str().into()),
+            ]),
+            false,
+            20,
+            env_tags(id, e),
+            verify_vpc(&names, env),
+        ),
+    );
+    let mut verify = action(
+        &format!("Verify-{s}"),
+        "Test",
+        "CodeBuild",
+        map! { "ProjectName" => r#ref(&verify_project) }.into(),
+        &[output],
+        &[],
+    );
+    verify.insert("RunOrder".into(), Value::Int(2));
+    verify
+}
+
+/// CodeCommit pushes reach the pipeline through an EventBridge rule (the
+/// source action does not poll).
+fn add_push_trigger(t: &mut Template, config: &Config, env: &Env) {
+    let id = &config.system.id;
+    let names = Names::new(id);
+    let e = &env.name;
+    let pipeline_name = names.pipeline(e);
+    let pipeline_arn =
+        sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${Pipeline}");
+    t.resources.insert(
+        "PipelineTriggerRole".into(),
+        Resource::new(
+            "AWS::IAM::Role",
+            map! {
+                "RoleName" => names.pipeline_events_role(e),
+                "Description" => format!("EventBridge starts the {e} pipeline on a push to {}", env.branch),
+                "AssumeRolePolicyDocument" => trust(&["events.amazonaws.com"]),
+                "Policies" => vec![map! {
+                    "PolicyName" => "start-pipeline",
+                    "PolicyDocument" => document(vec![allow(
+                        "StartPipeline",
+                        &["codepipeline:StartPipelineExecution"],
+                        vec![pipeline_arn.clone()],
+                    ).into()]),
+                }],
+                "Tags" => env_tags(id, e),
+            },
+        ),
+    );
+    t.resources.insert(
+        "PipelineTrigger".into(),
+        Resource::new(
+            "AWS::Events::Rule",
+            map! {
+                "Description" => format!("Start {pipeline_name} on a push to {}", env.branch),
+                "State" => "ENABLED",
+                "EventPattern" => map! {
+                    "source" => vec!["aws.codecommit"],
+                    "detail-type" => vec!["CodeCommit Repository State Change"],
+                    "resources" => vec![sub(format!(
+                        "arn:${{AWS::Partition}}:codecommit:${{AWS::Region}}:${{AWS::AccountId}}:{}",
+                        config.source.repository
+                    ))],
+                    "detail" => map! {
+                        "event" => vec!["referenceCreated", "referenceUpdated"],
+                        "referenceType" => vec!["branch"],
+                        "referenceName" => vec![env.branch.as_str()],
+                    },
+                },
+                "Targets" => vec![map! {
+                    "Id" => "pipeline",
+                    "Arn" => pipeline_arn,
+                    "RoleArn" => get_att("PipelineTriggerRole", "Arn"),
+                }],
+            },
+        ),
+    );
 }

@@ -536,6 +536,17 @@ enum Until {
     Backquote,
 }
 
+impl Until {
+    /// What a `)` or a backquote would close.
+    fn closing(c: char) -> Until {
+        if c == ')' {
+            Until::Paren
+        } else {
+            Until::Backquote
+        }
+    }
+}
+
 impl Scanner {
     fn peek(&self, ahead: usize) -> Option<char> {
         self.chars.get(self.pos + ahead).copied()
@@ -558,13 +569,7 @@ impl Scanner {
                 continue;
             }
             match c {
-                ')' if until == Some(Until::Paren) => {
-                    self.pos += 1;
-                    self.end_word(&mut cmd, &mut word, &mut cases);
-                    self.end_command(&mut cmd, &mut cases);
-                    return;
-                }
-                '`' if until == Some(Until::Backquote) => {
+                ')' | '`' if until == Some(Until::closing(c)) => {
                     self.pos += 1;
                     self.end_word(&mut cmd, &mut word, &mut cases);
                     self.end_command(&mut cmd, &mut cases);
@@ -578,42 +583,14 @@ impl Scanner {
                     self.pos += 2;
                     self.line += 1;
                 }
-                '\\' => {
-                    self.pos += 1;
-                    if let Some(n) = self.peek(0) {
-                        word.text.push(n);
-                        word.quoted = true;
-                        word.started = true;
-                        self.pos += 1;
-                    }
-                }
-                '\n' => {
-                    self.pos += 1;
-                    self.end_word(&mut cmd, &mut word, &mut cases);
-                    self.end_command(&mut cmd, &mut cases);
-                    self.line += 1;
-                    self.heredoc_bodies();
-                    cmd.line = self.line;
-                }
+                '\\' => self.escaped(&mut word),
+                '\n' => self.newline(&mut cmd, &mut word, &mut cases),
                 '#' if !word.started => {
                     while self.peek(0).is_some_and(|c| c != '\n') {
                         self.pos += 1;
                     }
                 }
-                ';' => {
-                    self.pos += 1;
-                    self.end_word(&mut cmd, &mut word, &mut cases);
-                    self.end_command(&mut cmd, &mut cases);
-                    // `;;` (or `;&`, `;;&`) ends a case branch.
-                    if matches!(self.peek(0), Some(';') | Some('&')) {
-                        while matches!(self.peek(0), Some(';') | Some('&')) {
-                            self.pos += 1;
-                        }
-                        if let Some(top) = cases.last_mut() {
-                            *top = Case::Pattern;
-                        }
-                    }
-                }
+                ';' => self.semicolon(&mut cmd, &mut word, &mut cases),
                 '&' if self.peek(1) == Some('>') => {
                     self.pos += 2;
                     self.end_word(&mut cmd, &mut word, &mut cases);
@@ -629,76 +606,119 @@ impl Scanner {
                     self.skip_parens();
                     word.text.push_str("()");
                 }
-                '(' => {
-                    self.pos += 1;
-                    self.end_word(&mut cmd, &mut word, &mut cases);
-                    // `name()`: a function definition.
-                    let mut ahead = 0;
-                    while self.peek(ahead).is_some_and(|c| c == ' ' || c == '\t') {
-                        ahead += 1;
-                    }
-                    if self.peek(ahead) == Some(')') && cmd.words.len() == 1 {
-                        self.pos += ahead + 1;
-                        let name = std::mem::take(&mut cmd.words)[0].text.clone();
-                        self.script.functions.insert(name);
-                    } else {
-                        self.end_command(&mut cmd, &mut cases);
-                    }
-                }
+                '(' => self.open_paren(&mut cmd, &mut word, &mut cases),
                 ')' => {
                     self.pos += 1;
                     self.end_word(&mut cmd, &mut word, &mut cases);
                     self.end_command(&mut cmd, &mut cases);
                 }
                 '>' | '<' => self.redirection(&mut cmd, &mut word, &mut cases),
-                '\'' => {
-                    self.pos += 1;
-                    word.started = true;
-                    word.quoted = true;
-                    while let Some(q) = self.peek(0) {
-                        self.pos += 1;
-                        if q == '\'' {
-                            break;
-                        }
-                        if q == '\n' {
-                            self.line += 1;
-                        }
-                        word.text.push(q);
-                    }
-                }
-                '"' => {
-                    self.pos += 1;
-                    word.started = true;
-                    word.quoted = true;
-                    self.double_quoted(&mut word);
-                }
-                '$' => {
-                    self.pos += 1;
-                    word.started = true;
-                    self.expansion(&mut word);
-                }
-                '`' => {
-                    self.pos += 1;
-                    word.started = true;
-                    word.dynamic = true;
-                    self.nested(Until::Backquote);
-                }
-                _ => {
-                    self.pos += 1;
-                    if c == '='
-                        && !word.quoted
-                        && !word.dynamic
-                        && is_assignment(&format!("{}=", word.text))
-                    {
-                        word.assignment = true;
-                    }
-                    word.started = true;
-                    word.text.push(c);
-                }
+                '\'' => self.single_quoted(&mut word),
+                '"' | '$' | '`' => self.substitution(c, &mut word),
+                _ => self.plain(c, &mut word),
             }
         }
         self.end_word(&mut cmd, &mut word, &mut cases);
         self.end_command(&mut cmd, &mut cases);
+    }
+
+    /// A newline ends the command; here-document bodies follow it.
+    fn newline(&mut self, cmd: &mut Pending, word: &mut Word, cases: &mut Vec<Case>) {
+        self.pos += 1;
+        self.end_word(cmd, word, cases);
+        self.end_command(cmd, cases);
+        self.line += 1;
+        self.heredoc_bodies();
+        cmd.line = self.line;
+    }
+
+    /// `"..."`, `$...` and backquotes: quoted or expanded parts of a word.
+    fn substitution(&mut self, c: char, word: &mut Word) {
+        self.pos += 1;
+        word.started = true;
+        match c {
+            '"' => {
+                word.quoted = true;
+                self.double_quoted(word);
+            }
+            '$' => self.expansion(word),
+            _ => {
+                word.dynamic = true;
+                self.nested(Until::Backquote);
+            }
+        }
+    }
+
+    /// `\x` outside quotes: `x` taken literally.
+    fn escaped(&mut self, word: &mut Word) {
+        self.pos += 1;
+        if let Some(n) = self.peek(0) {
+            word.text.push(n);
+            word.quoted = true;
+            word.started = true;
+            self.pos += 1;
+        }
+    }
+
+    /// `;` ends a command; `;;` (or `;&`, `;;&`) also ends a case branch.
+    fn semicolon(&mut self, cmd: &mut Pending, word: &mut Word, cases: &mut Vec<Case>) {
+        self.pos += 1;
+        self.end_word(cmd, word, cases);
+        self.end_command(cmd, cases);
+        if matches!(self.peek(0), Some(';') | Some('&')) {
+            while matches!(self.peek(0), Some(';') | Some('&')) {
+                self.pos += 1;
+            }
+            if let Some(top) = cases.last_mut() {
+                *top = Case::Pattern;
+            }
+        }
+    }
+
+    /// `(` after a word: `name()` defines a function; otherwise a subshell
+    /// starts.
+    fn open_paren(&mut self, cmd: &mut Pending, word: &mut Word, cases: &mut Vec<Case>) {
+        self.pos += 1;
+        self.end_word(cmd, word, cases);
+        let mut ahead = 0;
+        while self.peek(ahead).is_some_and(|c| c == ' ' || c == '\t') {
+            ahead += 1;
+        }
+        if self.peek(ahead) == Some(')') && cmd.words.len() == 1 {
+            self.pos += ahead + 1;
+            let name = std::mem::take(&mut cmd.words)[0].text.clone();
+            self.script.functions.insert(name);
+        } else {
+            self.end_command(cmd, cases);
+        }
+    }
+
+    /// `'...'`: everything literal up to the closing quote.
+    fn single_quoted(&mut self, word: &mut Word) {
+        self.pos += 1;
+        word.started = true;
+        word.quoted = true;
+        while let Some(q) = self.peek(0) {
+            self.pos += 1;
+            if q == '\'' {
+                break;
+            }
+            if q == '\n' {
+                self.line += 1;
+            }
+            word.text.push(q);
+        }
+    }
+
+    /// Any other character: part of the word; a first unquoted `=` after a
+    /// name makes it an assignment.
+    fn plain(&mut self, c: char, word: &mut Word) {
+        self.pos += 1;
+        if c == '=' && !word.quoted && !word.dynamic && is_assignment(&format!("{}=", word.text)) {
+            word.assignment = true;
+        }
+        word.started = true;
+        word.text.push(c);
     }
 
     /// Skips a parenthesized group (at `(`) up to its matching `)`.

@@ -371,7 +371,7 @@ fn every_handler_permission_of_the_service_stacks_is_granted() {
         for stack in bp
             .stacks
             .iter()
-            .filter(|s| matches!(s.kind, StackKind::Service(_)))
+            .filter(|s| matches!(s.kind, StackKind::Service { .. }))
         {
             for r in stack.template.resources.values() {
                 let schema = schema(&r.kind);
@@ -788,7 +788,7 @@ fn public_ecs_tasks_reach_ecr_and_logs_through_vpc_endpoints() {
     let svc_stack = bp
         .stacks
         .iter()
-        .find(|s| matches!(s.kind, StackKind::Service(_)))
+        .find(|s| matches!(s.kind, StackKind::Service { .. }))
         .unwrap();
     let svc = svc_stack
         .template
@@ -990,7 +990,7 @@ fn waf_with_ecs_express_is_a_config_error() {
                 .values()
                 .any(|r| r.kind == "AWS::WAFv2::WebACL");
             let waf = c.env(&bp.env).unwrap().waf;
-            if let StackKind::Service(name) = &stack.kind {
+            if let StackKind::Service { name, .. } = &stack.kind {
                 let apprunner =
                     c.services[name.as_str()].compute == apprun_config::Compute::AppRunner;
                 assert_eq!(has_acl, waf && apprunner, "{}", stack.name);

@@ -1,4 +1,6 @@
-//! The facts of the reference system (SPEC.md section 1), asserted on the
+//! The facts of the reference system (a Nuxt 3 app on App Runner built with
+//! raw CloudFormation plus CDK: CIDRs, zones, routes, NAT per zone,
+//! security-group rules, export names, trust principals), asserted on the
 //! stacks synthesized from the shipped apprun.toml, and the second config's
 //! extras (private ingress, WAF, GitHub, /16, two services).
 
@@ -23,6 +25,12 @@ fn shipped(env: &str) -> EnvBlueprint {
 fn template(bp: &EnvBlueprint, kind: StackKind) -> &Template {
     &bp.stack(&kind)
         .unwrap_or_else(|| panic!("no {kind:?} stack"))
+        .template
+}
+
+fn service_template<'a>(bp: &'a EnvBlueprint, name: &str) -> &'a Template {
+    &bp.service_stack(name)
+        .unwrap_or_else(|| panic!("no stack for service {name}"))
         .template
 }
 
@@ -569,7 +577,7 @@ fn service_runs_the_pinned_tag_with_the_references_settings() {
         ("prod", "2 vCPU", "4 GB"),
     ] {
         let bp = shipped(env);
-        let svc = template(&bp, StackKind::Service("web".into()));
+        let svc = service_template(&bp, "web");
         assert!(svc.parameters.contains_key("ImageTag"));
         assert!(
             svc.parameters["ImageTag"].default.is_none(),
@@ -843,7 +851,7 @@ fn second_config_private_ingress_waf_github_two_services() {
         &s("172.21.208.0/20")
     );
     for service in ["web", "admin"] {
-        let svc = template(&prod, StackKind::Service(service.into()));
+        let svc = service_template(&prod, service);
         assert_eq!(
             prop(
                 svc,
@@ -874,7 +882,7 @@ fn second_config_private_ingress_waf_github_two_services() {
             sub("https://${VpcIngressConnection.DomainName}")
         );
     }
-    let admin = template(&prod, StackKind::Service("admin".into()));
+    let admin = service_template(&prod, "admin");
     let image = prop(
         admin,
         "Service",
@@ -921,7 +929,7 @@ fn second_config_private_ingress_waf_github_two_services() {
         "approval = false"
     );
     assert!(
-        !template(&dev, StackKind::Service("web".into()))
+        !service_template(&dev, "web")
             .resources
             .contains_key("WebAcl")
     );
@@ -931,7 +939,7 @@ fn second_config_private_ingress_waf_github_two_services() {
 fn ecs_express_maps_onto_the_three_tiers() {
     let cfg = config("fixtures/express.toml");
     let dev = synthesize(&cfg, "dev").unwrap();
-    let svc = template(&dev, StackKind::Service("web".into()));
+    let svc = service_template(&dev, "web");
     assert_eq!(
         svc.resources["Service"].kind,
         "AWS::ECS::ExpressGatewayService"
@@ -978,7 +986,7 @@ fn ecs_express_maps_onto_the_three_tiers() {
     );
     // Private ingress: internal balancer and tasks in the protect subnets, Protect SG.
     let prod = synthesize(&cfg, "prod").unwrap();
-    let svc = template(&prod, StackKind::Service("web".into()));
+    let svc = service_template(&prod, "web");
     assert_eq!(
         prop(svc, "Service", "NetworkConfiguration.Subnets"),
         &Value::List(vec![

@@ -7,11 +7,13 @@ mod finding;
 mod guard;
 mod lines;
 mod perm;
+mod policy;
 mod reach;
 mod rules;
 mod sarif;
 mod schema;
 mod structure;
+mod values;
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +23,7 @@ use apprun_template::{Format, Template};
 
 pub use finding::{Finding, Report, Severity, Suppression};
 pub use guard::{GuardError, GuardRules};
-pub use rules::RULES;
+pub use rules::{RULES, Rule, UnknownRule, rule};
 pub use sarif::to_sarif;
 
 /// One template to check, with where it came from.
@@ -60,7 +62,12 @@ pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) ->
         let mut here = Vec::new();
         structure::check(input.template, &mut here);
         schema::check(input.template, &mut here);
-        rules::check(input.template, ctx, &mut here);
+        let scope = rules::Scope {
+            template: input.template,
+            ctx,
+            file: &input.file,
+        };
+        rules::check(&scope, &mut here);
         if let Some(guard) = guard {
             guard.check(input.template, &mut here);
         }
@@ -105,7 +112,9 @@ fn placed(inputs: &[Input<'_>], found: Vec<(usize, Finding)>) -> Vec<Finding> {
                 lines[at].get_or_insert_with(|| input.text.as_deref().map(lines::LineIndex::new));
             f.file = input.file.clone();
             f.stack = input.stack.clone();
-            f.line = index.as_ref().and_then(|l| l.line_of(&f.path));
+            // A line the parser already knows (a duplicate key, a parse note) wins
+            // over the path's line: it points at the exact place.
+            f.line = f.line.or_else(|| index.as_ref().and_then(|l| l.line_of(&f.path)));
             f
         })
         .collect()

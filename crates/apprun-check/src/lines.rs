@@ -11,7 +11,17 @@ pub(crate) struct LineIndex(std::collections::HashMap<String, usize>);
 impl LineIndex {
     pub(crate) fn new(text: &str) -> Self {
         let mut map = std::collections::HashMap::new();
-        for (path, line) in index(text) {
+        // CloudFormation reads a leading byte order mark as nothing; so do we,
+        // or the first key would carry it and hide every line below.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        // JSON is flow style through and through: the indentation walk would
+        // find nothing, so its keys come from the JSON scanner instead.
+        let pairs = if text.trim_start().starts_with('{') {
+            apprun_template::json_key_lines(text)
+        } else {
+            index(text)
+        };
+        for (path, line) in pairs {
             map.entry(path).or_insert(line);
         }
         LineIndex(map)
@@ -158,5 +168,19 @@ mod tests {
             "nearest ancestor"
         );
         assert_eq!(line_of(text, "Nowhere"), None);
+    }
+
+    #[test]
+    fn a_byte_order_mark_hides_no_line() {
+        let text = "\u{feff}Resources:\n  Vpc:\n    Type: AWS::EC2::VPC\n";
+        assert_eq!(line_of(text, "Resources/Vpc/Type"), Some(3));
+    }
+
+    #[test]
+    fn json_keys_have_their_lines() {
+        let text = "{\n  \"Resources\": {\n    \"Vpc\": {\n      \"Type\": \"AWS::EC2::VPC\",\n      \"Properties\": {\"CidrBlock\": \"10.0.0.0/16\"}\n    }\n  }\n}\n";
+        assert_eq!(line_of(text, "Resources/Vpc/Type"), Some(4));
+        assert_eq!(line_of(text, "Resources/Vpc/Properties/CidrBlock"), Some(5));
+        assert_eq!(line_of(text, "Resources/Vpc/Missing"), Some(3));
     }
 }

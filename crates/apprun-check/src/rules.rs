@@ -1,255 +1,105 @@
-//! apprun's built-in policy rules: each has an id, a severity and a
-//! one-line reason. They look at what matters for this architecture and
-//! what cfn-lint does not judge: who may do what, what is reachable, what
-//! is stored how.
+//! Every rule `apprun check` runs on a template beyond the schemas, declared
+//! once: its id, severity, what it catches, what it assumes, the cfn-lint
+//! rules it corresponds to, and the function that checks it. Policy rules
+//! (`APR-*`) judge what matters for this architecture; value rules
+//! (`E-VALUE-*`) catch values CloudFormation or the service would reject.
 
-use apprun_template::{Intrinsic, Map, Template, Value};
+use apprun_template::{Template, Value};
 
 use crate::Context;
 use crate::finding::{Finding, Severity};
+use crate::{policy, values};
 
-/// (id, severity, what it catches)
-pub const RULES: &[(&str, Severity, &str)] = &[
-    (
-        "APR-IAM-001",
-        Severity::Error,
-        "iam:PassRole (or iam:*) allowed on every role (Resource \"*\"): lets the holder hand any role to any service",
-    ),
-    (
-        "APR-IAM-002",
-        Severity::Error,
-        "a wildcard action (\"*\" or \"service:*\") allowed on every resource (Resource \"*\")",
-    ),
-    (
-        "APR-IAM-003",
-        Severity::Error,
-        "an AWS managed AdministratorAccess, PowerUserAccess or *FullAccess policy attached to a role",
-    ),
-    (
-        "APR-SG-001",
-        Severity::Error,
-        "security-group ingress from 0.0.0.0/0 or ::/0 on a port other than 80 or 443",
-    ),
-    (
-        "APR-S3-001",
-        Severity::Error,
-        "S3 bucket without all four public-access blocks",
-    ),
-    (
-        "APR-S3-002",
-        Severity::Warning,
-        "S3 bucket without a default encryption configuration",
-    ),
-    (
-        "APR-ECR-001",
-        Severity::Warning,
-        "ECR repository without scan on push",
-    ),
-    (
-        "APR-ECR-002",
-        Severity::Warning,
-        "ECR repository with mutable tags (a deployed tag can silently change)",
-    ),
-    (
-        "APR-NET-001",
-        Severity::Error,
-        "App Runner or ECS Express service publicly reachable in an env listed in [policy] private_envs",
-    ),
-    (
-        "APR-SECRET-001",
-        Severity::Error,
-        "a secret-looking name (*PASSWORD*, *SECRET*, *TOKEN*, *KEY*) in plain environment variables",
-    ),
-    (
-        "APR-PERM-001",
-        Severity::Error,
-        "an actor (CloudFormation with a role, CodePipeline, CodeBuild, EventBridge, App Runner, ECS) cannot make an IAM call it needs",
-    ),
-    (
-        "APR-PERM-002",
-        Severity::Warning,
-        "cannot prove an actor may make a call: it depends on a value the templates do not determine",
-    ),
-    (
-        "APR-PERM-003",
-        Severity::Error,
-        "a role does not trust the service principal of an actor that uses it",
-    ),
-    (
-        "APR-NET-010",
-        Severity::Error,
-        "a compute placement (App Runner VPC connector, ECS Express tasks, CodeBuild in a VPC) has no network path on tcp 443 to what it must reach; the message names the hop that blocks it",
-    ),
-    (
-        "APR-NET-011",
-        Severity::Warning,
-        "a network path cannot be proven: it depends on something the templates and the AWS docs leave open (ECS Express's public IP or own security groups, resources outside the checked set, network ACLs)",
-    ),
-    (
-        "APR-BUILD-001",
-        Severity::Warning,
-        "a service's pipeline prebuild runs a program the CodeBuild image does not provide",
-    ),
-];
+/// One built-in rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: &'static str,
+    /// The severity of its findings (a rule may report a lower one where its
+    /// `assumes` says so, never a higher one).
+    pub severity: Severity,
+    /// What it catches, in one line.
+    pub title: &'static str,
+    /// What it takes for granted (defaults, data sources); empty when nothing.
+    pub assumes: &'static str,
+    /// The cfn-lint rules that catch the same thing, if any.
+    pub cfn_lint: &'static [&'static str],
+    pub(crate) run: Run,
+}
 
-pub(crate) fn severity(id: &str) -> Severity {
+/// Where a rule is evaluated.
+#[derive(Debug)]
+pub(crate) enum Run {
+    /// On each template, by this function.
+    Template(CheckFn),
+    /// By another part of the check (the permission proof, the reachability
+    /// proof, the CLI's config checks): declared here for its metadata.
+    Elsewhere,
+}
+
+/// What a rule sees: one template, where it came from, and the env's policy.
+pub(crate) struct Scope<'a> {
+    pub template: &'a Template,
+    pub ctx: &'a Context,
+    /// The file as given (nested stacks are read relative to it).
+    pub file: &'a str,
+}
+
+pub(crate) type CheckFn = fn(&Scope<'_>, &mut Sink<'_>);
+
+/// Collects one rule's findings with the rule's id and severity.
+pub(crate) struct Sink<'a> {
+    rule: &'static Rule,
+    out: &'a mut Vec<Finding>,
+}
+
+impl Sink<'_> {
+    pub(crate) fn push(&mut self, logical_id: &str, path: String, message: String) {
+        self.push_as(self.rule.severity, logical_id, path, message);
+    }
+
+    /// A finding below the rule's severity (an implicit default, say).
+    pub(crate) fn push_as(
+        &mut self,
+        severity: Severity,
+        logical_id: &str,
+        path: String,
+        message: String,
+    ) {
+        let severity = severity.max(self.rule.severity);
+        self.out.push(Finding::new(
+            self.rule.id,
+            severity,
+            logical_id,
+            path,
+            message,
+        ));
+    }
+}
+
+/// A rule id no rule declares.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown rule id `{0}`; the built-in rules are listed by `apprun_check::RULES`")]
+pub struct UnknownRule(pub String);
+
+/// The rule with this id.
+pub fn rule(id: &str) -> Result<&'static Rule, UnknownRule> {
     RULES
         .iter()
-        .find(|(r, _, _)| *r == id)
-        .map_or(Severity::Error, |(_, s, _)| *s)
+        .find(|r| r.id == id)
+        .ok_or_else(|| UnknownRule(id.to_owned()))
 }
 
-fn push(out: &mut Vec<Finding>, id: &str, logical: &str, path: String, message: String) {
-    out.push(Finding::new(id, severity(id), logical, path, message));
+/// The severity of a rule evaluated elsewhere (the proofs). Their ids are
+/// constants checked against this table by a test (`every_rule_id_in_the_source_is_declared`).
+pub(crate) fn severity(id: &str) -> Severity {
+    rule(id).map_or(Severity::Error, |r| r.severity)
 }
 
-pub(crate) fn check(t: &Template, ctx: &Context, out: &mut Vec<Finding>) {
-    for (id, r) in &t.resources {
-        let p = &r.properties;
-        let base = format!("Resources/{id}/Properties");
-        match r.kind.as_str() {
-            "AWS::IAM::Role"
-            | "AWS::IAM::Policy"
-            | "AWS::IAM::ManagedPolicy"
-            | "AWS::IAM::User"
-            | "AWS::IAM::Group" => {
-                iam(id, p, &base, out);
-            }
-            "AWS::EC2::SecurityGroup" => {
-                if let Some(Value::List(rules)) = p.get("SecurityGroupIngress") {
-                    for (i, rule) in rules.iter().enumerate() {
-                        if let Value::Map(m) = rule {
-                            ingress(id, m, &format!("{base}/SecurityGroupIngress/{i}"), out);
-                        }
-                    }
-                }
-            }
-            "AWS::EC2::SecurityGroupIngress" => ingress(id, p, &base, out),
-            "AWS::S3::Bucket" => bucket(id, p, &base, out),
-            "AWS::ECR::Repository" => {
-                let scan = p
-                    .get("ImageScanningConfiguration")
-                    .and_then(|c| c.get("ScanOnPush"));
-                if !is_true(scan) {
-                    push(out, "APR-ECR-001", id, format!("{base}/ImageScanningConfiguration"), "images are not scanned on push; set ImageScanningConfiguration.ScanOnPush: true".into());
-                }
-                // Missing means MUTABLE; an invalid value is the schema check's business.
-                let mutability = p
-                    .get("ImageTagMutability")
-                    .and_then(Value::as_str)
-                    .unwrap_or("MUTABLE");
-                if matches!(mutability, "MUTABLE" | "MUTABLE_WITH_EXCLUSION") {
-                    push(out, "APR-ECR-002", id, format!("{base}/ImageTagMutability"), "tags are mutable; set ImageTagMutability: IMMUTABLE so a deployed tag always means the same image".into());
-                }
-            }
-            "AWS::AppRunner::Service" => {
-                if let Some(env) = &ctx.private_env {
-                    let public = p
-                        .get("NetworkConfiguration")
-                        .and_then(|n| n.get("IngressConfiguration"))
-                        .and_then(|i| i.get("IsPubliclyAccessible"));
-                    // App Runner services are public unless told otherwise.
-                    if public.is_none() || is_true(public) {
-                        push(
-                            out,
-                            "APR-NET-001",
-                            id,
-                            format!(
-                                "{base}/NetworkConfiguration/IngressConfiguration/IsPubliclyAccessible"
-                            ),
-                            format!(
-                                "the service is publicly reachable, but env `{env}` is listed in [policy] private_envs; set ingress = \"private\""
-                            ),
-                        );
-                    }
-                }
-                let vars = p
-                    .get("SourceConfiguration")
-                    .and_then(|s| s.get("ImageRepository"))
-                    .and_then(|i| i.get("ImageConfiguration"))
-                    .and_then(|c| c.get("RuntimeEnvironmentVariables"));
-                named_list(
-                    id,
-                    vars,
-                    &format!(
-                        "{base}/SourceConfiguration/ImageRepository/ImageConfiguration/RuntimeEnvironmentVariables"
-                    ),
-                    "Name",
-                    out,
-                );
-            }
-            "AWS::ECS::ExpressGatewayService" => {
-                if let Some(env) = &ctx.private_env
-                    && express_is_public(p)
-                {
-                    push(
-                        out,
-                        "APR-NET-001",
-                        id,
-                        format!("{base}/NetworkConfiguration"),
-                        format!(
-                            "the service's load balancer is in public subnets, but env `{env}` is listed in [policy] private_envs; set ingress = \"private\""
-                        ),
-                    );
-                }
-                let vars = p.get("PrimaryContainer").and_then(|c| c.get("Environment"));
-                named_list(
-                    id,
-                    vars,
-                    &format!("{base}/PrimaryContainer/Environment"),
-                    "Name",
-                    out,
-                );
-            }
-            "AWS::ECS::TaskDefinition" => {
-                if let Some(Value::List(containers)) = p.get("ContainerDefinitions") {
-                    for (i, c) in containers.iter().enumerate() {
-                        named_list(
-                            id,
-                            c.get("Environment"),
-                            &format!("{base}/ContainerDefinitions/{i}/Environment"),
-                            "Name",
-                            out,
-                        );
-                    }
-                }
-            }
-            "AWS::CodeBuild::Project" => {
-                if let Some(Value::List(vars)) = p
-                    .get("Environment")
-                    .and_then(|e| e.get("EnvironmentVariables"))
-                {
-                    for (i, v) in vars.iter().enumerate() {
-                        let plain = v
-                            .get("Type")
-                            .and_then(Value::as_str)
-                            .is_none_or(|t| t == "PLAINTEXT");
-                        if plain {
-                            secret_name(
-                                id,
-                                v.get("Name"),
-                                &format!("{base}/Environment/EnvironmentVariables/{i}/Name"),
-                                out,
-                            );
-                        }
-                    }
-                }
-            }
-            "AWS::Lambda::Function" => {
-                if let Some(Value::Map(vars)) =
-                    p.get("Environment").and_then(|e| e.get("Variables"))
-                {
-                    for k in vars.keys() {
-                        secret_name(
-                            id,
-                            Some(&Value::from(k.as_str())),
-                            &format!("{base}/Environment/Variables/{k}"),
-                            out,
-                        );
-                    }
-                }
-            }
-            _ => {}
+/// Runs every template rule on one template.
+pub(crate) fn check(scope: &Scope<'_>, out: &mut Vec<Finding>) {
+    for rule in RULES {
+        if let Run::Template(f) = rule.run {
+            f(scope, &mut Sink { rule, out });
         }
     }
 }
@@ -260,219 +110,339 @@ pub(crate) fn is_true(v: Option<&Value>) -> bool {
         || matches!(v, Some(Value::String(s)) if s.eq_ignore_ascii_case("true"))
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::List(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
+const fn policy(
+    id: &'static str,
+    severity: Severity,
+    title: &'static str,
+    assumes: &'static str,
+    run: Run,
+) -> Rule {
+    Rule {
+        id,
+        severity,
+        title,
+        assumes,
+        cfn_lint: &[],
+        run,
     }
 }
 
-fn iam(id: &str, p: &Map, base: &str, out: &mut Vec<Finding>) {
-    let mut documents: Vec<(String, &Value)> = Vec::new();
-    if let Some(d) = p.get("PolicyDocument") {
-        documents.push((format!("{base}/PolicyDocument"), d));
+const fn value(
+    id: &'static str,
+    title: &'static str,
+    assumes: &'static str,
+    cfn_lint: &'static [&'static str],
+    f: CheckFn,
+) -> Rule {
+    Rule {
+        id,
+        severity: Severity::Error,
+        title,
+        assumes,
+        cfn_lint,
+        run: Run::Template(f),
     }
-    if let Some(Value::List(policies)) = p.get("Policies") {
-        for (i, pol) in policies.iter().enumerate() {
-            if let Some(d) = pol.get("PolicyDocument") {
-                documents.push((format!("{base}/Policies/{i}/PolicyDocument"), d));
+}
+
+use Run::{Elsewhere, Template as T};
+use Severity::{Error, Warning};
+
+/// Every built-in rule, sorted by id.
+pub static RULES: &[Rule] = &[
+    policy(
+        "APR-BUILD-001",
+        Warning,
+        "a service's pipeline prebuild runs a program the CodeBuild image does not provide",
+        "the CodeBuild standard image's tool list",
+        Elsewhere,
+    ),
+    policy(
+        "APR-ECR-001",
+        Warning,
+        "ECR repository without scan on push",
+        "",
+        T(policy::ecr_scan),
+    ),
+    policy(
+        "APR-ECR-002",
+        Warning,
+        "ECR repository with mutable tags (a deployed tag can silently change)",
+        "a missing ImageTagMutability means MUTABLE (the ECR default)",
+        T(policy::ecr_mutable),
+    ),
+    policy(
+        "APR-IAM-001",
+        Error,
+        "iam:PassRole (or iam:*) allowed on every role (Resource \"*\"): lets the holder hand any role to any service",
+        "",
+        T(policy::iam_pass_role),
+    ),
+    policy(
+        "APR-IAM-002",
+        Error,
+        "a wildcard action (\"*\" or \"service:*\") allowed on every resource (Resource \"*\")",
+        "",
+        T(policy::iam_wildcard),
+    ),
+    policy(
+        "APR-IAM-003",
+        Error,
+        "an AWS managed AdministratorAccess, PowerUserAccess or *FullAccess policy attached to a role",
+        "",
+        T(policy::iam_managed),
+    ),
+    policy(
+        "APR-NET-001",
+        Error,
+        "App Runner or ECS Express service publicly reachable in an env listed in [policy] private_envs",
+        "App Runner services are public unless IsPubliclyAccessible is false; ECS Express subnets named *PublicSubnet* are public",
+        T(policy::net_public),
+    ),
+    policy(
+        "APR-NET-010",
+        Error,
+        "a compute placement (App Runner VPC connector, ECS Express tasks, CodeBuild in a VPC) has no network path on tcp 443 to what it must reach; the message names the hop that blocks it",
+        "",
+        Elsewhere,
+    ),
+    policy(
+        "APR-NET-011",
+        Warning,
+        "a network path cannot be proven: it depends on something the templates and the AWS docs leave open (ECS Express's public IP or own security groups, resources outside the checked set, network ACLs)",
+        "",
+        Elsewhere,
+    ),
+    policy(
+        "APR-PERM-001",
+        Error,
+        "an actor (CloudFormation with a role, CodePipeline, CodeBuild, EventBridge, App Runner, ECS) cannot make an IAM call it needs",
+        "",
+        Elsewhere,
+    ),
+    policy(
+        "APR-PERM-002",
+        Warning,
+        "cannot prove an actor may make a call: it depends on a value the templates do not determine",
+        "",
+        Elsewhere,
+    ),
+    policy(
+        "APR-PERM-003",
+        Error,
+        "a role does not trust the service principal of an actor that uses it",
+        "",
+        Elsewhere,
+    ),
+    policy(
+        "APR-S3-001",
+        Error,
+        "S3 bucket whose public access is not fully blocked",
+        "a bucket without PublicAccessBlockConfiguration gets S3's default for new buckets (all four blocks on, since April 2023): a warning; a configuration that leaves a block off is an error",
+        T(policy::s3_public),
+    ),
+    policy(
+        "APR-S3-002",
+        Warning,
+        "S3 bucket without a default encryption configuration",
+        "S3 encrypts new objects with SSE-S3 by default since January 2023; the rule asks to say so (or choose SSE-KMS)",
+        T(policy::s3_encryption),
+    ),
+    policy(
+        "APR-SECRET-001",
+        Error,
+        "a secret-looking name (*PASSWORD*, *SECRET*, *TOKEN*, *KEY*) in plain environment variables",
+        "",
+        T(policy::secrets),
+    ),
+    policy(
+        "APR-SG-001",
+        Error,
+        "security-group ingress from 0.0.0.0/0 or ::/0 on a port other than 80 or 443",
+        "",
+        T(policy::sg_open),
+    ),
+    value(
+        "E-VALUE-BACKUP-LIFECYCLE",
+        "AWS Backup lifecycle deleting a recovery point less than 90 days after it moves to cold storage",
+        "",
+        &["E3504"],
+        values::backup::lifecycle,
+    ),
+    value(
+        "E-VALUE-CLOUDFRONT-ALIAS",
+        "CloudFront alternate domain name that is not a lowercase domain name (a wildcard only as the whole first label)",
+        "",
+        &["E3013"],
+        values::formats::cloudfront_aliases,
+    ),
+    value(
+        "E-VALUE-DYNAMODB-KEYS",
+        "DynamoDB table whose AttributeDefinitions are not exactly the attributes of its key schema and indexes",
+        "",
+        &["E3039"],
+        values::dynamodb::keys,
+    ),
+    value(
+        "E-VALUE-ELASTICACHE-FAILOVER",
+        "ElastiCache replication group with automatic failover but fewer than 2 cache clusters",
+        "",
+        &["E3026"],
+        values::elasticache::failover,
+    ),
+    value(
+        "E-VALUE-FORMAT",
+        "an EC2 id (AMI, VPC, subnet, security group) in a property or parameter default that does not have the format EC2 gives it (prefix and 8 or 17 characters)",
+        "",
+        &["E1150", "E1151", "E1152"],
+        values::formats::ids,
+    ),
+    value(
+        "E-VALUE-IAM-POLICY",
+        "IAM policy document structure: Version, Statement, Effect, one of Action/NotAction, one of Resource/NotResource, no Principal in identity policies, ARN-shaped resources",
+        "the IAM JSON policy element reference",
+        &["E3510", "E3512", "E3513", "E3514"],
+        values::iam::documents,
+    ),
+    value(
+        "E-VALUE-IMPORT",
+        "Fn::ImportValue given something other than a string (another ImportValue, a list, a GetAtt) or used in Conditions",
+        "",
+        &["E1016", "E8003"],
+        values::refs::import_value,
+    ),
+    value(
+        "E-VALUE-LAMBDA-RUNTIME",
+        "Lambda runtime whose creation AWS blocks (error) or that is deprecated (warning)",
+        "AWS's runtime deprecation dates, vendored from cfn-lint (src/values/data); compared with today's date",
+        &["E2533", "E2531", "W2531"],
+        values::lambda::runtime,
+    ),
+    value(
+        "E-VALUE-LAMBDA-ZIPFILE",
+        "Lambda function with inline code (Code.ZipFile) but no Runtime or Handler",
+        "",
+        &["E3678"],
+        values::lambda::zipfile,
+    ),
+    value(
+        "E-VALUE-LIST-DUPLICATE",
+        "duplicate items in a list the resource schema declares uniqueItems",
+        "",
+        &["E3037"],
+        values::unique::items,
+    ),
+    value(
+        "E-VALUE-LOGICAL-ID",
+        "logical id that is not alphanumeric (A-Za-z0-9) or longer than 255 characters",
+        "",
+        &["E3001", "E3006"],
+        values::names::logical_ids,
+    ),
+    value(
+        "E-VALUE-MODULE",
+        "a registry module (::MODULE) given Tags or the reserved Metadata key AWS::CloudFormation::Module",
+        "",
+        &["E5001"],
+        values::modules::modules,
+    ),
+    value(
+        "E-VALUE-NAME-CLASH",
+        "a resource and a parameter with the same logical id",
+        "",
+        &["E3007"],
+        values::names::clashes,
+    ),
+    value(
+        "E-VALUE-NESTED-STACK",
+        "nested stack parameters: one the child template does not declare, or one it requires (no Default) not given",
+        "only a TemplateURL that is a local file next to the template can be read; others are skipped",
+        &["E3043"],
+        values::nested::parameters,
+    ),
+    value(
+        "E-VALUE-PARAMETER-DEFAULT",
+        "a parameter Default outside its own AllowedValues, AllowedPattern, MinLength or MaxLength",
+        "list parameters pass when the whole default or each of its items passes; AllowedPattern is matched from the start",
+        &["E2015"],
+        values::parameters::defaults,
+    ),
+    value(
+        "E-VALUE-RDS-CLASS",
+        "RDS DB instance class the engine does not offer in any region",
+        "AWS's per-region instance class offerings, vendored from cfn-lint (src/values/data) as their union: a class missing only in the stack's region is not caught",
+        &["E3025"],
+        values::rds::instance_class,
+    ),
+    value(
+        "E-VALUE-ROLE-PATH",
+        "Ref of an IAM role with a Path other than / where a role is expected: the name resolves without the path",
+        "",
+        &["E3050"],
+        values::refs::role_path,
+    ),
+    value(
+        "E-VALUE-ROUTE53",
+        "Route 53 record values that do not fit the record type (A: IPv4, AAAA: IPv6, TXT/SPF: quoted strings of at most 255 characters, MX: priority and host, CAA: flags tag \"value\"), or more than one value for an alias or CNAME",
+        "the record formats of the Route 53 Developer Guide",
+        &["E3023"],
+        values::formats::route53,
+    ),
+    value(
+        "E-VALUE-SUB-NEEDED",
+        "a `${Name}` naming a parameter, resource or pseudo parameter in a plain string: it is only replaced inside Fn::Sub",
+        "",
+        &["E1029"],
+        values::refs::sub_needed,
+    ),
+    value(
+        "E-VALUE-SUBNET-ASSOCIATION",
+        "a subnet associated with a route table twice (unconditionally)",
+        "",
+        &["E3022"],
+        values::network::subnet_associations,
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_sorted() {
+        let ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(ids, sorted);
+    }
+
+    #[test]
+    fn an_unknown_id_is_an_error() {
+        assert_eq!(
+            rule(&format!("APR-{}", "NOPE-001")).unwrap_err(),
+            UnknownRule(format!("APR-{}", "NOPE-001"))
+        );
+        assert_eq!(rule("APR-S3-001").map(|r| r.severity), Ok(Severity::Error));
+    }
+
+    /// The proofs name their rules by string: each must be declared here.
+    #[test]
+    fn every_rule_id_in_the_source_is_declared() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let re = regex::Regex::new(r#""((?:APR|E-VALUE)-[A-Z0-9-]*[0-9A-Z])""#).unwrap();
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for c in re.captures_iter(&text) {
+                        assert!(rule(&c[1]).is_ok(), "{}: {}", path.display(), &c[1]);
+                    }
+                }
             }
         }
-    }
-    for (path, doc) in documents {
-        let statements = match doc.get("Statement") {
-            Some(Value::List(s)) => s.clone(),
-            Some(one @ Value::Map(_)) => vec![one.clone()],
-            _ => continue,
-        };
-        for (i, s) in statements.iter().enumerate() {
-            if s.get("Effect").and_then(Value::as_str) != Some("Allow") {
-                continue;
-            }
-            let actions = strings(s.get("Action"));
-            let everywhere = strings(s.get("Resource")).iter().any(|r| r == "*");
-            if !everywhere {
-                continue;
-            }
-            let spath = format!("{path}/Statement/{i}");
-            if actions.iter().any(|a| {
-                a.eq_ignore_ascii_case("iam:PassRole")
-                    || a.eq_ignore_ascii_case("iam:*")
-                    || a == "*"
-            }) {
-                push(out, "APR-IAM-001", id, spath.clone(), "iam:PassRole is allowed on Resource \"*\"; list the role ARNs and add an iam:PassedToService condition".into());
-            }
-            if let Some(a) = actions.iter().find(|a| *a == "*" || a.ends_with(":*")) {
-                push(
-                    out,
-                    "APR-IAM-002",
-                    id,
-                    spath,
-                    format!(
-                        "`{a}` is allowed on Resource \"*\"; name the actions and the resources"
-                    ),
-                );
-            }
-        }
-    }
-    for (i, arn) in p
-        .get("ManagedPolicyArns")
-        .and_then(Value::as_list)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let text = match arn {
-            Value::String(s) => s.clone(),
-            Value::Fn(f) => match f.as_ref() {
-                Intrinsic::Sub { template, .. } => template.clone(),
-                _ => continue,
-            },
-            _ => continue,
-        };
-        let name = text.rsplit('/').next().unwrap_or_default();
-        let aws_managed = text.contains(":iam::aws:policy/");
-        if aws_managed
-            && (name == "AdministratorAccess"
-                || name == "PowerUserAccess"
-                || name.ends_with("FullAccess"))
-        {
-            push(
-                out,
-                "APR-IAM-003",
-                id,
-                format!("{base}/ManagedPolicyArns/{i}"),
-                format!(
-                    "AWS managed policy {name} grants far more than one role needs; write a policy with the actions it uses"
-                ),
-            );
-        }
-    }
-}
-
-fn ingress(id: &str, m: &Map, path: &str, out: &mut Vec<Finding>) {
-    let world = ["CidrIp", "CidrIpv6"]
-        .iter()
-        .filter_map(|k| m.get(*k).and_then(Value::as_str))
-        .find(|c| *c == "0.0.0.0/0" || *c == "::/0");
-    let Some(world) = world else { return };
-    let port = |k: &str| match m.get(k) {
-        Some(Value::Int(n)) => Some(*n),
-        Some(Value::String(s)) => s.parse().ok(),
-        _ => None,
-    };
-    let protocol = m.get("IpProtocol").and_then(|v| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Int(n) => Some(n.to_string()),
-        _ => None,
-    });
-    let all_protocols = protocol.as_deref() == Some("-1");
-    let (from, to) = (port("FromPort"), port("ToPort"));
-    let web_only = !all_protocols && from == to && matches!(from, Some(80) | Some(443));
-    if !web_only {
-        let ports = match (from, to) {
-            _ if all_protocols => "every port".to_owned(),
-            (Some(a), Some(b)) if a == b => format!("port {a}"),
-            (Some(a), Some(b)) => format!("ports {a}-{b}"),
-            _ => "every port".to_owned(),
-        };
-        push(
-            out,
-            "APR-SG-001",
-            id,
-            path.to_owned(),
-            format!("ingress from {world} on {ports}; only 80 and 443 may be open to the world"),
-        );
-    }
-}
-
-fn bucket(id: &str, p: &Map, base: &str, out: &mut Vec<Finding>) {
-    let block = p.get("PublicAccessBlockConfiguration");
-    let missing: Vec<&str> = [
-        "BlockPublicAcls",
-        "BlockPublicPolicy",
-        "IgnorePublicAcls",
-        "RestrictPublicBuckets",
-    ]
-    .into_iter()
-    .filter(|k| !is_true(block.and_then(|b| b.get(k))))
-    .collect();
-    if !missing.is_empty() {
-        push(
-            out,
-            "APR-S3-001",
-            id,
-            format!("{base}/PublicAccessBlockConfiguration"),
-            format!(
-                "public access is not fully blocked: {} not true",
-                missing.join(", ")
-            ),
-        );
-    }
-    if p.get("BucketEncryption").is_none() {
-        push(
-            out,
-            "APR-S3-002",
-            id,
-            format!("{base}/BucketEncryption"),
-            "no default encryption configured; set BucketEncryption (SSE-S3 or SSE-KMS)".into(),
-        );
-    }
-}
-
-/// ECS Express places its load balancer in the subnets it is given; public
-/// subnets (named so by import or by id) mean a public service.
-fn express_is_public(p: &Map) -> bool {
-    let subnets = p.get("NetworkConfiguration").and_then(|n| n.get("Subnets"));
-    let mut public = false;
-    if let Some(v) = subnets {
-        v.walk(&mut |x| {
-            let text = match x {
-                Value::String(s) => s.clone(),
-                Value::Fn(f) => match f.as_ref() {
-                    Intrinsic::ImportValue(Value::String(s)) | Intrinsic::Ref(s) => s.clone(),
-                    _ => String::new(),
-                },
-                _ => String::new(),
-            };
-            if text.contains("PublicSubnet") {
-                public = true;
-            }
-        });
-    }
-    public
-}
-
-fn named_list(id: &str, list: Option<&Value>, path: &str, key: &str, out: &mut Vec<Finding>) {
-    if let Some(Value::List(items)) = list {
-        for (i, item) in items.iter().enumerate() {
-            secret_name(id, item.get(key), &format!("{path}/{i}/{key}"), out);
-        }
-    }
-}
-
-fn secret_name(id: &str, name: Option<&Value>, path: &str, out: &mut Vec<Finding>) {
-    let Some(name) = name.and_then(Value::as_str) else {
-        return;
-    };
-    let upper = name.to_ascii_uppercase();
-    if let Some(word) = ["PASSWORD", "SECRET", "TOKEN", "KEY"]
-        .iter()
-        .find(|w| upper.contains(*w))
-    {
-        push(
-            out,
-            "APR-SECRET-001",
-            id,
-            path.to_owned(),
-            format!(
-                "`{name}` looks like a secret ({word}) in a plain environment variable; pass it from Secrets Manager or SSM Parameter Store instead"
-            ),
-        );
     }
 }

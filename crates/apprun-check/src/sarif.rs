@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::finding::{Report, Severity};
-use crate::rules::RULES;
+use crate::rules::rule;
 
 /// The report as a SARIF log with one run.
 pub fn to_sarif(report: &Report, tool_version: &str) -> Value {
@@ -13,11 +13,11 @@ pub fn to_sarif(report: &Report, tool_version: &str) -> Value {
     let rules: Vec<Value> = rule_ids
         .iter()
         .map(|id| {
-            let (text, level) = RULES
-                .iter()
-                .find(|(r, _, _)| r == id)
-                .map(|(_, s, t)| (t.to_string(), level(*s)))
-                .unwrap_or_else(|| (format!("{id}: structural check or user rule"), "error"));
+            // Structural checks (E-*) and cfn-guard rules (GUARD-*) are not
+            // in the table: their findings carry their own severity.
+            let (text, level) = rule(id)
+                .map(|r| (r.title.to_string(), level(r.severity)))
+                .unwrap_or_else(|_| (format!("{id}: structural check or user rule"), "error"));
             json!({
                 "id": id,
                 "shortDescription": { "text": text },

@@ -1,13 +1,24 @@
 //! Resource properties against the official resource provider schemas.
 //!
+//! Three sources, all vendored (scripts/refresh-schemas.sh): the whole
+//! schemas of the types apprun emits (and a few more); the top level of the
+//! schema of every other type of the vendored regions (resource-schemas.tsv:
+//! top-level properties with their own type, enum, pattern and limits,
+//! required, read-only and refused properties; nested shapes unchecked); and
+//! SAM's published schema for `AWS::Serverless::*` resources and `Globals`.
+//! A template with a macro in its `Transform` section is not checked here:
+//! only its expansion could be. Module and third-party registry types get a
+//! warning (they must be registered where the stack deploys).
+//!
 //! Supported keywords (all the vendored schemas use): type, enum, pattern
 //! (searched, as JSON Schema does; patterns Rust's regex cannot compile are
 //! skipped), min/maxLength, minimum/maximum, min/maxItems, items,
 //! properties, required, additionalProperties, patternProperties, $ref to
-//! definitions, oneOf/anyOf/allOf. Values that are intrinsic functions are
+//! definitions, oneOf/anyOf/allOf, `format: json` (an object that may be
+//! given as JSON text). Values that are intrinsic functions are
 //! not validated: their result is only known at deploy time.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use apprun_template::{References, Template, Value};
@@ -32,8 +43,10 @@ const ALL_PROPERTIES_ARE_ATTRIBUTES: &[&str] = &[
 
 struct Registry {
     texts: HashMap<&'static str, &'static str>,
-    names: HashSet<&'static str>,
+    /// Every type of the vendored regions: the top level of its schema.
+    tops: HashMap<&'static str, &'static str>,
     parsed: Mutex<HashMap<&'static str, Arc<J>>>,
+    parsed_tops: Mutex<HashMap<&'static str, Arc<J>>>,
     patterns: Mutex<HashMap<String, Option<Regex>>>,
 }
 
@@ -41,14 +54,64 @@ fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
     R.get_or_init(|| Registry {
         texts: SCHEMAS.iter().copied().collect(),
-        names: TYPE_NAMES
+        tops: TYPE_SCHEMAS
             .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
+            .filter_map(|l| l.split_once('\t'))
             .collect(),
         parsed: Mutex::new(HashMap::new()),
+        parsed_tops: Mutex::new(HashMap::new()),
         patterns: Mutex::new(HashMap::new()),
     })
+}
+
+/// The schema a type's properties are checked against: its whole schema
+/// when vendored (the types apprun emits and a few more), else the top level
+/// of its schema from the index of every type (nested shapes unchecked).
+/// The value rules read property shapes from here.
+pub(crate) fn property_schema(kind: &str) -> Option<Arc<J>> {
+    if let Some(s) = schema_of(kind) {
+        return Some(s);
+    }
+    let r = registry();
+    let (&name, &text) = r.tops.get_key_value(kind)?;
+    let mut parsed = r.parsed_tops.lock().ok()?;
+    if let Some(s) = parsed.get(name) {
+        return Some(s.clone());
+    }
+    let s = Arc::new(serde_json::from_str(text).ok()?);
+    parsed.insert(name, Arc::clone(&s));
+    Some(s)
+}
+
+/// SAM's schema and, per `AWS::Serverless::*` type, the definition of its
+/// `Properties` (read from the schema's `...__Resource` definitions).
+struct Sam {
+    schema: J,
+    properties: HashMap<String, String>,
+}
+
+fn sam() -> Option<&'static Sam> {
+    static S: OnceLock<Option<Sam>> = OnceLock::new();
+    S.get_or_init(|| {
+        let schema: J = serde_json::from_str(SAM_SCHEMA).ok()?;
+        let properties = schema["definitions"]
+            .as_object()?
+            .iter()
+            .filter(|(name, _)| name.ends_with("__Resource"))
+            .filter_map(|(_, def)| {
+                let kind = def.pointer("/properties/Type/enum/0")?.as_str()?;
+                let props = def.pointer("/properties/Properties/$ref")?.as_str()?;
+                Some((kind.to_owned(), props.to_owned()))
+            })
+            .collect();
+        Some(Sam { schema, properties })
+    })
+    .as_ref()
+}
+
+/// Whether SAM's transform expands this type.
+pub(crate) fn is_serverless_type(kind: &str) -> bool {
+    sam().is_some_and(|s| s.properties.contains_key(kind))
 }
 
 /// The schema of a resource type, when vendored.
@@ -68,12 +131,48 @@ pub(crate) fn schema_of(kind: &str) -> Option<Arc<J>> {
 pub(crate) fn is_known_type(kind: &str) -> bool {
     kind.starts_with("Custom::")
         || kind == "AWS::CloudFormation::CustomResource"
-        || registry().names.contains(kind)
+        || registry().tops.contains_key(kind)
 }
 
-/// The attributes `Fn::GetAtt` accepts for a type, when its schema is vendored.
+/// How a resource type is known before deployment.
+enum TypeKind {
+    /// A public type of CloudFormation's registry (or a custom resource).
+    Public,
+    /// A type SAM's transform expands (valid only with that transform).
+    Serverless,
+    /// A module or a third-party/private registry type
+    /// (`Org::Service::Thing[::MODULE]`): valid once registered in the
+    /// account, which only the deployment can tell.
+    Registry,
+    Unknown,
+}
+
+fn type_kind(kind: &str, t: &Template) -> TypeKind {
+    if is_known_type(kind) {
+        TypeKind::Public
+    } else if is_serverless_type(kind)
+        && t.transforms
+            .iter()
+            .any(|x| x == apprun_template::SERVERLESS)
+    {
+        TypeKind::Serverless
+    } else if !kind.starts_with("AWS::")
+        && !kind.starts_with("Alexa::")
+        && (3..=4).contains(&kind.split("::").count())
+        && kind
+            .split("::")
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        TypeKind::Registry
+    } else {
+        TypeKind::Unknown
+    }
+}
+
+/// The attributes `Fn::GetAtt` accepts for a type (its read-only
+/// properties), when its schema lists any.
 pub(crate) fn attributes_of(kind: &str) -> Option<BTreeSet<String>> {
-    let s = schema_of(kind)?;
+    let s = property_schema(kind)?;
     let mut attrs: BTreeSet<String> = s["readOnlyProperties"]
         .as_array()
         .into_iter()
@@ -81,6 +180,9 @@ pub(crate) fn attributes_of(kind: &str) -> Option<BTreeSet<String>> {
         .filter_map(J::as_str)
         .map(|p| p.trim_start_matches("/properties/").replace('/', "."))
         .collect();
+    if attrs.is_empty() && !ALL_PROPERTIES_ARE_ATTRIBUTES.contains(&kind) {
+        return None;
+    }
     if ALL_PROPERTIES_ARE_ATTRIBUTES.contains(&kind)
         && let Some(props) = s["properties"].as_object()
     {
@@ -111,18 +213,53 @@ fn without_length_lookahead(p: &str) -> String {
 }
 
 pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
+    // A macro may rewrite any resource: only its output can be checked.
+    if t.has_macros() {
+        return;
+    }
     for (id, r) in &t.resources {
         let path = format!("Resources/{id}");
-        if !is_known_type(&r.kind) {
-            out.push(Finding::error(
-                "E-TYPE-UNKNOWN",
-                id,
-                format!("{path}/Type"),
-                format!("`{}` is not a CloudFormation resource type", r.kind),
-            ));
-            continue;
+        match type_kind(&r.kind, t) {
+            TypeKind::Public => {}
+            TypeKind::Serverless => {
+                serverless(id, &r.kind, &r.properties, out);
+                ignored_globals(t, id, r, out);
+                continue;
+            }
+            TypeKind::Registry => {
+                let what = if r.kind.ends_with("::MODULE") {
+                    "a module"
+                } else {
+                    "a third-party or private registry type"
+                };
+                out.push(Finding::new(
+                    "W-TYPE-REGISTRY",
+                    crate::finding::Severity::Warning,
+                    id,
+                    format!("{path}/Type"),
+                    format!(
+                        "`{}` is {what}: it must be registered in the account and region the stack deploys to; its properties are not checked",
+                        r.kind
+                    ),
+                ));
+                continue;
+            }
+            TypeKind::Unknown => {
+                let hint = if r.kind.starts_with("AWS::Serverless::") {
+                    format!(" (it needs `Transform: {}`)", apprun_template::SERVERLESS)
+                } else {
+                    String::new()
+                };
+                out.push(Finding::error(
+                    "E-TYPE-UNKNOWN",
+                    id,
+                    format!("{path}/Type"),
+                    format!("`{}` is not a CloudFormation resource type{hint}", r.kind),
+                ));
+                continue;
+            }
         }
-        let Some(schema) = schema_of(&r.kind) else {
+        let Some(schema) = property_schema(&r.kind) else {
             continue;
         };
         let mut v = Validator {
@@ -136,7 +273,90 @@ pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
             &format!("{path}/Properties"),
         );
     }
+    if let Some(globals) = t.sections.get("Globals")
+        && let Some(sam) = sam()
+    {
+        let mut v = Validator {
+            root: &sam.schema,
+            logical: "",
+            out: &mut *out,
+        };
+        v.value(globals, &sam.schema["properties"]["Globals"], "Globals");
+    }
     check_get_atts(t, out);
+}
+
+/// SAM's `IgnoreGlobals`: `*`, or names of properties the `Globals`
+/// section sets for this resource's type.
+fn ignored_globals(t: &Template, id: &str, r: &apprun_template::Resource, out: &mut Vec<Finding>) {
+    let Some(ignored) = r.attributes.get("IgnoreGlobals") else {
+        return;
+    };
+    let section = r.kind.trim_start_matches("AWS::Serverless::");
+    let globals: BTreeSet<&str> = t
+        .sections
+        .get("Globals")
+        .and_then(|g| g.get(section))
+        .and_then(Value::as_map)
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let names: Vec<(String, &Value)> = match ignored {
+        Value::List(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("Resources/{id}/IgnoreGlobals/{i}"), v))
+            .collect(),
+        v => vec![(format!("Resources/{id}/IgnoreGlobals"), v)],
+    };
+    for (path, v) in names {
+        let Some(name) = v.as_str() else { continue };
+        if name != "*" && !globals.contains(name) {
+            out.push(Finding::error(
+                "E-SAM-IGNORE-GLOBALS",
+                id,
+                path,
+                format!(
+                    "`{name}` is not a property the Globals section sets for {section}; it sets: {}",
+                    globals.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+}
+
+/// An `AWS::Serverless::*` resource's properties against SAM's schema.
+fn serverless(id: &str, kind: &str, props: &apprun_template::Map, out: &mut Vec<Finding>) {
+    let Some(sam) = sam() else { return };
+    let Some(def) = sam.properties.get(kind) else {
+        return;
+    };
+    let reference = serde_json::json!({ "$ref": def });
+    let mut found = Vec::new();
+    let mut v = Validator {
+        root: &sam.schema,
+        logical: id,
+        out: &mut found,
+    };
+    v.object(
+        &Value::Map(props.clone()),
+        &reference,
+        &format!("Resources/{id}/Properties"),
+    );
+    // SAM refuses properties it does not define and missing required ones;
+    // its schema is stricter than its translator about value shapes (it
+    // still takes legacy forms such as `EndpointConfiguration: EDGE`), so
+    // those are warnings.
+    for mut f in found {
+        if f.rule != "E-PROP-UNKNOWN" && f.rule != "E-PROP-REQUIRED" {
+            f.rule = "W-SAM-VALUE".into();
+            f.severity = crate::finding::Severity::Warning;
+            f.message = format!(
+                "{} (SAM's published schema; its translator may still accept it)",
+                f.message
+            );
+        }
+        out.push(f);
+    }
 }
 
 fn check_get_atts(t: &Template, out: &mut Vec<Finding>) {
@@ -145,9 +365,22 @@ fn check_get_atts(t: &Template, out: &mut Vec<Finding>) {
             let Some(target) = t.resources.get(&resource) else {
                 continue;
             };
+            // A custom resource returns whatever attributes its code
+            // chooses; a nested stack's (or provisioned product's) outputs are
+            // only known once deployed.
+            if target.kind.starts_with("Custom::")
+                || target.kind == "AWS::CloudFormation::CustomResource"
+            {
+                continue;
+            }
             let Some(attrs) = attributes_of(&target.kind) else {
                 continue;
             };
+            if attribute.starts_with("Outputs.")
+                && (target.kind == "AWS::CloudFormation::Stack" || attrs.contains("Outputs"))
+            {
+                continue;
+            }
             if !attrs.contains(&attribute) {
                 out.push(Finding::error(
                     "E-GETATT-ATTR",
@@ -202,7 +435,12 @@ fn type_matches(v: &Value, want: &str) -> bool {
         ("number", Value::Int(_) | Value::Float(_)) => true,
         ("number", Value::String(s)) => s.parse::<f64>().is_ok(),
         ("boolean", Value::Bool(_)) => true,
-        ("boolean", Value::String(s)) => matches!(s.as_str(), "true" | "false" | "True" | "False"),
+        // YAML 1.1, which CloudFormation reads, also spells booleans
+        // yes/no/on/off (the YAML reader here reads those as strings).
+        ("boolean", Value::String(s)) => matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
+        ),
         ("array", Value::List(_)) | ("object", Value::Map(_)) | ("null", Value::Null) => true,
         _ => false,
     }
@@ -286,12 +524,17 @@ impl<'a> Validator<'a, '_> {
                 self.value(v, b, path);
             }
         }
-        let types: Vec<&str> = match schema.get("type") {
+        let mut types: Vec<&str> = match schema.get("type") {
             Some(J::String(t)) => vec![t.as_str()],
             Some(J::Array(ts)) => ts.iter().filter_map(J::as_str).collect(),
             _ if schema.get("properties").is_some() => vec!["object"],
             _ => vec![],
         };
+        // An object with `format: json` (a policy document, say) may also be
+        // given as its JSON text.
+        if types.contains(&"object") && schema.get("format").and_then(J::as_str) == Some("json") {
+            types.push("string");
+        }
         if !types.is_empty() && !types.iter().any(|t| type_matches(v, t)) {
             self.report(
                 "E-PROP-TYPE",
@@ -413,6 +656,11 @@ impl<'a> Validator<'a, '_> {
     fn object(&mut self, v: &Value, schema: &'a J, path: &str) {
         let schema = deref(self.root, schema);
         let Value::Map(map) = v else { return };
+        // An include macro (`Fn::Transform` beside other keys) adds keys
+        // only known once expanded.
+        if map.contains_key("Fn::Transform") {
+            return;
+        }
         let props = schema.get("properties").and_then(J::as_object);
         for req in schema
             .get("required")
@@ -476,6 +724,12 @@ mod tests {
             assert!(is_known_type(name));
         }
         assert!(is_known_type("AWS::Lambda::Url") && !is_known_type("AWS::EC2::Vpc"));
+        assert!(schema_of("AWS::SQS::Queue").is_none(), "not vendored whole");
+        let sqs = property_schema("AWS::SQS::Queue").unwrap();
+        assert!(sqs["properties"]["QueueName"].is_object());
+        assert!(attributes_of("AWS::SQS::Queue").unwrap().contains("Arn"));
+        assert!(is_serverless_type("AWS::Serverless::Function"));
+        assert!(!is_serverless_type("AWS::Lambda::Function"));
         let attrs = attributes_of("AWS::AppRunner::Service").unwrap();
         assert!(attrs.contains("ServiceUrl") && attrs.contains("ServiceArn"));
         assert!(

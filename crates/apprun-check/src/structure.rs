@@ -10,6 +10,7 @@ use ipnet::Ipv4Net;
 use crate::finding::{Finding, Severity};
 
 pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
+    notes(t, out);
     for f in validate(t) {
         let severity = match f.severity {
             apprun_template::Severity::Error => Severity::Error,
@@ -24,6 +25,30 @@ pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
         ));
     }
     subnets(t, out);
+}
+
+/// What the parser could not read as written (the rest was still read).
+fn notes(t: &Template, out: &mut Vec<Finding>) {
+    for n in &t.notes {
+        let severity = match n.severity {
+            apprun_template::Severity::Error => Severity::Error,
+            apprun_template::Severity::Warning => Severity::Warning,
+        };
+        let mut parts = n.path.split('/');
+        let logical_id = match (parts.next(), parts.next()) {
+            (Some("Resources" | "Outputs" | "Parameters" | "Conditions" | "Rules"), Some(id)) => id,
+            _ => "",
+        };
+        let mut f = Finding::new(
+            n.code,
+            severity,
+            logical_id,
+            n.path.clone(),
+            n.message.clone(),
+        );
+        f.line = n.line;
+        out.push(f);
+    }
 }
 
 fn literal_cidr(v: Option<&Value>) -> Option<Ipv4Net> {

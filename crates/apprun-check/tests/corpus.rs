@@ -222,10 +222,98 @@ fn network_and_storage_rules() {
         "public-bucket.yaml",
         &[("APR-S3-001", "Bucket"), ("APR-S3-002", "Bucket")],
     );
-    assert!(r.findings.iter().any(|f| {
-        f.message
+    let public = |id: &str| {
+        r.findings
+            .iter()
+            .find(|f| f.rule == "APR-S3-001" && f.logical_id == id)
+            .unwrap()
+    };
+    assert!(
+        public("Bucket")
+            .message
             .contains("BlockPublicPolicy, IgnorePublicAcls, RestrictPublicBuckets not true")
-    }));
+    );
+    assert_eq!(public("Bucket").severity, Severity::Error);
+    // No configuration: S3's default for new buckets blocks public access.
+    let r = expect("implicit-bucket.yaml", &[("APR-S3-001", "Implicit")]);
+    assert_eq!(r.findings[0].severity, Severity::Warning);
+    assert!(r.findings[0].message.contains("since April 2023"));
+}
+
+/// One finding per value rule, on the resource that breaks it, and none
+/// on the resources that follow the rule.
+#[test]
+fn value_rules() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/values/values.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let t = parse_template(&text).unwrap();
+    let file = path.display().to_string();
+    let input = Input {
+        file: file.clone(),
+        stack: None,
+        template: &t,
+        text: Some(text.clone()),
+    };
+    let report = check(&[input], &Context::default(), None);
+    let values: BTreeSet<(String, String)> = found(&report)
+        .into_iter()
+        .filter(|(rule, _)| rule.starts_with("E-VALUE-"))
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        ("E-VALUE-DYNAMODB-KEYS", "Table"),
+        ("E-VALUE-FORMAT", "Image"),
+        ("E-VALUE-FORMAT", "Server"),
+        ("E-VALUE-IAM-POLICY", "Policy"),
+        ("E-VALUE-IMPORT", "Imported"),
+        ("E-VALUE-IMPORT", "Subnet"),
+        ("E-VALUE-LAMBDA-RUNTIME", "OldRuntime"),
+        ("E-VALUE-LAMBDA-ZIPFILE", "Inline"),
+        ("E-VALUE-LIST-DUPLICATE", "Role"),
+        ("E-VALUE-LOGICAL-ID", "my_Bad"),
+        ("E-VALUE-NAME-CLASH", "Topic"),
+        ("E-VALUE-NESTED-STACK", "Child"),
+        ("E-VALUE-PARAMETER-DEFAULT", "Env"),
+        ("E-VALUE-ROUTE53", "Record"),
+        ("E-VALUE-SUB-NEEDED", "my_Bad"),
+    ]
+    .iter()
+    .map(|(r, id)| (r.to_string(), id.to_string()))
+    .collect();
+    assert_eq!(values, want, "{:#?}", report.findings);
+    let messages = |rule: &str| -> Vec<&str> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| f.message.as_str())
+            .collect()
+    };
+    let nested = messages("E-VALUE-NESTED-STACK");
+    assert_eq!(nested.len(), 2, "{nested:?}");
+    assert!(
+        nested
+            .iter()
+            .any(|m| m.contains("`Unknown` is not declared"))
+    );
+    assert!(
+        nested
+            .iter()
+            .any(|m| m.contains("requires parameter `Required`"))
+    );
+    let iam = messages("E-VALUE-IAM-POLICY");
+    assert!(iam.iter().any(|m| m.contains("Effect `Permit`")), "{iam:?}");
+    assert!(
+        iam.iter().any(|m| m.contains("`arn` is not an ARN")),
+        "{iam:?}"
+    );
+    let runtime = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "E-VALUE-LAMBDA-RUNTIME")
+        .unwrap();
+    assert_eq!(runtime.severity, Severity::Error);
+    assert_eq!(runtime.path, "Resources/OldRuntime/Properties/Runtime");
+    assert!(runtime.line.is_some(), "YAML findings carry their line");
 }
 
 #[test]

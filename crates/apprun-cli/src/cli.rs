@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use apprun_config::Compute;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const ABOUT: &str = "Stand up a containerized web app's production architecture on AWS: \
@@ -9,34 +10,52 @@ a three-tier VPC over two zones, IAM roles, image and source repositories, a CI/
 and the service on App Runner or ECS Express Mode, as CloudFormation that apprun synthesizes, \
 checks and deploys.";
 
-const EXIT_CODES: &str = "Exit codes:
+const EXIT_CODES: &str = "Examples:
+  apprun plan --env dev                         # offline: stacks, resources, subnets, rules
+  apprun check --env prod --format sarif > apprun.sarif
+  apprun deploy --env dev --image-tag 3f2a1bc --yes
+  apprun diff --env prod --exit-code            # 0 no changes, 2 changes pending
+  apprun status --env dev --output json | jq -r '.stacks[].status'
+
+Exit codes:
   0    success
-  1    a check found errors, or a deploy/destroy failed (the message says in which state AWS is)
-  2    invalid config, template or command line (nothing was written or deployed)
-  3    local I/O failure (e.g. the output folder could not be written)
-  4    refused for safety before any change (wrong account, a stack in a state apprun
-       must not touch, an image tag that is not in the registry, or the question was
-       answered no)
+  1    an operation failed: a check found errors, a deploy, destroy, release or migration
+       failed on AWS (the message says in which state AWS is), an image build or push
+       failed, the local service exited or never became healthy
+  2    invalid config, template or command line, or an input file that cannot be read
+       (nothing was written or deployed); `diff --exit-code`: changes are pending
+  3    local I/O failure: output apprun could not write (e.g. the synth folder)
+  4    refused for safety before any change: wrong account, a stack in a state apprun
+       must not touch, an image tag that is not in the registry, a working tree with
+       uncommitted changes, a question answered no or not asked (no terminal, no --yes)
+  5    a tool apprun needs is missing or cannot run (image builder, git)
   130  interrupted by Ctrl-C (AWS keeps going with what had started)";
 
 #[derive(Debug, Parser)]
 #[command(name = "apprun", version, about = ABOUT, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Path to apprun.toml (default: ./apprun.toml).
-    #[arg(long, global = true, env = "APPRUN_CONFIG", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "APPRUN_CONFIG",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub config: Option<PathBuf>,
 
-    /// Result format on stdout. Progress always goes to stderr.
+    /// Result format on stdout: with json, stdout is exactly one JSON
+    /// document, errors included. Progress always goes to stderr.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
-    /// AWS profile (from ~/.aws/config) for commands that talk to AWS.
-    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
-    pub profile: Option<String>,
+    /// No progress on stderr; results, errors and questions still appear.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 
-    /// AWS region (default: system.region of apprun.toml).
-    #[arg(long, global = true, value_name = "REGION")]
-    pub region: Option<String>,
+    /// Colour on stderr: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 
     #[command(subcommand)]
     pub command: Command,
@@ -46,6 +65,91 @@ pub struct Cli {
 pub enum OutputFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Credentials, region and endpoint, for the commands that call AWS.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// AWS profile of ~/.aws/config.
+    #[arg(long, env = "AWS_PROFILE", hide_env_values = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// AWS region [default: AWS_DEFAULT_REGION, else system.region of apprun.toml].
+    #[arg(
+        long,
+        env = "AWS_REGION",
+        hide_env_values = true,
+        value_name = "REGION"
+    )]
+    pub region: Option<String>,
+
+    /// Send every AWS call to this endpoint (LocalStack, moto).
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    /// The region as the AWS SDKs and CLI choose it: --region, AWS_REGION,
+    /// AWS_DEFAULT_REGION; then the config's own.
+    pub fn region_or(&self, configured: &str) -> String {
+        self.region
+            .clone()
+            .filter(|r| !r.is_empty())
+            .or_else(|| {
+                std::env::var("AWS_DEFAULT_REGION")
+                    .ok()
+                    .filter(|r| !r.is_empty())
+            })
+            .unwrap_or_else(|| configured.to_owned())
+    }
+}
+
+/// A compute backend on the command line: the values are apprun.toml's
+/// names of [`Compute::ALL`], so a new backend needs nothing here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendArg(pub Compute);
+
+static BACKENDS: std::sync::LazyLock<Vec<BackendArg>> =
+    std::sync::LazyLock::new(|| Compute::ALL.into_iter().map(BackendArg).collect());
+
+impl ValueEnum for BackendArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &BACKENDS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.as_str()))
+    }
+}
+
+/// The tools that can build an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuilderArg {
+    Docker,
+    Podman,
+    Buildah,
+}
+
+impl From<BuilderArg> for apprun_image::Builder {
+    fn from(b: BuilderArg) -> Self {
+        match b {
+            BuilderArg::Docker => apprun_image::Builder::Docker,
+            BuilderArg::Podman => apprun_image::Builder::Podman,
+            BuilderArg::Buildah => apprun_image::Builder::Buildah,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,14 +203,17 @@ shown and, without --yes, asked for. Ctrl-C stops waiting and leaves AWS as it i
     /// Show what a deploy would change, per stack, without changing anything.
     #[command(after_help = "Examples:
   apprun diff --env prod
-  apprun diff --env dev --image-tag 9c0ffee --output json")]
+  apprun diff --env dev --image-tag 9c0ffee --output json
+  apprun diff --env prod --exit-code || echo \"changes pending (2) or failed (1)\"
+
+With --exit-code, like `git diff --exit-code`: 0 no changes, 2 changes pending, 1 an error.")]
     Diff(DiffArgs),
 
     /// Show each stack's status, last update and the service URL.
     #[command(after_help = "Examples:
   apprun status --env dev
   apprun status --env prod --output json | jq -r '.stacks[] | select(.url) | .url'")]
-    Status(EnvArg),
+    Status(StatusArgs),
 
     /// Delete an environment's stacks, dependents first.
     #[command(after_help = "Examples:
@@ -118,13 +225,15 @@ stack is kept while another env still imports its exports. The artifact bucket i
 so that it can be deleted.")]
     Destroy(DestroyArgs),
 
-    /// Run the service locally as App Runner would: same port, env vars, health check.
+    /// Run the service locally as its backend (App Runner or ECS Express) would: same port, env vars, health check.
     #[command(after_help = "Examples:
   apprun local --env dev                 # the service's `local` command, or its image in a container
   apprun local --env dev --port 8080
   apprun local --env prod --via container
 
-Prints the URL once the health path answers, forwards the logs, stops cleanly on Ctrl-C.")]
+Prints the URL once the health path answers, forwards the logs, stops cleanly on Ctrl-C
+(SIGTERM, then 10 seconds' grace, as App Runner and ECS do). With --output json, stdout
+gets one document with the URL and the logs go to stderr.")]
     Local(LocalArgs),
 
     /// Build the image, push it tagged with the commit, deploy that tag, verify, roll back.
@@ -132,12 +241,13 @@ Prints the URL once the health path answers, forwards the logs, stops cleanly on
   apprun release --env dev --yes                             # from nothing: infrastructure, image, service
   apprun release --env dev                                   # ECR, deploy, verify
   apprun release --env dev --registry 127.0.0.1:5000/apprunner-nuxt3-dev --skip-deploy
-  apprun release --env stg --tag hotfix-1 --builder podman
+  apprun release --env stg --image-tag hotfix-1 --builder podman
 
 On an env where the infrastructure is not deployed yet, release deploys it first (without
 the service; asked for unless --yes), then builds, pushes, creates the service at that tag
-and verifies it. Verification: App Runner's latest operation for the service must succeed (a stack update
-can succeed while App Runner rolled back) and the health path must answer 200 at the
+and verifies it. Verification, per backend: on App Runner the service's latest operation
+must succeed (a stack update can succeed while App Runner rolled back), on ECS Express
+the service's deployment must complete; then the health path must answer 200 at the
 service URL. Otherwise the previous tag is deployed again and apprun exits 1.")]
     Release(ReleaseArgs),
 
@@ -162,17 +272,20 @@ pub struct MigrateArgs {
     #[arg(long, value_name = "NAME")]
     pub service: String,
     /// Backend to move to.
-    #[arg(long, value_name = "apprunner|ecs-express")]
-    pub to: String,
+    #[arg(long, value_enum)]
+    pub to: BackendArg,
     /// Delete the old backend's service stack once the new one is healthy.
     #[arg(long)]
     pub remove_old: bool,
     /// Do not ask.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// How long the new service may take to become healthy, in seconds.
+    /// How long the new service may take to become healthy (its backend's
+    /// deployment and the health path), in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     pub timeout: u64,
+    #[command(flatten, next_help_heading = "AWS options")]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -208,8 +321,8 @@ pub struct ReleaseArgs {
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,
     /// Image tag (default: the 7-character commit id; a dirty tree is refused without it).
-    #[arg(long, value_name = "TAG")]
-    pub tag: Option<String>,
+    #[arg(long, alias = "tag", value_name = "TAG")]
+    pub image_tag: Option<String>,
     /// Push to this repository instead of the env's ECR repository (plain HTTP on loopback).
     #[arg(long, value_name = "HOST[:PORT]/REPO")]
     pub registry: Option<String>,
@@ -220,18 +333,23 @@ pub struct ReleaseArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Image builder (default: the first that works of docker, podman, buildah).
-    #[arg(long, value_name = "docker|podman|buildah")]
-    pub builder: Option<String>,
-    /// How long App Runner and the health path may take, in seconds.
+    #[arg(long, value_enum)]
+    pub builder: Option<BuilderArg>,
+    /// How long the backend's deployment (App Runner operation, ECS deployment)
+    /// and the health path may take, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     pub timeout: u64,
+    #[command(flatten, next_help_heading = "AWS options")]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
-pub struct EnvArg {
+pub struct StatusArgs {
     /// Environment (see [env.NAME] in apprun.toml).
     #[arg(long, value_name = "NAME")]
     pub env: String,
+    #[command(flatten, next_help_heading = "AWS options")]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +368,8 @@ pub struct DeployArgs {
     /// Do not ask before executing changes.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    #[command(flatten, next_help_heading = "AWS options")]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +383,11 @@ pub struct DiffArgs {
     /// Image tag to compare the service stacks with.
     #[arg(long, value_name = "TAG")]
     pub image_tag: Option<String>,
+    /// Exit 2 when changes are pending, 0 when none (1 stays an error).
+    #[arg(long)]
+    pub exit_code: bool,
+    #[command(flatten, next_help_heading = "AWS options")]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +398,8 @@ pub struct DestroyArgs {
     /// Do not ask before deleting.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    #[command(flatten, next_help_heading = "AWS options")]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,29 +1,60 @@
-//! Turning library errors into diagnostics a person (or a machine) can act on.
+//! Turning library errors into diagnostics a person (or a machine) can act
+//! on, and the one mapping from kinds of failure to exit codes.
 
 use std::process::ExitCode;
 
 use apprun_config::{ConfigError, LoadError};
+use apprun_deploy::DeployError;
+use apprun_image::ImageError;
 use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde_json::{Map, Value, json};
 
 use crate::exit;
 use crate::output::{Context, print_json};
 
-/// Everything a command can fail with.
+/// Everything a command can fail with, by kind. The exit code follows from
+/// the kind alone ([`Failure::exit_code`]); no call site chooses one.
 #[derive(Debug)]
 pub enum Failure {
+    /// apprun.toml is missing or invalid.
     Config(LoadError),
+    /// The blueprint of a valid config is inconsistent (an apprun bug).
     Blueprint(apprun_blueprint::BlueprintError),
-    Io {
-        what: String,
-        error: std::io::Error,
+    /// The command line names something that does not exist or cannot be
+    /// used (a service, a stack, a folder, a registry).
+    Usage(String),
+    /// Reading or writing a local file failed.
+    Io { what: String, error: std::io::Error },
+    /// `apprun check` found errors before a command that changes AWS.
+    CheckFailed {
+        env: String,
+        report: apprun_check::Report,
     },
-    /// A refusal with its reason and exit code (the message says what to do).
-    Refused {
-        message: String,
-        code: u8,
+    /// Building or pushing the image failed, or its tools are missing.
+    Image {
+        error: ImageError,
+        /// What stands now and how to continue, when something was deployed.
+        state: Option<String>,
     },
-    /// An AWS-side failure; the report (if any) was already printed.
-    Deploy(apprun_deploy::DeployError),
+    /// The service run by `apprun local` exited or never became healthy.
+    Service(String),
+    /// Refused for safety before any change (a question not asked or
+    /// answered no, a service already on the backend asked for).
+    Refused(String),
+    /// Ctrl-C before the command finished.
+    Interrupted(String),
+    /// An AWS-side failure, with what to do next when the error alone does
+    /// not say it.
+    Deploy {
+        error: Box<DeployError>,
+        next: Option<String>,
+    },
+    /// A failure whose partial result (a deploy report, a release report)
+    /// belongs in the JSON error document; text mode printed it already.
+    WithResult {
+        failure: Box<Failure>,
+        result: Map<String, Value>,
+    },
 }
 
 impl Failure {
@@ -31,6 +62,129 @@ impl Failure {
         let what = what.into();
         move |error| Failure::Io { what, error }
     }
+
+    pub fn deploy(error: DeployError) -> Failure {
+        Failure::Deploy {
+            error: Box::new(error),
+            next: None,
+        }
+    }
+
+    pub fn image(error: ImageError) -> Failure {
+        Failure::Image { error, state: None }
+    }
+
+    /// Adds the command's partial result to the JSON error document.
+    pub fn with_result(self, result: Value) -> Failure {
+        match result {
+            Value::Object(result) => Failure::WithResult {
+                failure: Box::new(self),
+                result,
+            },
+            _ => self,
+        }
+    }
+
+    /// The one mapping from kinds of failure to exit codes (the table of
+    /// `apprun --help` and the README).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Config(_) | Failure::Blueprint(_) | Failure::Usage(_) => exit::USAGE,
+            Failure::Io { .. } => exit::IO,
+            Failure::CheckFailed { .. } | Failure::Service(_) => exit::FAILED,
+            Failure::Image { error, .. } => image_exit_code(error),
+            Failure::Refused(_) => exit::REFUSED,
+            Failure::Interrupted(_) => exit::INTERRUPTED,
+            Failure::Deploy { error, .. } => deploy_exit_code(error),
+            Failure::WithResult { failure, .. } => failure.exit_code(),
+        }
+    }
+
+    /// The kind as JSON documents name it: the name of its exit code in the
+    /// table, so that a script can switch on either.
+    pub fn kind(&self) -> &'static str {
+        kind_name(self.exit_code())
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Failure::Config(e @ LoadError::Invalid { .. }) => format!("invalid config: {e}"),
+            Failure::Config(e) => e.to_string(),
+            Failure::Blueprint(e) => {
+                format!("internal error in the blueprint (please report): {e}")
+            }
+            Failure::Usage(m) | Failure::Service(m) | Failure::Refused(m) => m.clone(),
+            Failure::Interrupted(m) => m.clone(),
+            Failure::Io { what, error } => format!("{what}: {error}"),
+            Failure::CheckFailed { env, report } => format!(
+                "`apprun check --env {env}` found {} errors; nothing was deployed",
+                report.errors()
+            ),
+            Failure::Image { error, state } => with_next(error.to_string(), state.as_deref()),
+            Failure::Deploy { error, next } => with_next(error.to_string(), next.as_deref()),
+            Failure::WithResult { failure, .. } => failure.message(),
+        }
+    }
+
+    /// The JSON error document: kind, exit code, message, and what the
+    /// failure carries (config diagnostics, check findings, partial results).
+    fn json(&self) -> Value {
+        let mut doc = json!({
+            "ok": false,
+            "kind": self.kind(),
+            "exit_code": self.exit_code(),
+            "error": self.message(),
+        });
+        self.add_details(&mut doc);
+        doc
+    }
+
+    fn add_details(&self, doc: &mut Value) {
+        match self {
+            Failure::Config(LoadError::Invalid { errors, .. }) => {
+                doc["diagnostics"] = errors.iter().map(config_json).collect();
+            }
+            Failure::CheckFailed { report, .. } => {
+                doc["errors"] = json!(report.errors());
+                doc["warnings"] = json!(report.warnings());
+                doc["findings"] = json!(report.findings);
+            }
+            Failure::Deploy {
+                next: Some(next), ..
+            }
+            | Failure::Image {
+                state: Some(next), ..
+            } => {
+                doc["next"] = json!(next);
+            }
+            Failure::WithResult { failure, result } => {
+                failure.add_details(doc);
+                if let Value::Object(map) = doc {
+                    for (k, v) in result {
+                        map.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn with_next(message: String, next: Option<&str>) -> String {
+    match next {
+        Some(next) => format!("{message}\n{next}"),
+        None => message,
+    }
+}
+
+fn config_json(e: &ConfigError) -> Value {
+    json!({
+        "file": e.file.display().to_string(),
+        "line": e.line,
+        "column": e.column,
+        "key": e.key,
+        "message": e.message,
+    })
 }
 
 impl From<LoadError> for Failure {
@@ -48,16 +202,28 @@ impl From<apprun_blueprint::BlueprintError> for Failure {
     }
 }
 
-/// Colour and unicode only on a terminal; never wrap lines for a pipe, so
+impl From<DeployError> for Failure {
+    fn from(e: DeployError) -> Self {
+        Failure::deploy(e)
+    }
+}
+
+impl From<ImageError> for Failure {
+    fn from(e: ImageError) -> Self {
+        Failure::image(e)
+    }
+}
+
+/// Colour and unicode only when asked for; never wrap lines for a pipe, so
 /// that `file:line:` stays greppable.
-pub fn install_hook(terminal: bool) {
+pub fn install_hook(color: bool) {
     let _ = miette::set_hook(Box::new(move |_| {
         let opts = miette::MietteHandlerOpts::new()
-            .color(terminal)
-            .unicode(terminal)
+            .color(color)
+            .unicode(color)
             .terminal_links(false)
             .context_lines(1);
-        let opts = if terminal {
+        let opts = if color {
             opts
         } else {
             opts.wrap_lines(false).width(usize::MAX / 4)
@@ -106,72 +272,79 @@ fn config_report(
     }
 }
 
-/// Prints the failure (stderr, or stdout as JSON) and returns the exit code.
+/// Prints the failure (stderr, or stdout as the one JSON document) and
+/// returns its exit code.
 pub fn report(ctx: &Context, failure: Failure) -> ExitCode {
-    let (code, message, details) = match &failure {
-        Failure::Config(LoadError::Invalid { errors, .. }) => (
-            exit::INVALID_INPUT,
-            failure_message(&failure),
-            errors
-                .iter()
-                .map(|e| {
-                    serde_json::json!({
-                        "file": e.file.display().to_string(),
-                        "line": e.line,
-                        "column": e.column,
-                        "key": e.key,
-                        "message": e.message,
-                    })
-                })
-                .collect(),
-        ),
-        Failure::Config(_) | Failure::Blueprint(_) => {
-            (exit::INVALID_INPUT, failure_message(&failure), vec![])
-        }
-        Failure::Io { .. } => (exit::IO, failure_message(&failure), vec![]),
-        Failure::Refused { code, message } => (*code, message.clone(), vec![]),
-        Failure::Deploy(e) => (deploy_exit_code(e), failure_message(&failure), vec![]),
-    };
     if ctx.json() {
-        print_json(&serde_json::json!({ "ok": false, "error": message, "diagnostics": details }));
+        print_json(&failure.json());
     } else {
-        match &failure {
-            Failure::Config(LoadError::Invalid { file, text, errors }) => {
-                let report = miette::Report::new(config_report(file, text, errors, message));
-                eprintln!("{report:?}");
-            }
-            _ => eprintln!("error: {message}"),
-        }
+        print_text(ctx, &failure);
     }
-    ExitCode::from(code)
+    ExitCode::from(failure.exit_code())
 }
 
-fn failure_message(failure: &Failure) -> String {
+fn print_text(ctx: &Context, failure: &Failure) {
     match failure {
-        Failure::Config(e @ LoadError::Invalid { .. }) => format!("invalid config: {e}"),
-        Failure::Config(e) => e.to_string(),
-        Failure::Blueprint(e) => format!("internal error in the blueprint (please report): {e}"),
-        Failure::Io { what, error } => format!("{what}: {error}"),
-        Failure::Refused { message, .. } => message.clone(),
-        Failure::Deploy(e) => e.to_string(),
+        Failure::Config(LoadError::Invalid { file, text, errors }) => {
+            let report = miette::Report::new(config_report(file, text, errors, failure.message()));
+            eprintln!("{report:?}");
+        }
+        Failure::CheckFailed { report, .. } => {
+            crate::checking::print_findings_stderr(ctx, report);
+            eprintln!("error: {}", failure.message());
+        }
+        Failure::WithResult { failure, .. } => print_text(ctx, failure),
+        _ => eprintln!("error: {}", failure.message()),
     }
 }
 
-/// Exit code of an AWS-side failure (see `apprun --help`).
-pub fn deploy_exit_code(e: &apprun_deploy::DeployError) -> u8 {
-    use apprun_deploy::DeployError::*;
+/// The name of each exit code of the table.
+pub fn kind_name(code: u8) -> &'static str {
+    match code {
+        exit::FAILED => "failed",
+        exit::USAGE => "usage",
+        exit::IO => "io",
+        exit::REFUSED => "refused",
+        exit::TOOL => "tool",
+        exit::INTERRUPTED => "interrupted",
+        _ => "error",
+    }
+}
+
+/// Exit code of an image failure: a tool that is missing or cannot run is
+/// the machine's problem (5); a dirty tree is refused for safety (4); a
+/// build or push that ran and failed is a failed operation (1).
+fn image_exit_code(e: &ImageError) -> u8 {
+    match e {
+        ImageError::NoBuilder | ImageError::Unusable { .. } | ImageError::Spawn { .. } => {
+            exit::TOOL
+        }
+        ImageError::Git(_) => exit::TOOL,
+        ImageError::DirtyTree => exit::REFUSED,
+        ImageError::Command { .. } => exit::FAILED,
+    }
+}
+
+/// Exit code of an AWS-side failure.
+fn deploy_exit_code(e: &DeployError) -> u8 {
+    use DeployError::*;
     match e {
         Interrupted { .. } => exit::INTERRUPTED,
         AccountMismatch { .. }
         | Blocked { .. }
         | ImageTagMissing { .. }
         | Declined(_)
-        | DestroyRefused { .. } => exit::REFUSED,
-        TemplateTooLarge { .. } => exit::INVALID_INPUT,
+        | DestroyRefused { .. }
+        | NotDeployed { .. }
+        | NotApprunStack { .. } => exit::REFUSED,
+        TemplateTooLarge { .. } | UnknownStack { .. } | UnknownService { .. } => exit::USAGE,
         ChangeSetFailed { .. }
         | StackFailed { .. }
         | Aws { .. }
+        | TimedOut { .. }
+        | Internal(_)
         | ReleaseFailed { .. }
-        | MigrateFailed { .. } => exit::FINDINGS,
+        | MigrateFailed { .. }
+        | DestroyIncomplete { .. } => exit::FAILED,
     }
 }

@@ -1,47 +1,49 @@
 //! Where results and progress go, and whether to colour them.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use apprun_config::{CONFIG_FILE, Config};
 
-use crate::cli::OutputFormat;
+use crate::cli::{ColorChoice, OutputFormat};
 use crate::diagnostics::Failure;
 
 pub struct Context {
     pub format: OutputFormat,
     pub config_path: Option<PathBuf>,
-    pub profile: Option<String>,
-    pub region: Option<String>,
+    /// `-q`: no progress lines on stderr (errors and questions still are).
+    pub quiet: bool,
+    color: bool,
 }
 
 impl Context {
     pub fn new(
         format: OutputFormat,
         config_path: Option<PathBuf>,
-        profile: Option<String>,
-        region: Option<String>,
+        quiet: bool,
+        color: ColorChoice,
     ) -> Self {
         Context {
             format,
             config_path,
-            profile,
-            region,
+            quiet,
+            color: color_enabled(color),
         }
     }
 
-    /// Whether stderr is a terminal that may show live, coloured progress.
+    /// Whether stderr may show live, redrawn progress: a terminal with
+    /// colour (so not with NO_COLOR or `--color never`), not quiet, not JSON.
     pub fn live(&self) -> bool {
-        self.color_stderr()
+        self.color && std::io::stderr().is_terminal() && !self.quiet && !self.json()
     }
 
     pub fn json(&self) -> bool {
         self.format == OutputFormat::Json
     }
 
-    /// Colour on stderr only for a terminal, and never with NO_COLOR set.
-    pub fn color_stderr(&self) -> bool {
-        std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+    /// Whether diagnostics on stderr are coloured.
+    pub fn color(&self) -> bool {
+        self.color
     }
 
     /// Loads the config from --config or the current directory.
@@ -57,16 +59,57 @@ impl Context {
         config.map_err(Failure::Config)
     }
 
-    /// A progress line on stderr.
+    /// A progress line on stderr, unless `--quiet`.
     pub fn progress(&self, line: impl AsRef<str>) {
-        eprintln!("{}", line.as_ref());
+        if !self.quiet {
+            eprintln!("{}", line.as_ref());
+        }
     }
 }
 
+/// `--color auto` colours a terminal unless `NO_COLOR` is set (to anything
+/// but the empty string); `always` and `never` decide alone.
+fn color_enabled(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+/// Writes results to stdout. A reader that went away (`apprun plan | head
+/// -1`) ends apprun quietly with success, as `cat` or `git log` do: the
+/// reader took what it wanted.
+pub fn write_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    if let Err(e) = result {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        // Any other stdout failure (a full disk) is a local I/O failure.
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(i32::from(crate::exit::IO));
+    }
+}
+
+/// `println!` for results: through [`write_stdout`].
+macro_rules! outln {
+    () => { $crate::output::write_stdout("\n") };
+    ($($arg:tt)*) => {{
+        let mut line = format!($($arg)*);
+        line.push('\n');
+        $crate::output::write_stdout(&line);
+    }};
+}
+pub(crate) use outln;
+
 /// Prints a JSON document on stdout.
 pub fn print_json(value: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    write_stdout(&text);
 }

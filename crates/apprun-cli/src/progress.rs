@@ -2,23 +2,27 @@
 //! timestamped lines otherwise (pipes, CI, NO_COLOR), and the questions.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use apprun_deploy::{ChangeAction, Event, Observer, Review};
+use apprun_deploy::{ChangeAction, Event, Observer, Replacement, Review, ReviewKind};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::shared::{Answer, NOT_ASKED, confirm};
 
 pub struct Progress {
     started: Instant,
+    /// `--quiet`: no progress lines (the questions still appear).
+    quiet: bool,
     live: Option<MultiProgress>,
     bars: Mutex<BTreeMap<String, ProgressBar>>,
 }
 
 impl Progress {
-    pub fn new(live: bool) -> Self {
+    pub fn new(live: bool, quiet: bool) -> Self {
         Progress {
             started: Instant::now(),
+            quiet,
             live: live.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
             bars: Mutex::new(BTreeMap::new()),
         }
@@ -55,6 +59,9 @@ impl Progress {
     }
 
     fn line(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
         let t = self.started.elapsed().as_secs_f64();
         match &self.live {
             Some(multi) => {
@@ -65,13 +72,13 @@ impl Progress {
     }
 }
 
-fn symbol(action: ChangeAction, replacement: Option<&str>) -> &'static str {
+fn symbol(action: ChangeAction, replacement: Option<Replacement>) -> &'static str {
     match (action, replacement) {
         (ChangeAction::Add, _) => "+",
         (ChangeAction::Remove, _) => "-",
-        (ChangeAction::Modify, Some("True")) => "-/+",
-        (ChangeAction::Modify, Some("Conditional")) => "~?",
-        (ChangeAction::Modify, _) => "~",
+        (ChangeAction::Modify, Some(Replacement::True)) => "-/+",
+        (ChangeAction::Modify, Some(Replacement::Conditional)) => "~?",
+        (ChangeAction::Modify, Some(Replacement::False) | None) => "~",
         (ChangeAction::Other, _) => "=",
     }
 }
@@ -83,23 +90,23 @@ pub fn render_reviews(reviews: &[Review]) -> String {
         out.push_str(&format!(
             "{} ({}, {} changes)\n",
             r.stack,
-            r.kind,
+            r.kind.as_str(),
             r.changes.len()
         ));
         for c in &r.changes {
-            let replace = match c.replacement.as_deref() {
-                Some("True") => "  (replacement)",
-                Some("Conditional") => "  (may be replaced)",
-                _ => "",
+            let replace = match c.replacement {
+                Some(Replacement::True) => "  (replacement)",
+                Some(Replacement::Conditional) => "  (may be replaced)",
+                Some(Replacement::False) | None => "",
             };
-            let kept = if r.kind == "delete" && c.action == ChangeAction::Other {
+            let kept = if r.kind == ReviewKind::Delete && c.action == ChangeAction::Other {
                 "  (kept: DeletionPolicy Retain)"
             } else {
                 ""
             };
             out.push_str(&format!(
                 "  {:<3} {:<40} {}{replace}{kept}\n",
-                symbol(c.action, c.replacement.as_deref()),
+                symbol(c.action, c.replacement),
                 c.logical_id,
                 c.resource_type
             ));
@@ -137,17 +144,14 @@ impl Observer for Progress {
         let text = render_reviews(reviews);
         let ask = || {
             eprint!("{text}");
-            if !std::io::stdin().is_terminal() {
-                eprintln!(
-                    "not asking: stdin is not a terminal. Pass --yes to go ahead without a question."
-                );
-                return false;
+            match confirm("Go ahead?") {
+                Answer::Yes => true,
+                Answer::No => false,
+                Answer::NotAsked => {
+                    eprintln!("{NOT_ASKED}");
+                    false
+                }
             }
-            eprint!("Go ahead? [y/N] ");
-            let _ = std::io::stderr().flush();
-            let mut answer = String::new();
-            let _ = std::io::stdin().lock().read_line(&mut answer);
-            matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
         };
         match &self.live {
             Some(multi) => multi.suspend(ask),

@@ -79,9 +79,12 @@ fn both_configs_json_pass_cfn_lint() {
 #[test]
 fn apprun_check_flags_every_template_cfn_lint_rejects() {
     let corpus = workspace().join("crates/apprun-check/tests/corpus");
+    // Templates only: the corpus may hold folders of other fixtures.
     let mut files: Vec<String> = std::fs::read_dir(&corpus)
         .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| p.display().to_string())
         .collect();
     files.sort();
     // One cfn-lint run over every file; parseable lines are file:line:col:line:col:code:message.

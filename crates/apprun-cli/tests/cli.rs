@@ -212,24 +212,11 @@ fn unknown_env_and_missing_config() {
     );
 }
 
+/// The plan's text is snapshotted exactly in conventions.rs; here, the
+/// facts of its JSON for prod.
 #[test]
-fn plan_shows_order_resources_subnets_and_rules() {
+fn plan_json_counts_stacks_subnets_and_rules() {
     let p = project();
-    let o = apprun(p.path(), &["plan", "--env", "dev"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = stdout(&o);
-    for needle in [
-        "1     apprunner-nuxt3-dev-network",
-        "2     apprunner-nuxt3-dev-service-web",
-        "AWS::AppRunner::Service",
-        "Protect  ap-northeast-1c  10.0.0.128/26  apprunner-nuxt3-dev-ProtectSubnetAZc",
-        "Private  ap-northeast-1a  10.0.0.192/28",
-        "Public   in         udp       443",
-        "web: apprunner 1 vCPU / 2 GB, port 3000",
-        "branch main → build (image tagged with the commit) → manual approval → deploy",
-    ] {
-        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
-    }
     let o = apprun(p.path(), &["plan", "--env", "prod", "--output", "json"]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(json["stacks"].as_array().unwrap().len(), 5);
@@ -275,13 +262,10 @@ fn check_passes_the_shipped_config_and_fails_broken_templates() {
     );
 }
 
+/// Help texts are snapshotted exactly in conventions.rs.
 #[test]
-fn help_shows_examples_and_exit_codes() {
+fn a_missing_required_flag_is_a_usage_error() {
     let p = project();
-    let o = apprun(p.path(), &["synth", "--help"]);
-    assert!(stdout(&o).contains("Examples:") && stdout(&o).contains("apprun synth --all"));
-    let o = apprun(p.path(), &["--help"]);
-    assert!(stdout(&o).contains("Exit codes:"));
     let o = apprun(p.path(), &["synth"]);
     assert_eq!(o.status.code(), Some(2), "usage errors exit 2");
 }
@@ -338,7 +322,7 @@ fn migrate_refuses_what_it_cannot_do_before_touching_aws() {
         ],
     );
     assert!(
-        stderr(&o).contains("allowed: apprunner, ecs-express"),
+        stderr(&o).contains("[possible values: apprunner, ecs-express]"),
         "{}",
         stderr(&o)
     );

@@ -26,7 +26,7 @@ fn outcome(report: &serde_json::Value, stack: &str) -> String {
         .unwrap_or_else(|| panic!("{stack} not in the report: {report}"))
 }
 
-/// The recorded calls as "Service:Operation", in order.
+/// The calls apprun logged, as "Service:Operation", in order.
 fn api_calls(report: &serde_json::Value) -> Vec<String> {
     report["calls"]
         .as_array()

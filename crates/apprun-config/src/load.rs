@@ -317,14 +317,21 @@ impl Validator {
             if !is_slug(&name, true) {
                 self.err_key(&key, format!("`{name}` is not a valid service name; use lowercase letters, digits and single hyphens, starting with a letter"));
             }
-            let compute = match s.compute.as_str() {
-                "apprunner" => Compute::AppRunner,
-                "ecs-express" => Compute::EcsExpress,
-                other => {
-                    self.err(&format!("{key}.compute"), format!("`{other}` is not a compute backend; allowed: \"apprunner\", \"ecs-express\""));
-                    Compute::AppRunner
-                }
-            };
+            let compute = Compute::parse(&s.compute).unwrap_or_else(|| {
+                let allowed: Vec<String> = Compute::ALL
+                    .iter()
+                    .map(|c| format!("\"{}\"", c.as_str()))
+                    .collect();
+                self.err(
+                    &format!("{key}.compute"),
+                    format!(
+                        "`{}` is not a compute backend; allowed: {}",
+                        s.compute,
+                        allowed.join(", ")
+                    ),
+                );
+                Compute::AppRunner
+            });
             let port = match u16::try_from(s.port) {
                 Ok(p) if p > 0 => p,
                 _ => {
@@ -410,7 +417,7 @@ impl Validator {
     fn waf(&mut self, envs: &IndexMap<String, Env>, services: &IndexMap<String, Service>) {
         let ecs: Vec<&str> = services
             .values()
-            .filter(|s| s.compute == Compute::EcsExpress)
+            .filter(|s| !s.compute.supports_waf())
             .map(|s| s.name.as_str())
             .collect();
         if ecs.is_empty() {
@@ -437,7 +444,7 @@ impl Validator {
             ("scale_on", s.scale_on.is_some()),
             ("scale_target", s.scale_target.is_some()),
         ];
-        if compute == Compute::AppRunner {
+        if !compute.scales_by_tasks() {
             for (field, set) in given {
                 if set {
                     self.err(&format!("{key}.{field}"), format!("`{field}` applies to compute = \"ecs-express\"; App Runner scales by concurrency on its own"));

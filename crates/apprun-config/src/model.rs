@@ -69,17 +69,51 @@ pub struct Source {
     pub connection: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Compute {
     AppRunner,
     EcsExpress,
 }
 
 impl Compute {
+    /// Every backend, for parsing and for messages that list them.
+    pub const ALL: [Compute; 2] = [Compute::AppRunner, Compute::EcsExpress];
+
+    /// The position of each backend in [`Compute::ALL`]: a new backend
+    /// fails to compile here until `ALL` lists it too.
+    pub const fn index(self) -> usize {
+        match self {
+            Compute::AppRunner => 0,
+            Compute::EcsExpress => 1,
+        }
+    }
+
+    /// The name apprun.toml and the command line use.
     pub fn as_str(self) -> &'static str {
         match self {
             Compute::AppRunner => "apprunner",
             Compute::EcsExpress => "ecs-express",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Compute> {
+        Compute::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Whether apprun attaches a WAF web ACL to services on this backend.
+    pub fn supports_waf(self) -> bool {
+        match self {
+            Compute::AppRunner => true,
+            Compute::EcsExpress => false,
+        }
+    }
+
+    /// Whether the service scales by task count (`min_tasks`, `scale_on`…)
+    /// rather than on its own.
+    pub fn scales_by_tasks(self) -> bool {
+        match self {
+            Compute::AppRunner => false,
+            Compute::EcsExpress => true,
         }
     }
 }
@@ -244,4 +278,18 @@ impl Config {
 pub struct KeyLocation {
     pub line: usize,
     pub column: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Compute;
+
+    #[test]
+    fn every_backend_is_listed_once_and_parses_back() {
+        for (i, c) in Compute::ALL.into_iter().enumerate() {
+            assert_eq!(c.index(), i, "{c:?} is at its index in Compute::ALL");
+            assert_eq!(Compute::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(Compute::parse("lambda"), None);
+    }
 }

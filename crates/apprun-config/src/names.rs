@@ -13,6 +13,7 @@ pub enum NameKind {
     EcrRepository,
     CodeCommitRepository,
     AppRunnerName,
+    EcsServiceName,
     IamRole,
     CodeBuildProject,
     Pipeline,
@@ -28,6 +29,7 @@ impl NameKind {
             NameKind::EcrRepository => "ECR repository name",
             NameKind::CodeCommitRepository => "CodeCommit repository name",
             NameKind::AppRunnerName => "App Runner service / VPC connector name",
+            NameKind::EcsServiceName => "ECS service name",
             NameKind::IamRole => "IAM role name",
             NameKind::CodeBuildProject => "CodeBuild project name",
             NameKind::Pipeline => "CodePipeline name",
@@ -43,6 +45,7 @@ impl NameKind {
             NameKind::EcrRepository => (2, 256),
             NameKind::CodeCommitRepository => (1, 100),
             NameKind::AppRunnerName => (4, 40),
+            NameKind::EcsServiceName => (1, 255),
             NameKind::IamRole => (1, 64),
             NameKind::CodeBuildProject => (2, 255),
             NameKind::Pipeline => (1, 100),
@@ -59,9 +62,10 @@ impl NameKind {
             NameKind::CodeCommitRepository => {
                 c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')
             }
-            NameKind::AppRunnerName | NameKind::CodeBuildProject | NameKind::WebAcl => {
-                c.is_ascii_alphanumeric() || matches!(c, '-' | '_')
-            }
+            NameKind::AppRunnerName
+            | NameKind::EcsServiceName
+            | NameKind::CodeBuildProject
+            | NameKind::WebAcl => c.is_ascii_alphanumeric() || matches!(c, '-' | '_'),
             NameKind::IamRole => c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
             NameKind::Pipeline => c.is_ascii_alphanumeric() || ".@-_".contains(c),
         }
@@ -166,6 +170,28 @@ impl<'a> Names<'a> {
     pub fn apprunner_service(&self, env: &str, service: &str) -> String {
         format!("{}-{env}-{service}", self.id)
     }
+    /// The ECS Express service's name (the same text as on App Runner, so
+    /// that a migrated service keeps its name, but ECS's own rules).
+    pub fn ecs_service(&self, env: &str, service: &str) -> String {
+        format!("{}-{env}-{service}", self.id)
+    }
+    /// The service's name on its backend, with the rules that backend enforces.
+    pub fn backend_service(
+        &self,
+        env: &str,
+        service: &str,
+        compute: crate::Compute,
+    ) -> (NameKind, String) {
+        match compute {
+            crate::Compute::AppRunner => (
+                NameKind::AppRunnerName,
+                self.apprunner_service(env, service),
+            ),
+            crate::Compute::EcsExpress => {
+                (NameKind::EcsServiceName, self.ecs_service(env, service))
+            }
+        }
+    }
     pub fn access_role(&self) -> String {
         format!("{}-apprunner-access", self.id)
     }
@@ -217,10 +243,7 @@ impl<'a> Names<'a> {
                     NameKind::EcrRepository,
                     self.ecr_repository(env, service, primary),
                 ),
-                (
-                    NameKind::AppRunnerName,
-                    self.apprunner_service(env, service),
-                ),
+                self.backend_service(env, service, def.compute),
                 (NameKind::CodeBuildProject, self.build_project(env, service)),
                 (
                     NameKind::CodeBuildProject,

@@ -2,7 +2,10 @@
 
 use std::time::Instant;
 
-use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeAction as SdkAction, ChangeSetStatus, ChangeSetType, Parameter,
+    Replacement as SdkReplacement,
+};
 use serde::Serialize;
 
 use crate::clients::Clients;
@@ -17,14 +20,45 @@ pub enum ChangeAction {
     Other,
 }
 
+impl ChangeAction {
+    fn from_sdk(action: Option<&SdkAction>) -> ChangeAction {
+        match action {
+            Some(SdkAction::Add) => ChangeAction::Add,
+            Some(SdkAction::Modify) => ChangeAction::Modify,
+            Some(SdkAction::Remove) => ChangeAction::Remove,
+            // Dynamic (a nested stack's unknown changes), Import, or newer.
+            _ => ChangeAction::Other,
+        }
+    }
+}
+
+/// Whether a modification replaces the resource, in CloudFormation's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Replacement {
+    True,
+    Conditional,
+    False,
+}
+
+impl Replacement {
+    fn from_sdk(r: &SdkReplacement) -> Replacement {
+        match r {
+            SdkReplacement::True => Replacement::True,
+            SdkReplacement::False => Replacement::False,
+            // Conditional, or a value newer than this build: it may be replaced.
+            _ => Replacement::Conditional,
+        }
+    }
+}
+
 /// One resource change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
     pub action: ChangeAction,
     pub logical_id: String,
     pub resource_type: String,
-    /// `True`, `False` or `Conditional` for modifications (CloudFormation's words).
-    pub replacement: Option<String>,
+    /// For modifications: whether the resource is replaced.
+    pub replacement: Option<Replacement>,
 }
 
 /// What a template would add to a stack that does not exist yet.
@@ -39,6 +73,17 @@ pub(crate) fn additions(template: &apprun_template::Template) -> Vec<Change> {
             replacement: None,
         })
         .collect()
+}
+
+/// One resource change of a change set, as apprun shows it.
+fn change_of(c: &aws_sdk_cloudformation::types::Change) -> Option<Change> {
+    let rc = c.resource_change()?;
+    Some(Change {
+        action: ChangeAction::from_sdk(rc.action()),
+        logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+        resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+        replacement: rc.replacement().map(Replacement::from_sdk),
+    })
 }
 
 /// A change set ready to execute.
@@ -99,22 +144,7 @@ pub(crate) async fn create_update(
             .map_err(|e| DeployError::aws("DescribeChangeSet", Some(stack), e))?;
         match d.status() {
             Some(ChangeSetStatus::CreateComplete) => {
-                let changes = d
-                    .changes()
-                    .iter()
-                    .filter_map(|c| c.resource_change())
-                    .map(|rc| Change {
-                        action: match rc.action().map(|a| a.as_str()) {
-                            Some("Add") => ChangeAction::Add,
-                            Some("Modify") => ChangeAction::Modify,
-                            Some("Remove") => ChangeAction::Remove,
-                            _ => ChangeAction::Other,
-                        },
-                        logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
-                        resource_type: rc.resource_type().unwrap_or_default().to_owned(),
-                        replacement: rc.replacement().map(|r| r.as_str().to_owned()),
-                    })
-                    .collect();
+                let changes = d.changes().iter().filter_map(change_of).collect();
                 return Ok(Created::Changes(PendingChangeSet { id, changes }));
             }
             Some(ChangeSetStatus::Failed) => {
@@ -131,9 +161,10 @@ pub(crate) async fn create_update(
             }
             _ => {
                 if started.elapsed().as_secs() > 600 {
-                    return Err(DeployError::Blocked {
+                    return Err(DeployError::TimedOut {
                         stack: stack.to_owned(),
-                        status: "change set still being created after 10 minutes".into(),
+                        what: "creating the change set".into(),
+                        minutes: 10,
                         advice: format!("look at change set {id} in the console"),
                     });
                 }

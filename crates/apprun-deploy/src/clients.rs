@@ -14,6 +14,9 @@ pub struct AwsOptions {
     pub profile: Option<String>,
     /// `--region`, else the config's `system.region`.
     pub region: String,
+    /// `--endpoint-url`: every service at this endpoint (the SDK also reads
+    /// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` by itself).
+    pub endpoint_url: Option<String>,
 }
 
 /// Timing knobs: production values by default, faster in tests.
@@ -80,6 +83,9 @@ impl Clients {
             );
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
         }
         Clients::from_sdk_config(&loader.load().await, tuning)
     }

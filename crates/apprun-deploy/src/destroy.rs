@@ -12,7 +12,9 @@ use tokio::sync::watch;
 use crate::changes::{Change, ChangeAction};
 use crate::clients::Clients;
 use crate::error::DeployError;
-use crate::events::{Event, Observer, Review};
+use aws_sdk_cloudformation::types::StackStatus;
+
+use crate::events::{Event, Observer, Review, ReviewKind};
 use crate::stack::{describe, failed_events, template_body};
 use crate::wait::{Waited, wait_for};
 
@@ -100,7 +102,7 @@ async fn scan_imports(
             let name = s.stack_name().unwrap_or_default();
             let deleted = s
                 .stack_status()
-                .is_some_and(|st| st.as_str() == "DELETE_COMPLETE");
+                .is_some_and(|st| *st == StackStatus::DeleteComplete);
             if !name.starts_with(prefix) || deleted {
                 continue;
             }
@@ -229,6 +231,59 @@ pub async fn destroy(
     interrupt: watch::Receiver<bool>,
 ) -> Result<DestroyReport, DeployError> {
     let mut report = DestroyReport::default();
+    let plan = deletion_plan(clients, bp, system_id, &mut report).await?;
+    if plan.is_empty() {
+        return Ok(report);
+    }
+    if !yes && !observer.confirm(&deletion_reviews(&plan)) {
+        return Err(DeployError::Declined(
+            "declined: nothing was deleted".into(),
+        ));
+    }
+    for (number, wave) in plan.iter().enumerate() {
+        observer.event(Event::Wave {
+            number: number + 1,
+            stacks: wave.iter().map(|s| s.name.clone()).collect(),
+        });
+        let results = futures::future::join_all(wave.iter().map(|s| {
+            let bucket = (s.kind == StackKind::Repository).then_some(artifact_bucket);
+            delete_one(clients, &s.name, bucket, &observer, &interrupt)
+        }))
+        .await;
+        for (s, r) in wave.iter().zip(results) {
+            match r {
+                Ok(()) => {
+                    report.deleted.push(s.name.clone());
+                    report.retained.extend(retained(s));
+                }
+                Err(DeployError::Interrupted { states }) => {
+                    return Err(DeployError::Interrupted { states });
+                }
+                Err(e) => report.failed.push((s.name.clone(), e.to_string())),
+            }
+        }
+        if !report.failed.is_empty() {
+            report.not_attempted = plan[number + 1..]
+                .iter()
+                .flatten()
+                .map(|s| s.name.clone())
+                .collect();
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// The env's deployed stacks in deletion waves (dependents first). Absent
+/// stacks and per-account stacks another env still imports from are noted
+/// in the report and left out; any other stack still imported from refuses
+/// the whole destroy.
+async fn deletion_plan<'a>(
+    clients: &Clients,
+    bp: &'a EnvBlueprint,
+    system_id: &str,
+    report: &mut DestroyReport,
+) -> Result<Vec<Vec<&'a Stack>>, DeployError> {
     let waves: Vec<Vec<&Stack>> = bp
         .waves
         .iter()
@@ -273,21 +328,27 @@ pub async fn destroy(
             plan.push(keep);
         }
     }
-    if plan.is_empty() {
-        return Ok(report);
-    }
-    let reviews: Vec<Review> = plan
-        .iter()
+    Ok(plan)
+}
+
+fn retains(r: &apprun_template::Resource) -> bool {
+    r.deletion_policy.as_deref() == Some("Retain")
+}
+
+/// What the user is asked about: every resource of every stack, removed or
+/// kept by its DeletionPolicy.
+fn deletion_reviews(plan: &[Vec<&Stack>]) -> Vec<Review> {
+    plan.iter()
         .flatten()
         .map(|s| Review {
             stack: s.name.clone(),
-            kind: "delete",
+            kind: ReviewKind::Delete,
             changes: s
                 .template
                 .resources
                 .iter()
                 .map(|(id, r)| Change {
-                    action: if r.deletion_policy.as_deref() == Some("Retain") {
+                    action: if retains(r) {
                         ChangeAction::Other
                     } else {
                         ChangeAction::Remove
@@ -298,55 +359,23 @@ pub async fn destroy(
                 })
                 .collect(),
         })
-        .collect();
-    if !yes && !observer.confirm(&reviews) {
-        return Err(DeployError::Declined(
-            "declined: nothing was deleted".into(),
-        ));
-    }
-    for (number, wave) in plan.iter().enumerate() {
-        observer.event(Event::Wave {
-            number: number + 1,
-            stacks: wave.iter().map(|s| s.name.clone()).collect(),
-        });
-        let results = futures::future::join_all(wave.iter().map(|s| {
-            let bucket = (s.kind == StackKind::Repository).then_some(artifact_bucket);
-            delete_one(clients, &s.name, bucket, &observer, &interrupt)
-        }))
-        .await;
-        for (s, r) in wave.iter().zip(results) {
-            match r {
-                Ok(()) => {
-                    report.deleted.push(s.name.clone());
-                    for (id, res) in &s.template.resources {
-                        if res.deletion_policy.as_deref() == Some("Retain") {
-                            let name = res
-                                .properties
-                                .values()
-                                .next()
-                                .and_then(|v| v.as_str())
-                                .unwrap_or(id);
-                            report.retained.push(format!(
-                                "{}: {} {name} (DeletionPolicy Retain)",
-                                s.name, res.kind
-                            ));
-                        }
-                    }
-                }
-                Err(DeployError::Interrupted { states }) => {
-                    return Err(DeployError::Interrupted { states });
-                }
-                Err(e) => report.failed.push((s.name.clone(), e.to_string())),
-            }
-        }
-        if !report.failed.is_empty() {
-            report.not_attempted = plan[number + 1..]
-                .iter()
-                .flatten()
-                .map(|s| s.name.clone())
-                .collect();
-            break;
-        }
-    }
-    Ok(report)
+        .collect()
+}
+
+/// The resources a deleted stack left behind, as `stack: type name`.
+fn retained(s: &Stack) -> Vec<String> {
+    s.template
+        .resources
+        .iter()
+        .filter(|(_, r)| retains(r))
+        .map(|(id, res)| {
+            let name = res
+                .properties
+                .values()
+                .next()
+                .and_then(|v| v.as_str())
+                .unwrap_or(id);
+            format!("{}: {} {name} (DeletionPolicy Retain)", s.name, res.kind)
+        })
+        .collect()
 }

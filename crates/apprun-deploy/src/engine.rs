@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use apprun_blueprint::{EnvBlueprint, Stack, StackKind};
 use apprun_template::Format;
-use aws_sdk_cloudformation::types::{Capability, Parameter};
+use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use aws_smithy_types::DateTime;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -27,7 +27,7 @@ use crate::calls::ApiCall;
 use crate::changes::{self, Change, Created, PendingChangeSet, TemplateSource, additions};
 use crate::clients::Clients;
 use crate::error::DeployError;
-use crate::events::{Event, Observer, Review};
+use crate::events::{Event, Observer, Review, ReviewKind};
 use crate::identity::verify_account;
 use crate::images::{ImageSource, require_tag};
 use crate::stack::{
@@ -40,7 +40,7 @@ const INLINE_LIMIT: usize = 51_200;
 /// CloudFormation's limit for a template read from S3.
 const S3_LIMIT: usize = 1_000_000;
 /// The parameter that pins a service's image.
-const IMAGE_TAG: &str = "ImageTag";
+const IMAGE_TAG: &str = apprun_blueprint::outputs::IMAGE_TAG;
 
 #[derive(Debug, Clone, Default)]
 pub struct DeployOptions {
@@ -122,32 +122,37 @@ struct Job<'a> {
     parameters: Vec<Parameter>,
 }
 
-fn selected<'a>(bp: &'a EnvBlueprint, only: &[String]) -> Result<Vec<Vec<&'a Stack>>, DeployError> {
-    let matches = |s: &Stack, want: &str| s.name == want || s.kind.file_stem() == want;
-    if let Some(unknown) = only
-        .iter()
-        .find(|w| !bp.stacks.iter().any(|s| matches(s, w)))
-    {
-        return Err(DeployError::Blocked {
-            stack: unknown.clone(),
-            status: "not part of this env".into(),
-            advice: format!(
-                "--stack takes one of: {}",
-                bp.stacks
-                    .iter()
-                    .map(|s| s.kind.file_stem())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
+/// Whether `only` (from `--stack`) names stacks of the env: each one's
+/// file stem or full name. The error lists the stems in deploy order.
+pub fn check_only(bp: &EnvBlueprint, only: &[String]) -> Result<(), DeployError> {
+    match only.iter().find(|w| !bp.stacks.iter().any(|s| named(s, w))) {
+        None => Ok(()),
+        Some(unknown) => Err(DeployError::UnknownStack {
+            name: unknown.clone(),
+            env: bp.env.clone(),
+            known: bp
+                .waves
+                .iter()
+                .flatten()
+                .map(|&i| bp.stacks[i].kind.file_stem())
+                .collect(),
+        }),
     }
+}
+
+fn named(s: &Stack, want: &str) -> bool {
+    s.name == want || s.kind.file_stem() == want
+}
+
+fn selected<'a>(bp: &'a EnvBlueprint, only: &[String]) -> Result<Vec<Vec<&'a Stack>>, DeployError> {
+    check_only(bp, only)?;
     Ok(bp
         .waves
         .iter()
         .map(|w| {
             w.iter()
                 .map(|&i| &bp.stacks[i])
-                .filter(|s| only.is_empty() || only.iter().any(|want| matches(s, want)))
+                .filter(|s| only.is_empty() || only.iter().any(|want| named(s, want)))
                 .collect::<Vec<_>>()
         })
         .filter(|w| !w.is_empty())
@@ -260,24 +265,28 @@ async fn prepare(
         }),
         StackState::FailedCreate => Ok(Prepared::Recreate {
             changes: additions(&job.stack.template),
-            status: d.status,
+            status: d.status.as_str().to_owned(),
         }),
         StackState::Blocked(advice) => Err(DeployError::Blocked {
             stack: name.clone(),
-            status: d.status,
+            status: d.status.as_str().to_owned(),
             advice: advice.replace("STACK", name),
         }),
         StackState::Stable => {
             let current = template_body(clients, name).await?;
             if current == job.body && parameters_match(&job.parameters, &d.parameters) {
-                return Ok(Prepared::Unchanged { status: d.status });
+                return Ok(Prepared::Unchanged {
+                    status: d.status.as_str().to_owned(),
+                });
             }
             let source = template_source(clients, opts, name, &job.body).await?;
             let cs_name = token(name, &job.body, &job.parameters);
             match changes::create_update(clients, name, source, job.parameters.clone(), &cs_name)
                 .await?
             {
-                Created::Nothing => Ok(Prepared::Unchanged { status: d.status }),
+                Created::Nothing => Ok(Prepared::Unchanged {
+                    status: d.status.as_str().to_owned(),
+                }),
                 Created::Changes(change_set) => Ok(Prepared::Update { change_set }),
             }
         }
@@ -291,6 +300,86 @@ async fn discard(clients: &Clients, prepared: &[(String, Prepared)]) {
             let _ = changes::delete(clients, stack, &change_set.id).await;
         }
     }
+}
+
+/// Why a stack's operation did not end well: the error, and the outcome
+/// and last status to report.
+type Stopped = (DeployError, Outcome, String);
+
+/// Waits for the stack's operation to end: its final status when it ended
+/// well, otherwise why not.
+async fn settle(
+    clients: &Clients,
+    name: &str,
+    since: DateTime,
+    observer: &Arc<dyn Observer>,
+    interrupt: &watch::Receiver<bool>,
+) -> Result<String, Stopped> {
+    match wait_for(clients, name, since, observer, interrupt).await {
+        Err(e) => Err((e, Outcome::Failed, String::new())),
+        Ok(Waited::Done { status, ok: true }) => Ok(status),
+        Ok(Waited::Done { status, ok: false }) => {
+            let events = failed_events(clients, name, 5).await;
+            let advice = failure_advice(&status, name);
+            let error = DeployError::StackFailed {
+                stack: name.to_owned(),
+                status: status.clone(),
+                events,
+                advice,
+            };
+            Err((error, Outcome::Failed, status))
+        }
+        Ok(Waited::Interrupted { status }) => Err((
+            DeployError::Interrupted {
+                states: vec![(name.to_owned(), status.clone())],
+            },
+            Outcome::Interrupted,
+            status,
+        )),
+    }
+}
+
+/// Starts deleting a stack whose first create failed (`status`), so that it
+/// can be created again.
+async fn delete_failed_create(
+    clients: &Clients,
+    name: &str,
+    status: &str,
+    observer: &Arc<dyn Observer>,
+) -> Result<(), Stopped> {
+    observer.event(Event::Progress {
+        stack: name.to_owned(),
+        status: StackStatus::DeleteInProgress.as_str().to_owned(),
+        detail: format!("deleting the {status} stack before creating it again"),
+    });
+    clients
+        .cfn
+        .delete_stack()
+        .stack_name(name)
+        .client_request_token(token(name, "delete", &[]))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            (
+                DeployError::aws("DeleteStack", Some(name), e),
+                Outcome::Failed,
+                String::new(),
+            )
+        })
+}
+
+async fn execute_change_set(clients: &Clients, name: &str, id: &str) -> Result<(), DeployError> {
+    clients
+        .cfn
+        .execute_change_set()
+        .stack_name(name)
+        .change_set_name(id)
+        .client_request_token(token(name, id, &[]))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| DeployError::aws("ExecuteChangeSet", Some(name), e))
 }
 
 async fn create_stack(
@@ -319,10 +408,10 @@ async fn create_stack(
 }
 
 fn failure_advice(status: &str, stack: &str) -> String {
-    match status {
-        "ROLLBACK_COMPLETE" => "its first create was rolled back; the next `apprun deploy` deletes and recreates it (after asking, or with --yes)".into(),
-        "UPDATE_ROLLBACK_COMPLETE" => "the update was rolled back and the stack runs its previous template; fix the cause and deploy again".into(),
-        other => match classify(other) {
+    match StackStatus::from(status) {
+        StackStatus::RollbackComplete => "its first create was rolled back; the next `apprun deploy` deletes and recreates it (after asking, or with --yes)".into(),
+        StackStatus::UpdateRollbackComplete => "the update was rolled back and the stack runs its previous template; fix the cause and deploy again".into(),
+        other => match classify(&other) {
             StackState::Blocked(advice) => advice.replace("STACK", stack),
             _ => "see the events above".into(),
         },
@@ -348,112 +437,37 @@ async fn execute(
         seconds: started.elapsed().as_secs_f64(),
         changes,
     };
-    let fail =
-        |e: DeployError, changes: Vec<Change>| (e, result(Outcome::Failed, String::new(), changes));
-
-    let (outcome, changes) = match prepared {
+    // What to start once anything in the way is gone: a create, or the
+    // change set's execution.
+    let (outcome, changes, change_set) = match prepared {
         Prepared::Unchanged { status } => {
             return Ok(result(Outcome::Unchanged, status, Vec::new()));
         }
-        Prepared::Create { changes } => {
-            create_stack(clients, opts, job)
-                .await
-                .map_err(|e| fail(e, changes.clone()))?;
-            (Outcome::Created, changes)
-        }
+        Prepared::Create { changes } => (Outcome::Created, changes, None),
         Prepared::Recreate { changes, status } => {
-            observer.event(Event::Progress {
-                stack: name.clone(),
-                status: "DELETE_IN_PROGRESS".into(),
-                detail: format!("deleting the {status} stack before creating it again"),
-            });
-            clients
-                .cfn
-                .delete_stack()
-                .stack_name(&name)
-                .client_request_token(token(&name, "delete", &[]))
-                .send()
-                .await
-                .map_err(|e| {
-                    fail(
-                        DeployError::aws("DeleteStack", Some(&name), e),
-                        changes.clone(),
-                    )
-                })?;
-            match wait_for(clients, &name, since, observer, interrupt)
-                .await
-                .map_err(|e| fail(e, changes.clone()))?
-            {
-                Waited::Done { ok: true, .. } => {}
-                Waited::Done { status, .. } => {
-                    let events = failed_events(clients, &name, 5).await;
-                    let advice = failure_advice(&status, &name);
-                    return Err(fail(
-                        DeployError::StackFailed {
-                            stack: name.clone(),
-                            status,
-                            events,
-                            advice,
-                        },
-                        changes,
-                    ));
-                }
-                Waited::Interrupted { status } => {
-                    return Err((
-                        DeployError::Interrupted {
-                            states: vec![(name.clone(), status.clone())],
-                        },
-                        result(Outcome::Interrupted, status, changes),
-                    ));
-                }
+            let deleted = async {
+                delete_failed_create(clients, &name, &status, observer).await?;
+                settle(clients, &name, since, observer, interrupt).await
+            };
+            if let Err((e, outcome, status)) = deleted.await {
+                return Err((e, result(outcome, status, changes)));
             }
-            create_stack(clients, opts, job)
-                .await
-                .map_err(|e| fail(e, changes.clone()))?;
-            (Outcome::Recreated, changes)
+            (Outcome::Recreated, changes, None)
         }
         Prepared::Update { change_set } => {
-            clients
-                .cfn
-                .execute_change_set()
-                .stack_name(&name)
-                .change_set_name(&change_set.id)
-                .client_request_token(token(&name, &change_set.id, &[]))
-                .send()
-                .await
-                .map_err(|e| {
-                    fail(
-                        DeployError::aws("ExecuteChangeSet", Some(&name), e),
-                        change_set.changes.clone(),
-                    )
-                })?;
-            (Outcome::Updated, change_set.changes)
+            (Outcome::Updated, change_set.changes, Some(change_set.id))
         }
     };
-    match wait_for(clients, &name, since, observer, interrupt)
-        .await
-        .map_err(|e| fail(e, changes.clone()))?
-    {
-        Waited::Done { status, ok: true } => Ok(result(outcome, status, changes)),
-        Waited::Done { status, ok: false } => {
-            let events = failed_events(clients, &name, 5).await;
-            let advice = failure_advice(&status, &name);
-            Err((
-                DeployError::StackFailed {
-                    stack: name.clone(),
-                    status: status.clone(),
-                    events,
-                    advice,
-                },
-                result(Outcome::Failed, status, changes),
-            ))
-        }
-        Waited::Interrupted { status } => Err((
-            DeployError::Interrupted {
-                states: vec![(name.clone(), status.clone())],
-            },
-            result(Outcome::Interrupted, status, changes),
-        )),
+    let begun = match &change_set {
+        Some(id) => execute_change_set(clients, &name, id).await,
+        None => create_stack(clients, opts, job).await,
+    };
+    if let Err(e) = begun {
+        return Err((e, result(Outcome::Failed, String::new(), changes)));
+    }
+    match settle(clients, &name, since, observer, interrupt).await {
+        Ok(status) => Ok(result(outcome, status, changes)),
+        Err((e, outcome, status)) => Err((e, result(outcome, status, changes))),
     }
 }
 
@@ -462,17 +476,17 @@ fn review_of(stack: &str, p: &Prepared) -> Option<Review> {
         Prepared::Unchanged { .. } => None,
         Prepared::Create { changes } => Some(Review {
             stack: stack.to_owned(),
-            kind: "create",
+            kind: ReviewKind::Create,
             changes: changes.clone(),
         }),
         Prepared::Recreate { changes, .. } => Some(Review {
             stack: stack.to_owned(),
-            kind: "recreate",
+            kind: ReviewKind::Recreate,
             changes: changes.clone(),
         }),
         Prepared::Update { change_set } => Some(Review {
             stack: stack.to_owned(),
-            kind: "update",
+            kind: ReviewKind::Update,
             changes: change_set.changes.clone(),
         }),
     }
@@ -535,17 +549,31 @@ pub async fn deploy(
             .flatten()
             .filter(|s| !done.contains(&s.name))
         {
-            report.stacks.push(StackResult {
-                stack: s.name.clone(),
-                outcome: Outcome::NotStarted,
-                status: String::new(),
-                seconds: 0.0,
-                changes: Vec::new(),
-            });
+            report.stacks.push(idle(&s.name, Outcome::NotStarted));
         }
     }
     report.calls = clients.calls.calls();
     report
+}
+
+/// What every step of one deploy needs.
+struct Run<'a> {
+    clients: &'a Clients,
+    bp: &'a EnvBlueprint,
+    opts: &'a DeployOptions,
+    observer: &'a Arc<dyn Observer>,
+    interrupt: &'a watch::Receiver<bool>,
+}
+
+/// A stack that did not run, with why (deferred, not started).
+fn idle(stack: &str, outcome: Outcome) -> StackResult {
+    StackResult {
+        stack: stack.to_owned(),
+        outcome,
+        status: String::new(),
+        seconds: 0.0,
+        changes: Vec::new(),
+    }
 }
 
 async fn run(
@@ -556,41 +584,25 @@ async fn run(
     interrupt: &watch::Receiver<bool>,
     report: &mut DeployReport,
 ) -> Result<(), DeployError> {
+    let run = Run {
+        clients,
+        bp,
+        opts,
+        observer,
+        interrupt,
+    };
     let waves = selected(bp, &opts.only)?;
     report.account = verify_account(clients, &opts.env, opts.account.as_deref()).await?;
-
-    // Without a tag, a service stack that does not exist yet (or whose first
-    // create failed) has no image to run: it is left out, and the rest of
-    // the env is deployed. Existing service stacks keep their tag.
     let services: Vec<&Stack> = waves
         .iter()
         .flatten()
         .copied()
-        .filter(|s| matches!(s.kind, StackKind::Service(_)))
+        .filter(|s| matches!(s.kind, StackKind::Service { .. }))
         .collect();
-    let deferred: Vec<String> = match &opts.image_tag {
-        Some(tag) => {
-            // A tag that is not in the registry would only fail inside
-            // CloudFormation, after the other stacks were written.
-            require_tag(clients, opts, &services, tag).await?;
-            Vec::new()
-        }
-        None => describe_all(clients, &services)
-            .await?
-            .into_iter()
-            .filter(|(_, d)| needs_create(d.as_ref()))
-            .map(|(name, _)| name)
-            .collect(),
-    };
-    for name in &deferred {
-        report.stacks.push(StackResult {
-            stack: name.clone(),
-            outcome: Outcome::Deferred,
-            status: String::new(),
-            seconds: 0.0,
-            changes: Vec::new(),
-        });
-    }
+    let deferred = deferred(&run, &services).await?;
+    report
+        .stacks
+        .extend(deferred.iter().map(|name| idle(name, Outcome::Deferred)));
     let waves: Vec<Vec<&Stack>> = waves
         .into_iter()
         .map(|w| {
@@ -601,101 +613,8 @@ async fn run(
         .filter(|w| !w.is_empty())
         .collect();
     let mut staged = false;
-
     for (number, wave) in waves.iter().enumerate() {
-        observer.event(Event::Wave {
-            number: number + 1,
-            stacks: wave.iter().map(|s| s.name.clone()).collect(),
-        });
-        let deployed = describe_all(clients, wave).await?;
-        let jobs = jobs(wave, opts, &deployed);
-
-        // Phase 1: prepare.
-        let prepared = futures::future::join_all(jobs.iter().map(|j| {
-            prepare(
-                clients,
-                opts,
-                j,
-                deployed.get(&j.stack.name).cloned().flatten(),
-            )
-        }))
-        .await;
-        let mut ready = Vec::new();
-        let mut first_error = None;
-        for (job, p) in jobs.iter().zip(prepared) {
-            match p {
-                Ok(p) => ready.push((job.stack.name.clone(), p)),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        if let Some(e) = first_error {
-            discard(clients, &ready).await;
-            return Err(e);
-        }
-
-        // Phase 2: review.
-        let reviews: Vec<Review> = ready.iter().filter_map(|(s, p)| review_of(s, p)).collect();
-        if !reviews.is_empty() && !opts.yes && !observer.confirm(&reviews) {
-            discard(clients, &ready).await;
-            return Err(DeployError::Declined(format!(
-                "declined: nothing of wave {} was executed{}",
-                number + 1,
-                if number > 0 {
-                    "; earlier waves stay deployed"
-                } else {
-                    ""
-                }
-            )));
-        }
-
-        // The pipeline starts a run as soon as it is created, and that run's
-        // build copies the service templates: they must be there first.
-        if wave.iter().any(|s| s.kind == StackKind::Pipeline) {
-            stage_pipeline_templates(clients, bp, opts, bp.stacks.iter(), observer).await?;
-            staged = true;
-        }
-
-        // Phase 3: execute, in parallel.
-        let results = futures::future::join_all(
-            jobs.iter()
-                .zip(ready)
-                .map(|(job, (_, p))| execute(clients, opts, job, p, observer, interrupt)),
-        )
-        .await;
-        let mut errors = Vec::new();
-        for r in results {
-            match r {
-                Ok(result) => report.stacks.push(result),
-                Err((e, result)) => {
-                    report.stacks.push(result);
-                    errors.push(e);
-                }
-            }
-        }
-        if !errors.is_empty() {
-            // Interruptions are merged so that every in-flight stack is named.
-            let interrupted: Vec<(String, String)> = errors
-                .iter()
-                .filter_map(|e| match e {
-                    DeployError::Interrupted { states } => Some(states.clone()),
-                    _ => None,
-                })
-                .flatten()
-                .collect();
-            if !interrupted.is_empty() {
-                let mut states = interrupted;
-                for r in &report.stacks {
-                    let idle = matches!(r.outcome, Outcome::Unchanged | Outcome::Deferred);
-                    if !states.iter().any(|(s, _)| s == &r.stack) && !idle {
-                        states.push((r.stack.clone(), r.status.clone()));
-                    }
-                }
-                return Err(DeployError::Interrupted { states });
-            }
-            return Err(errors.remove(0));
-        }
+        staged |= run_wave(&run, number + 1, wave, report).await?;
     }
     if staged {
         return Ok(());
@@ -704,6 +623,145 @@ async fn run(
     // must deploy the new ones.
     let deployed = services.into_iter().filter(|s| !deferred.contains(&s.name));
     stage_pipeline_templates(clients, bp, opts, deployed, observer).await
+}
+
+/// The service stacks left out of this deploy. Without a tag, a service
+/// stack that does not exist yet (or whose first create failed) has no
+/// image to run: it is left out, and the rest of the env is deployed.
+/// Existing service stacks keep their tag. A given tag must be in the
+/// registry: otherwise it would only fail inside CloudFormation, after the
+/// other stacks were written.
+async fn deferred(run: &Run<'_>, services: &[&Stack]) -> Result<Vec<String>, DeployError> {
+    match &run.opts.image_tag {
+        Some(tag) => {
+            require_tag(run.clients, run.opts, services, tag).await?;
+            Ok(Vec::new())
+        }
+        None => Ok(describe_all(run.clients, services)
+            .await?
+            .into_iter()
+            .filter(|(_, d)| needs_create(d.as_ref()))
+            .map(|(name, _)| name)
+            .collect()),
+    }
+}
+
+/// One wave: prepare every stack, show the changes and ask, then execute
+/// in parallel. Returns whether the pipeline's templates were staged.
+async fn run_wave(
+    run: &Run<'_>,
+    number: usize,
+    wave: &[&Stack],
+    report: &mut DeployReport,
+) -> Result<bool, DeployError> {
+    let (clients, opts, observer) = (run.clients, run.opts, run.observer);
+    observer.event(Event::Wave {
+        number,
+        stacks: wave.iter().map(|s| s.name.clone()).collect(),
+    });
+    let deployed = describe_all(clients, wave).await?;
+    let jobs = jobs(wave, opts, &deployed);
+    let ready = prepare_all(clients, opts, &jobs, &deployed).await?;
+
+    let reviews: Vec<Review> = ready.iter().filter_map(|(s, p)| review_of(s, p)).collect();
+    if !reviews.is_empty() && !opts.yes && !observer.confirm(&reviews) {
+        discard(clients, &ready).await;
+        return Err(DeployError::Declined(format!(
+            "declined: nothing of wave {number} was executed{}",
+            if number > 1 {
+                "; earlier waves stay deployed"
+            } else {
+                ""
+            }
+        )));
+    }
+
+    // The pipeline starts a run as soon as it is created, and that run's
+    // build copies the service templates: they must be there first.
+    let staged = wave.iter().any(|s| s.kind == StackKind::Pipeline);
+    if staged {
+        stage_pipeline_templates(clients, run.bp, opts, run.bp.stacks.iter(), observer).await?;
+    }
+
+    let results = futures::future::join_all(
+        jobs.iter()
+            .zip(ready)
+            .map(|(job, (_, p))| execute(clients, opts, job, p, observer, run.interrupt)),
+    )
+    .await;
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(result) => report.stacks.push(result),
+            Err((e, result)) => {
+                report.stacks.push(result);
+                errors.push(e);
+            }
+        }
+    }
+    match wave_error(errors, report) {
+        Some(e) => Err(e),
+        None => Ok(staged),
+    }
+}
+
+/// Prepares every job of a wave in parallel; on any error, the change sets
+/// already created are deleted.
+async fn prepare_all(
+    clients: &Clients,
+    opts: &DeployOptions,
+    jobs: &[Job<'_>],
+    deployed: &BTreeMap<String, Option<Deployed>>,
+) -> Result<Vec<(String, Prepared)>, DeployError> {
+    let prepared = futures::future::join_all(jobs.iter().map(|j| {
+        prepare(
+            clients,
+            opts,
+            j,
+            deployed.get(&j.stack.name).cloned().flatten(),
+        )
+    }))
+    .await;
+    let mut ready = Vec::new();
+    let mut first_error = None;
+    for (job, p) in jobs.iter().zip(prepared) {
+        match p {
+            Ok(p) => ready.push((job.stack.name.clone(), p)),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => {
+            discard(clients, &ready).await;
+            Err(e)
+        }
+        None => Ok(ready),
+    }
+}
+
+/// The error a wave ends with: interruptions merged so that every
+/// in-flight stack is named, else the first failure.
+fn wave_error(mut errors: Vec<DeployError>, report: &DeployReport) -> Option<DeployError> {
+    let mut states: Vec<(String, String)> = errors
+        .iter()
+        .filter_map(|e| match e {
+            DeployError::Interrupted { states } => Some(states.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if states.is_empty() {
+        return (!errors.is_empty()).then(|| errors.remove(0));
+    }
+    for r in &report.stacks {
+        let idle = matches!(r.outcome, Outcome::Unchanged | Outcome::Deferred);
+        if !states.iter().any(|(s, _)| s == &r.stack) && !idle {
+            states.push((r.stack.clone(), r.status.clone()));
+        }
+    }
+    Some(DeployError::Interrupted { states })
 }
 
 /// The pipeline deploys service templates that it reads from the artifact
@@ -716,7 +774,7 @@ async fn stage_pipeline_templates<'a>(
     observer: &Arc<dyn Observer>,
 ) -> Result<(), DeployError> {
     let services: Vec<&Stack> = deployed
-        .filter(|s| matches!(s.kind, StackKind::Service(_)))
+        .filter(|s| matches!(s.kind, StackKind::Service { .. }))
         .collect();
     if services.is_empty() || bp.stack(&StackKind::Repository).is_none() {
         return Ok(());
@@ -774,7 +832,10 @@ pub async fn diff(
     for job in &jobs {
         let started = Instant::now();
         let d = deployed.get(&job.stack.name).cloned().flatten();
-        let status = d.as_ref().map(|d| d.status.clone()).unwrap_or_default();
+        let status = d
+            .as_ref()
+            .map(|d| d.status.as_str().to_owned())
+            .unwrap_or_default();
         let (outcome, changes) = match prepare(clients, opts, job, d).await? {
             Prepared::Unchanged { .. } => (Outcome::Unchanged, Vec::new()),
             Prepared::Create { changes } | Prepared::Recreate { changes, .. } => {

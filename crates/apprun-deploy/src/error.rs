@@ -12,12 +12,40 @@ pub enum DeployError {
         expected: String,
         actual: String,
     },
+    /// The stack is in a state apprun must not touch.
     #[error("stack {stack} is {status}: {advice}")]
     Blocked {
         stack: String,
         status: String,
         advice: String,
     },
+    /// `--stack` named a stack the env does not have.
+    #[error("stack {name} is not part of env `{env}`; --stack takes one of: {}", known.join(", "))]
+    UnknownStack {
+        name: String,
+        env: String,
+        known: Vec<String>,
+    },
+    /// A service the blueprint does not have.
+    #[error("unknown service `{service}`; name a service of apprun.toml")]
+    UnknownService { service: String },
+    /// A stack an operation starts from does not exist.
+    #[error("stack {stack} is not deployed: {advice}")]
+    NotDeployed { stack: String, advice: String },
+    /// A stack lacks what every apprun stack has (a parameter, an output).
+    #[error("stack {stack} has no {missing}; it was not deployed by apprun synth")]
+    NotApprunStack { stack: String, missing: String },
+    /// AWS did not finish something within the time apprun waits for it.
+    #[error("{what} for {stack} did not finish within {minutes} minutes; {advice}")]
+    TimedOut {
+        stack: String,
+        what: String,
+        minutes: u64,
+        advice: String,
+    },
+    /// The caller passed options that contradict each other (an apprun bug).
+    #[error("internal error (please report): {0}")]
+    Internal(String),
     #[error("the change set for {stack} failed: {reason}{}", format_events(events))]
     ChangeSetFailed {
         stack: String,
@@ -74,6 +102,15 @@ pub enum DeployError {
     MigrateFailed { reason: String },
     #[error("refusing to destroy env `{env}`: {reason}")]
     DestroyRefused { env: String, reason: String },
+    /// Some stacks of a destroy could not be deleted.
+    #[error(
+        "{failed} of {total} stacks could not be deleted; they are in the state shown above. Fix the cause and run `apprun destroy --env {env}` again (it continues where this stopped)."
+    )]
+    DestroyIncomplete {
+        env: String,
+        failed: usize,
+        total: usize,
+    },
 }
 
 fn format_events(events: &[FailedEvent]) -> String {

@@ -22,9 +22,30 @@ pub enum Event {
 #[derive(Debug, Clone)]
 pub struct Review {
     pub stack: String,
-    /// `create`, `update`, `recreate` (delete a failed create, then create).
-    pub kind: &'static str,
+    pub kind: ReviewKind,
     pub changes: Vec<Change>,
+}
+
+/// What happens to a reviewed stack as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewKind {
+    Create,
+    Update,
+    /// Delete a failed first create, then create again.
+    Recreate,
+    Delete,
+}
+
+impl ReviewKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewKind::Create => "create",
+            ReviewKind::Update => "update",
+            ReviewKind::Recreate => "recreate",
+            ReviewKind::Delete => "delete",
+        }
+    }
 }
 
 /// Receives progress and answers questions.

@@ -72,22 +72,15 @@ pub(crate) async fn require_tag(
 ) -> Result<(), DeployError> {
     // A blueprint has one stack per service.
     let names = services.iter().filter_map(|s| match &s.kind {
-        StackKind::Service(name) => Some(name.as_str()),
+        StackKind::Service { name, .. } => Some(name.as_str()),
         _ => None,
     });
     for service in names {
-        let repository =
-            opts.images
-                .repository_of(service)
-                .ok_or_else(|| {
-                    DeployError::Blocked {
-                stack: service.to_owned(),
-                status: "no image repository known".into(),
-                advice:
-                    "the deploy options name no repository for this service (a bug in the caller)"
-                        .into(),
-            }
-                })?;
+        let repository = opts.images.repository_of(service).ok_or_else(|| {
+            DeployError::Internal(format!(
+                "the deploy options name no image repository for service `{service}`"
+            ))
+        })?;
         let found = match &opts.images {
             ImageSource::Ecr(_) => ecr_lookup(clients, &repository, tag).await?,
             ImageSource::Registry {

@@ -22,12 +22,12 @@ mod status;
 mod wait;
 
 pub use calls::{ApiCall, CallLog};
-pub use changes::{Change, ChangeAction};
+pub use changes::{Change, ChangeAction, Replacement};
 pub use clients::{AwsOptions, Clients, Tuning};
 pub use destroy::{DestroyReport, destroy};
-pub use engine::{DeployOptions, DeployReport, Outcome, StackResult, deploy, diff};
+pub use engine::{DeployOptions, DeployReport, Outcome, StackResult, check_only, deploy, diff};
 pub use error::DeployError;
-pub use events::{Event, Observer, Review};
+pub use events::{Event, Observer, Review, ReviewKind};
 pub use identity::verify_account;
 pub use images::ImageSource;
 pub use migrate::{MigrateOptions, MigrateReport, migrate};

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apprun_blueprint::{EnvBlueprint, StackKind};
+use apprun_blueprint::{EnvBlueprint, StackKind, outputs};
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -14,7 +14,7 @@ use crate::destroy::delete_one;
 use crate::engine::{DeployOptions, deploy};
 use crate::error::DeployError;
 use crate::events::{Event, Observer};
-use crate::release::{service_endpoint, verify_service};
+use crate::release::{service_endpoint, service_stack, verify_service};
 use crate::stack::{StackState, classify, describe};
 
 #[derive(Debug, Clone)]
@@ -53,40 +53,10 @@ pub async fn migrate(
         ..Default::default()
     };
     let result = async {
-        let old =
-            describe(clients, &opts.old_stack)
-                .await?
-                .ok_or_else(|| DeployError::Blocked {
-                    stack: opts.old_stack.clone(),
-                    status: "NOT_DEPLOYED".into(),
-                    advice: "there is nothing to migrate from; deploy the service first".into(),
-                })?;
-        if classify(&old.status) != StackState::Stable {
-            return Err(DeployError::Blocked {
-                stack: opts.old_stack.clone(),
-                status: old.status.clone(),
-                advice: "migrate starts from a settled service stack; wait or fix it first".into(),
-            });
-        }
-        let tag = old
-            .parameters
-            .get("ImageTag")
-            .cloned()
-            .ok_or_else(|| DeployError::Blocked {
-                stack: opts.old_stack.clone(),
-                status: old.status.clone(),
-                advice: "the stack has no ImageTag parameter; it was not deployed by apprun".into(),
-            })?;
+        let (tag, old_url) = settled_old_stack(clients, &opts.old_stack).await?;
         report.image_tag = tag.clone();
-        report.old_url = old.outputs.get("ServiceUrl").cloned();
-        let new_stack = target
-            .stack(&StackKind::Service(opts.service.clone()))
-            .map(|s| s.name.clone())
-            .ok_or_else(|| DeployError::Blocked {
-                stack: opts.service.clone(),
-                status: "unknown service".into(),
-                advice: "name a service of apprun.toml".into(),
-            })?;
+        report.old_url = old_url;
+        let (new_stack, backend) = service_stack(target, &opts.service)?;
         report.new_stack = new_stack.clone();
         let iam = target
             .stack(&StackKind::Iam)
@@ -117,7 +87,7 @@ pub async fn migrate(
         let (arn, url) = service_endpoint(clients, &new_stack).await?;
         let (arn, url) = (&arn, &url);
         report.new_url = Some(url.clone());
-        verify_service(clients, arn, url, &opts.health_path, opts.timeout)
+        verify_service(clients, backend, arn, url, &opts.health_path, opts.timeout)
             .await
             .map_err(|reason| DeployError::MigrateFailed {
                 reason: format!(
@@ -134,4 +104,34 @@ pub async fn migrate(
     }
     .await;
     (report, result)
+}
+
+/// The image tag and URL of the service stack a migration starts from,
+/// which must exist and be settled.
+async fn settled_old_stack(
+    clients: &Clients,
+    old_stack: &str,
+) -> Result<(String, Option<String>), DeployError> {
+    let old = describe(clients, old_stack)
+        .await?
+        .ok_or_else(|| DeployError::NotDeployed {
+            stack: old_stack.to_owned(),
+            advice: "there is nothing to migrate from; deploy the service first".into(),
+        })?;
+    if classify(&old.status) != StackState::Stable {
+        return Err(DeployError::Blocked {
+            stack: old_stack.to_owned(),
+            status: old.status.as_str().to_owned(),
+            advice: "migrate starts from a settled service stack; wait or fix it first".into(),
+        });
+    }
+    let tag = old
+        .parameters
+        .get(outputs::IMAGE_TAG)
+        .cloned()
+        .ok_or_else(|| DeployError::NotApprunStack {
+            stack: old_stack.to_owned(),
+            missing: "ImageTag parameter".into(),
+        })?;
+    Ok((tag, old.outputs.get(outputs::SERVICE_URL).cloned()))
 }

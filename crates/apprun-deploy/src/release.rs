@@ -1,5 +1,6 @@
 //! Releasing an image: deploy the service stack at the new tag, then verify
-//! what CloudFormation cannot tell: App Runner's own latest operation (a
+//! what CloudFormation cannot tell: the backend's own record of the
+//! deployment (App Runner's latest operation, the ECS Express deployment; a
 //! stack update can succeed while App Runner rolled the deployment back,
 //! apprunner-roadmap #209) and the health path at the service URL. On
 //! failure the previous tag is deployed again.
@@ -7,7 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use apprun_blueprint::outputs::{IMAGE_TAG, SERVICE_ARN, SERVICE_URL};
 use apprun_blueprint::{EnvBlueprint, Stack, StackKind};
+use apprun_config::Compute;
 use aws_sdk_apprunner::types::OperationStatus;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -26,7 +29,7 @@ pub struct ReleaseOptions {
     pub deploy: DeployOptions,
     pub service: String,
     pub health_path: String,
-    /// How long App Runner's operation and the health path may take.
+    /// How long the backend's deployment and the health path may take.
     pub timeout: Duration,
 }
 
@@ -132,63 +135,97 @@ pub async fn health_check(url: &str, timeout: Duration, poll: Duration) -> Healt
     }
 }
 
-/// Waits for App Runner's latest operation on the service, then checks the
-/// health path. Returns (operation status, health status).
+/// A failed SDK call as verification reports it: the operation and the
+/// service's own message.
+fn failed_call<E: std::error::Error + 'static>(
+    operation: &'static str,
+) -> impl FnOnce(E) -> String {
+    move |e| format!("{operation}: {}", crate::error::error_message(&e))
+}
+
+/// What verification waits for on each backend, as the progress note says it.
+pub(crate) fn deployment_check(backend: Compute) -> &'static str {
+    match backend {
+        Compute::AppRunner => "App Runner's latest operation",
+        Compute::EcsExpress => "the ECS Express deployment",
+    }
+}
+
+/// Waits for the backend's own record of the deployment: App Runner
+/// reports operations, ECS Express service deployments; either can fail and
+/// roll back behind a stack update that succeeded.
+async fn wait_for_deployment(
+    clients: &Clients,
+    backend: Compute,
+    service_arn: &str,
+    timeout: Duration,
+) -> Result<String, String> {
+    match backend {
+        Compute::AppRunner => wait_for_apprunner(clients, service_arn, timeout).await,
+        Compute::EcsExpress => wait_for_ecs(clients, service_arn, timeout).await,
+    }
+}
+
+/// Waits for App Runner's latest operation on the service to end.
+async fn wait_for_apprunner(
+    clients: &Clients,
+    service_arn: &str,
+    timeout: Duration,
+) -> Result<String, String> {
+    let started = Instant::now();
+    loop {
+        let out = clients
+            .apprunner
+            .list_operations()
+            .service_arn(service_arn)
+            .max_results(1)
+            .send()
+            .await
+            .map_err(failed_call("ListOperations"))?;
+        // App Runner lists operations newest first.
+        let Some(op) = out.operation_summary_list().first() else {
+            break Ok("NONE".to_owned());
+        };
+        let status = op.status().cloned();
+        match status {
+            Some(OperationStatus::Succeeded) => break Ok("SUCCEEDED".to_owned()),
+            Some(
+                OperationStatus::Failed
+                | OperationStatus::RollbackSucceeded
+                | OperationStatus::RollbackFailed,
+            ) => {
+                let s = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
+                return Err(format!(
+                    "App Runner's {} operation ended {s} although CloudFormation reported success",
+                    op.r#type().map(|t| t.as_str()).unwrap_or("latest")
+                ));
+            }
+            _ => {
+                if started.elapsed() >= timeout {
+                    return Err(format!(
+                        "App Runner's latest operation is still {:?} after {:?}",
+                        status.map(|s| s.as_str().to_owned()),
+                        timeout
+                    ));
+                }
+                tokio::time::sleep(clients.tuning.poll).await;
+            }
+        }
+    }
+}
+
+/// Waits for the backend's deployment of the service, then checks the
+/// health path. Returns (deployment status, health status).
 pub async fn verify_service(
     clients: &Clients,
+    backend: Compute,
     service_arn: &str,
     url: &str,
     health_path: &str,
     timeout: Duration,
 ) -> Result<(String, u16), String> {
     let started = Instant::now();
-    // App Runner reports operations, ECS Express service deployments; either
-    // can fail and roll back behind a stack update that succeeded.
-    let status = if service_arn.contains(":ecs:") {
-        wait_for_ecs(clients, service_arn, timeout).await?
-    } else if !service_arn.contains(":apprunner:") {
-        "UNKNOWN_BACKEND".to_owned()
-    } else {
-        loop {
-            let out = clients
-                .apprunner
-                .list_operations()
-                .service_arn(service_arn)
-                .max_results(1)
-                .send()
-                .await
-                .map_err(|e| format!("ListOperations: {}", crate::error::error_message(&e)))?;
-            // App Runner lists operations newest first.
-            let Some(op) = out.operation_summary_list().first() else {
-                break "NONE".to_owned();
-            };
-            let status = op.status().cloned();
-            match status {
-                Some(OperationStatus::Succeeded) => break "SUCCEEDED".to_owned(),
-                Some(
-                    OperationStatus::Failed
-                    | OperationStatus::RollbackSucceeded
-                    | OperationStatus::RollbackFailed,
-                ) => {
-                    let s = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
-                    return Err(format!(
-                        "App Runner's {} operation ended {s} although CloudFormation reported success",
-                        op.r#type().map(|t| t.as_str()).unwrap_or("latest")
-                    ));
-                }
-                _ => {
-                    if started.elapsed() >= timeout {
-                        return Err(format!(
-                            "App Runner's latest operation is still {:?} after {:?}",
-                            status.map(|s| s.as_str().to_owned()),
-                            timeout
-                        ));
-                    }
-                    tokio::time::sleep(clients.tuning.poll).await;
-                }
-            }
-        }
-    };
+    let status = wait_for_deployment(clients, backend, service_arn, timeout).await?;
     let target = format!("{}{}", url.trim_end_matches('/'), health_path);
     let left = timeout
         .saturating_sub(started.elapsed())
@@ -205,59 +242,13 @@ async fn wait_for_ecs(
     service_arn: &str,
     timeout: Duration,
 ) -> Result<String, String> {
-    use aws_sdk_ecs::types::{ExpressGatewayServiceStatusCode, ServiceDeploymentStatus};
+    use aws_sdk_ecs::types::ServiceDeploymentStatus;
     let started = Instant::now();
     loop {
-        let out = clients
-            .ecs
-            .describe_express_gateway_service()
-            .service_arn(service_arn)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "DescribeExpressGatewayService: {}",
-                    crate::error::error_message(&e)
-                )
-            })?;
-        let service = out.service();
-        let code = service
-            .and_then(|s| s.status())
-            .and_then(|s| s.status_code())
-            .cloned();
-        if matches!(
-            code,
-            Some(
-                ExpressGatewayServiceStatusCode::Draining
-                    | ExpressGatewayServiceStatusCode::Inactive
-            )
-        ) {
-            return Err(format!(
-                "the ECS Express service is {}",
-                code.map(|c| c.as_str().to_owned()).unwrap_or_default()
-            ));
-        }
-        let Some(deployment) = service.and_then(|s| s.current_deployment()) else {
+        let Some(deployment) = ecs_current_deployment(clients, service_arn).await? else {
             return Ok("ACTIVE".to_owned());
         };
-        let deployments = clients
-            .ecs
-            .describe_service_deployments()
-            .service_deployment_arns(deployment)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "DescribeServiceDeployments: {}",
-                    crate::error::error_message(&e)
-                )
-            })?;
-        let status = deployments
-            .service_deployments()
-            .first()
-            .and_then(|d| d.status())
-            .cloned();
-        match status {
+        match ecs_deployment_status(clients, &deployment).await? {
             Some(ServiceDeploymentStatus::Successful) => return Ok("SUCCESSFUL".to_owned()),
             Some(
                 s @ (ServiceDeploymentStatus::RollbackSuccessful
@@ -282,6 +273,51 @@ async fn wait_for_ecs(
     }
 }
 
+/// The ECS Express service's current deployment, if one is running; an
+/// error when the service is draining or inactive.
+async fn ecs_current_deployment(
+    clients: &Clients,
+    service_arn: &str,
+) -> Result<Option<String>, String> {
+    use aws_sdk_ecs::types::ExpressGatewayServiceStatusCode as Code;
+    let out = clients
+        .ecs
+        .describe_express_gateway_service()
+        .service_arn(service_arn)
+        .send()
+        .await
+        .map_err(failed_call("DescribeExpressGatewayService"))?;
+    let service = out.service();
+    let code = service
+        .and_then(|s| s.status())
+        .and_then(|s| s.status_code())
+        .cloned();
+    if let Some(code @ (Code::Draining | Code::Inactive)) = code {
+        return Err(format!("the ECS Express service is {}", code.as_str()));
+    }
+    Ok(service
+        .and_then(|s| s.current_deployment())
+        .map(str::to_owned))
+}
+
+async fn ecs_deployment_status(
+    clients: &Clients,
+    deployment: &str,
+) -> Result<Option<aws_sdk_ecs::types::ServiceDeploymentStatus>, String> {
+    let deployments = clients
+        .ecs
+        .describe_service_deployments()
+        .service_deployment_arns(deployment)
+        .send()
+        .await
+        .map_err(failed_call("DescribeServiceDeployments"))?;
+    Ok(deployments
+        .service_deployments()
+        .first()
+        .and_then(|d| d.status())
+        .cloned())
+}
+
 /// The env's stacks other than the services that are not deployed yet (or
 /// whose first create failed), in deploy order: what `apprun release` must
 /// stand up before it can push to the env's repository.
@@ -292,7 +328,7 @@ pub async fn missing_infrastructure(
     let infrastructure: Vec<&Stack> = bp
         .stacks
         .iter()
-        .filter(|s| !matches!(s.kind, StackKind::Service(_)))
+        .filter(|s| !matches!(s.kind, StackKind::Service { .. }))
         .collect();
     let deployed = describe_all(clients, &infrastructure).await?;
     Ok(infrastructure
@@ -300,6 +336,23 @@ pub async fn missing_infrastructure(
         .filter(|s| needs_create(deployed.get(&s.name).and_then(Option::as_ref)))
         .map(|s| s.name.clone())
         .collect())
+}
+
+/// The name of the service's stack and the backend it runs on.
+pub(crate) fn service_stack(
+    bp: &EnvBlueprint,
+    service: &str,
+) -> Result<(String, Compute), DeployError> {
+    match bp.service_stack(service) {
+        Some(Stack {
+            name,
+            kind: StackKind::Service { backend, .. },
+            ..
+        }) => Ok((name.clone(), *backend)),
+        _ => Err(DeployError::UnknownService {
+            service: service.to_owned(),
+        }),
+    }
 }
 
 /// The service stack's `ServiceArn` and `ServiceUrl` outputs.
@@ -311,12 +364,11 @@ pub(crate) async fn service_endpoint(
         .await?
         .map(|d| d.outputs)
         .unwrap_or_default();
-    match (outputs.get("ServiceArn"), outputs.get("ServiceUrl")) {
+    match (outputs.get(SERVICE_ARN), outputs.get(SERVICE_URL)) {
         (Some(arn), Some(url)) => Ok((arn.clone(), url.clone())),
-        _ => Err(DeployError::Blocked {
+        _ => Err(DeployError::NotApprunStack {
             stack: stack.to_owned(),
-            status: "no ServiceArn/ServiceUrl outputs".into(),
-            advice: "the service stack must come from apprun synth".into(),
+            missing: "ServiceArn and ServiceUrl outputs".into(),
         }),
     }
 }
@@ -359,18 +411,10 @@ pub async fn release(
         ..Default::default()
     };
     let result = async {
-        let stack = bp
-            .stack(&StackKind::Service(opts.service.clone()))
-            .ok_or_else(|| DeployError::Blocked {
-                stack: opts.service.clone(),
-                status: "unknown service".into(),
-                advice: "name a service of apprun.toml".into(),
-            })?
-            .name
-            .clone();
+        let (stack, backend) = service_stack(bp, &opts.service)?;
         report.previous_tag = describe(clients, &stack)
             .await?
-            .and_then(|d| d.parameters.get("ImageTag").cloned());
+            .and_then(|d| d.parameters.get(IMAGE_TAG).cloned());
         report.deploys.push(report.tag.clone());
         deploy_tag(
             clients,
@@ -386,16 +430,12 @@ pub async fn release(
         let (arn, url) = service_endpoint(clients, &stack).await?;
         let (arn, url) = (&arn, &url);
         report.service_url = Some(url.clone());
-        let backend = if arn.contains(":ecs:") {
-            "the ECS Express deployment"
-        } else {
-            "App Runner's latest operation"
-        };
         observer.event(Event::Note(format!(
-            "verifying {backend} and {url}{}",
+            "verifying {} and {url}{}",
+            deployment_check(backend),
             opts.health_path
         )));
-        match verify_service(clients, arn, url, &opts.health_path, opts.timeout).await {
+        match verify_service(clients, backend, arn, url, &opts.health_path, opts.timeout).await {
             Ok((operation, health)) => {
                 report.operation = Some(operation);
                 report.health = Some(health);

@@ -11,7 +11,7 @@ use crate::error::DeployError;
 #[derive(Debug, Clone)]
 pub struct Deployed {
     pub name: String,
-    pub status: String,
+    pub status: StackStatus,
     pub status_reason: Option<String>,
     pub parameters: BTreeMap<String, String>,
     pub outputs: BTreeMap<String, String>,
@@ -38,39 +38,73 @@ pub(crate) fn needs_create(deployed: Option<&Deployed>) -> bool {
 }
 
 /// Maps a CloudFormation stack status to what apprun does with it.
-pub fn classify(status: &str) -> StackState {
+pub fn classify(status: &StackStatus) -> StackState {
+    use StackStatus as S;
     match status {
-        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE" | "IMPORT_COMPLETE"
-        | "IMPORT_ROLLBACK_COMPLETE" => StackState::Stable,
+        S::CreateComplete
+        | S::UpdateComplete
+        | S::UpdateRollbackComplete
+        | S::ImportComplete
+        | S::ImportRollbackComplete => StackState::Stable,
         // ROLLBACK_COMPLETE is what a failed first create leaves; REVIEW_IN_PROGRESS
         // is the shell an abandoned CREATE change set leaves. Neither can be updated.
-        "ROLLBACK_COMPLETE" | "REVIEW_IN_PROGRESS" => StackState::FailedCreate,
-        "DELETE_COMPLETE" => StackState::Missing,
-        "UPDATE_ROLLBACK_FAILED" => StackState::Blocked(
+        S::RollbackComplete | S::ReviewInProgress => StackState::FailedCreate,
+        S::DeleteComplete => StackState::Missing,
+        S::UpdateRollbackFailed => StackState::Blocked(
             "its update failed and so did the rollback. Fix what the events name, then run `aws cloudformation continue-update-rollback --stack-name STACK` (add `--resources-to-skip` for resources that cannot roll back), wait for UPDATE_ROLLBACK_COMPLETE and deploy again".into(),
         ),
-        "ROLLBACK_FAILED" | "CREATE_FAILED" => StackState::Blocked(
+        S::RollbackFailed | S::CreateFailed => StackState::Blocked(
             "its creation failed and could not be cleaned up. Delete it (`aws cloudformation delete-stack --stack-name STACK`, retaining resources that refuse to delete), then deploy again".into(),
         ),
-        "DELETE_FAILED" => StackState::Blocked(
+        S::DeleteFailed => StackState::Blocked(
             "a delete failed half way. Delete it again (`apprun destroy`, or `aws cloudformation delete-stack` with `--retain-resources` for what cannot be deleted), then deploy".into(),
         ),
-        s if s.ends_with("_IN_PROGRESS") => StackState::Blocked(
+        S::CreateInProgress
+        | S::DeleteInProgress
+        | S::ImportInProgress
+        | S::ImportRollbackInProgress
+        | S::RollbackInProgress
+        | S::UpdateCompleteCleanupInProgress
+        | S::UpdateInProgress
+        | S::UpdateRollbackCompleteCleanupInProgress
+        | S::UpdateRollbackInProgress => StackState::Blocked(
             "another operation is running on it. Wait until it finishes (`apprun status` shows it), then deploy again".into(),
         ),
-        other => StackState::Blocked(format!("apprun does not know the status {other}; look at the stack's events in the console")),
+        // The SDK's enum is open: a status newer than this build.
+        other => StackState::Blocked(format!(
+            "apprun does not know the status {}; look at the stack's events in the console",
+            other.as_str()
+        )),
     }
 }
 
-/// Whether a status ends an operation, and whether it ended well.
-pub(crate) fn terminal(status: &str) -> Option<bool> {
-    if status.ends_with("_IN_PROGRESS") {
-        return None;
+/// Whether a status ends an operation (`Some`), and whether it ended well.
+pub(crate) fn terminal(status: &StackStatus) -> Option<bool> {
+    use StackStatus as S;
+    match status {
+        S::CreateComplete | S::UpdateComplete | S::DeleteComplete | S::ImportComplete => Some(true),
+        S::CreateFailed
+        | S::DeleteFailed
+        | S::RollbackComplete
+        | S::RollbackFailed
+        | S::UpdateFailed
+        | S::UpdateRollbackComplete
+        | S::UpdateRollbackFailed
+        | S::ImportRollbackComplete
+        | S::ImportRollbackFailed => Some(false),
+        S::CreateInProgress
+        | S::DeleteInProgress
+        | S::ImportInProgress
+        | S::ImportRollbackInProgress
+        | S::ReviewInProgress
+        | S::RollbackInProgress
+        | S::UpdateCompleteCleanupInProgress
+        | S::UpdateInProgress
+        | S::UpdateRollbackCompleteCleanupInProgress
+        | S::UpdateRollbackInProgress => None,
+        // An unknown status ends nothing apprun waits for well.
+        _ => Some(false),
     }
-    Some(matches!(
-        status,
-        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "DELETE_COMPLETE" | "IMPORT_COMPLETE"
-    ))
 }
 
 /// A failed resource event, for explaining a failure.
@@ -123,10 +157,9 @@ pub(crate) async fn describe(
     };
     let status = s
         .stack_status()
-        .map(StackStatus::as_str)
-        .unwrap_or("UNKNOWN")
-        .to_owned();
-    if status == "DELETE_COMPLETE" {
+        .cloned()
+        .unwrap_or_else(|| StackStatus::from("UNKNOWN"));
+    if status == StackStatus::DeleteComplete {
         return Ok(None);
     }
     Ok(Some(Deployed {
@@ -210,19 +243,40 @@ mod tests {
 
     #[test]
     fn classification_covers_the_states_that_matter() {
-        assert_eq!(classify("CREATE_COMPLETE"), StackState::Stable);
-        assert_eq!(classify("UPDATE_ROLLBACK_COMPLETE"), StackState::Stable);
-        assert_eq!(classify("ROLLBACK_COMPLETE"), StackState::FailedCreate);
-        assert_eq!(classify("REVIEW_IN_PROGRESS"), StackState::FailedCreate);
-        assert!(
-            matches!(classify("UPDATE_ROLLBACK_FAILED"), StackState::Blocked(a) if a.contains("continue-update-rollback"))
+        assert_eq!(
+            classify(&StackStatus::from("CREATE_COMPLETE")),
+            StackState::Stable
+        );
+        assert_eq!(
+            classify(&StackStatus::from("UPDATE_ROLLBACK_COMPLETE")),
+            StackState::Stable
+        );
+        assert_eq!(
+            classify(&StackStatus::from("ROLLBACK_COMPLETE")),
+            StackState::FailedCreate
+        );
+        assert_eq!(
+            classify(&StackStatus::from("REVIEW_IN_PROGRESS")),
+            StackState::FailedCreate
         );
         assert!(
-            matches!(classify("UPDATE_IN_PROGRESS"), StackState::Blocked(a) if a.contains("Wait"))
+            matches!(classify(&StackStatus::from("UPDATE_ROLLBACK_FAILED")), StackState::Blocked(a) if a.contains("continue-update-rollback"))
         );
-        assert!(matches!(classify("DELETE_FAILED"), StackState::Blocked(_)));
-        assert_eq!(terminal("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), None);
-        assert_eq!(terminal("ROLLBACK_COMPLETE"), Some(false));
-        assert_eq!(terminal("CREATE_COMPLETE"), Some(true));
+        assert!(
+            matches!(classify(&StackStatus::from("UPDATE_IN_PROGRESS")), StackState::Blocked(a) if a.contains("Wait"))
+        );
+        assert!(matches!(
+            classify(&StackStatus::from("DELETE_FAILED")),
+            StackState::Blocked(_)
+        ));
+        assert_eq!(
+            terminal(&StackStatus::from("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")),
+            None
+        );
+        assert_eq!(
+            terminal(&StackStatus::from("ROLLBACK_COMPLETE")),
+            Some(false)
+        );
+        assert_eq!(terminal(&StackStatus::from("CREATE_COMPLETE")), Some(true));
     }
 }

@@ -1,6 +1,7 @@
 //! What is deployed for an env, and where the service answers.
 
-use apprun_blueprint::{EnvBlueprint, StackKind};
+use apprun_blueprint::{EnvBlueprint, StackKind, outputs};
+use aws_sdk_cloudformation::types::StackStatus;
 use serde::Serialize;
 
 use crate::clients::Clients;
@@ -10,8 +11,11 @@ use crate::stack::describe;
 #[derive(Debug, Clone, Serialize)]
 pub struct StackStatusLine {
     pub stack: String,
-    /// `NOT_DEPLOYED` when the stack does not exist.
-    pub status: String,
+    /// Whether the stack exists.
+    pub deployed: bool,
+    /// CloudFormation's status; `None` when the stack does not exist.
+    #[serde(serialize_with = "status_text")]
+    pub status: Option<StackStatus>,
     pub last_updated: Option<String>,
     pub reason: Option<String>,
     /// The service URL, for service stacks that have one.
@@ -31,23 +35,33 @@ pub async fn status(
         .zip(found)
         .map(|(s, d)| {
             let d = d?;
-            let service = matches!(s.kind, StackKind::Service(_));
+            let service = matches!(s.kind, StackKind::Service { .. });
             Ok(StackStatusLine {
                 stack: s.name.clone(),
-                status: d
-                    .as_ref()
-                    .map_or("NOT_DEPLOYED".into(), |d| d.status.clone()),
+                deployed: d.is_some(),
+                status: d.as_ref().map(|d| d.status.clone()),
                 last_updated: d.as_ref().and_then(|d| d.last_updated.clone()),
                 reason: d.as_ref().and_then(|d| d.status_reason.clone()),
                 url: d
                     .as_ref()
                     .filter(|_| service)
-                    .and_then(|d| d.outputs.get("ServiceUrl").cloned()),
+                    .and_then(|d| d.outputs.get(outputs::SERVICE_URL).cloned()),
                 image_tag: d
                     .as_ref()
                     .filter(|_| service)
-                    .and_then(|d| d.parameters.get("ImageTag").cloned()),
+                    .and_then(|d| d.parameters.get(outputs::IMAGE_TAG).cloned()),
             })
         })
         .collect()
+}
+
+/// A status as CloudFormation spells it (`CREATE_COMPLETE`), or null.
+fn status_text<S: serde::Serializer>(
+    status: &Option<StackStatus>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match status {
+        Some(s) => serializer.serialize_str(s.as_str()),
+        None => serializer.serialize_none(),
+    }
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use aws_sdk_cloudformation::types::StackStatus;
 use aws_smithy_types::DateTime;
 
 use crate::clients::Clients;
@@ -28,29 +29,30 @@ pub(crate) async fn wait_for(
     interrupt: &tokio::sync::watch::Receiver<bool>,
 ) -> Result<Waited, DeployError> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut last_status = String::new();
+    let mut last_status: Option<StackStatus> = None;
     let mut interrupt = interrupt.clone();
     loop {
         let status = match describe(clients, stack).await? {
             Some(d) => d.status,
-            None => "DELETE_COMPLETE".to_owned(),
+            None => StackStatus::DeleteComplete,
         };
         let latest = latest_event(clients, stack, since, &mut seen).await;
-        if status != last_status || latest.is_some() {
+        let text = status.as_str().to_owned();
+        if last_status.as_ref() != Some(&status) || latest.is_some() {
             observer.event(Event::Progress {
                 stack: stack.to_owned(),
-                status: status.clone(),
+                status: text.clone(),
                 detail: latest.unwrap_or_default(),
             });
-            last_status = status.clone();
         }
         if let Some(ok) = terminal(&status) {
-            return Ok(Waited::Done { status, ok });
+            return Ok(Waited::Done { status: text, ok });
         }
+        last_status = Some(status);
         tokio::select! {
             _ = tokio::time::sleep(clients.tuning.poll) => {}
             _ = interrupt.changed() => {
-                return Ok(Waited::Interrupted { status });
+                return Ok(Waited::Interrupted { status: text });
             }
         }
     }

@@ -398,7 +398,11 @@ async fn rollback_complete_is_deleted_and_recreated_after_asking() {
     assert_eq!(report.stacks[0].status, "CREATE_COMPLETE");
     assert_eq!(mutating(&report), ["DeleteStack", "CreateStack"]);
     let reviews = answer.reviews.lock().unwrap();
-    assert_eq!(reviews[0].kind, "recreate", "the user was asked first");
+    assert_eq!(
+        reviews[0].kind,
+        apprun_deploy::ReviewKind::Recreate,
+        "the user was asked first"
+    );
 }
 
 #[tokio::test]
@@ -573,8 +577,8 @@ async fn failed_update_shows_the_first_failing_events() {
     assert_eq!(report.stacks[0].outcome, Outcome::Failed);
     let reviews = answer.reviews.lock().unwrap();
     assert_eq!(
-        reviews[0].changes[0].replacement.as_deref(),
-        Some("True"),
+        reviews[0].changes[0].replacement,
+        Some(apprun_deploy::Replacement::True),
         "the replacement flag was shown"
     );
 }

@@ -8,7 +8,9 @@
 //! This crate knows nothing about AWS accounts or SDKs: it is pure data.
 
 mod build;
+mod dupkeys;
 mod json;
+mod lang;
 mod parse;
 mod refs;
 mod template;
@@ -17,9 +19,13 @@ mod value;
 mod yaml;
 
 pub use build::*;
-pub use parse::{ParseError, parse_json, parse_json_value, parse_template, parse_yaml};
+pub use dupkeys::json_key_lines;
+pub use parse::{
+    LANGUAGE_EXTENSION_FUNCTIONS, LANGUAGE_EXTENSIONS, MAX_DEPTH, ParseError, RULE_FUNCTIONS,
+    SECTIONS, SERVERLESS, parse_json, parse_json_value, parse_template, parse_yaml,
+};
 pub use refs::References;
-pub use template::{Output, Parameter, Resource, Template};
+pub use template::{Generators, Note, Output, Parameter, Resource, Template};
 pub use validate::{Finding, Severity, validate};
 pub use value::{Intrinsic, Map, Value};
 

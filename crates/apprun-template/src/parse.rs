@@ -1,19 +1,835 @@
 //! Parsing templates back from YAML (short or long form) and JSON.
+//!
+//! Reading is tolerant: only text that is not YAML or JSON at all (or whose
+//! root is not a mapping) is an error. Anything else a reader can get past —
+//! a function call of the wrong shape, an unknown section, a resource
+//! without a `Type` — becomes a [`Note`] on the template, and the rest of
+//! the file is still read, so one construct never hides every other finding.
 
 use std::collections::BTreeMap;
 
-use crate::template::{Output, Parameter, Resource, Template};
+use crate::lang;
+use crate::template::{Note, Output, Parameter, Resource, Template};
+use crate::validate::Severity;
 use crate::value::{Intrinsic, Map, Value};
 
-/// Why a template could not be read.
+/// Why a template could not be read at all.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ParseError {
-    #[error("invalid YAML: {0}")]
-    Yaml(String),
-    #[error("invalid JSON: {0}")]
-    Json(String),
+    #[error("invalid YAML{}: {message}", at(*line, *column))]
+    Yaml {
+        message: String,
+        line: Option<usize>,
+        column: Option<usize>,
+    },
+    #[error("invalid JSON{}: {message}", at(*line, *column))]
+    Json {
+        message: String,
+        line: Option<usize>,
+        column: Option<usize>,
+    },
     #[error("{path}: {message}")]
     Shape { path: String, message: String },
+}
+
+fn at(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(" at line {l} column {c}"),
+        (Some(l), None) => format!(" at line {l}"),
+        _ => String::new(),
+    }
+}
+
+impl ParseError {
+    /// The 1-based line of the error, when the reader knows it.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ParseError::Yaml { line, .. } | ParseError::Json { line, .. } => *line,
+            ParseError::Shape { .. } => None,
+        }
+    }
+
+    /// The 1-based column of the error, when the reader knows it.
+    pub fn column(&self) -> Option<usize> {
+        match self {
+            ParseError::Yaml { column, .. } | ParseError::Json { column, .. } => *column,
+            ParseError::Shape { .. } => None,
+        }
+    }
+}
+
+fn yaml_error(e: &serde_norway::Error) -> ParseError {
+    let loc = e.location();
+    ParseError::Yaml {
+        // The library appends "at line L column C"; the variant says it once.
+        message: strip_location(&e.to_string()),
+        line: loc.as_ref().map(|l| l.line()),
+        column: loc.as_ref().map(|l| l.column()),
+    }
+}
+
+fn json_error(e: &serde_json::Error) -> ParseError {
+    let known = e.line() > 0;
+    ParseError::Json {
+        message: strip_location(&e.to_string()),
+        line: known.then(|| e.line()),
+        column: known.then(|| e.column()),
+    }
+}
+
+fn strip_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Nesting deeper than this is not read further (a note says so): no real
+/// template comes close, and it bounds every recursive pass that follows.
+pub const MAX_DEPTH: usize = 100;
+
+/// CloudFormation reads a UTF-8 byte order mark as no text at all.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// Parses a template, choosing JSON when the text starts with `{`.
+pub fn parse_template(text: &str) -> Result<Template, ParseError> {
+    if without_bom(text).trim_start().starts_with('{') {
+        parse_json(text)
+    } else {
+        parse_yaml(text)
+    }
+}
+
+pub fn parse_yaml(text: &str) -> Result<Template, ParseError> {
+    let raw: serde_norway::Value =
+        serde_norway::from_str(without_bom(text)).map_err(|e| yaml_error(&e))?;
+    let mut reader = Reader::new(transforms_of_yaml(&raw));
+    let root = reader.yaml(&raw, "", 0);
+    reader.template(root)
+}
+
+pub fn parse_json(text: &str) -> Result<Template, ParseError> {
+    let text = without_bom(text);
+    let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error(&e))?;
+    let mut reader = Reader::new(transforms_of_json(&raw));
+    reader.notes.extend(crate::dupkeys::duplicate_keys(text));
+    let root = reader.json(&raw, "", 0);
+    reader.template(root)
+}
+
+/// A JSON document that is not a whole template (a policy document, say) as
+/// a [`Value`], reading intrinsic functions in their long form.
+pub fn parse_json_value(text: &str) -> Result<Value, ParseError> {
+    let raw: serde_json::Value =
+        serde_json::from_str(without_bom(text)).map_err(|e| json_error(&e))?;
+    let mut reader = Reader::new(Vec::new());
+    let v = reader.json(&raw, "", 0);
+    match reader
+        .notes
+        .into_iter()
+        .find(|n| n.severity == Severity::Error)
+    {
+        Some(n) => Err(ParseError::Shape {
+            path: n.path,
+            message: n.message,
+        }),
+        None => Ok(v),
+    }
+}
+
+/// The names in a `Transform` section, read before the rest so that the
+/// functions a transform adds are known while reading.
+fn transforms_of(section: Option<Value>) -> Vec<String> {
+    match section {
+        Some(Value::String(s)) => vec![s],
+        Some(Value::List(items)) => items
+            .iter()
+            .filter_map(|i| match i {
+                Value::String(s) => Some(s.clone()),
+                Value::Map(m) => m.get("Name").and_then(Value::as_str).map(str::to_owned),
+                _ => None,
+            })
+            .collect(),
+        Some(Value::Map(m)) => m
+            .get("Name")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn transforms_of_yaml(raw: &serde_norway::Value) -> Vec<String> {
+    let section = raw
+        .get("Transform")
+        .map(|t| Reader::new(Vec::new()).yaml(t, "Transform", 1));
+    transforms_of(section)
+}
+
+fn transforms_of_json(raw: &serde_json::Value) -> Vec<String> {
+    let section = raw
+        .get("Transform")
+        .map(|t| Reader::new(Vec::new()).json(t, "Transform", 1));
+    transforms_of(section)
+}
+
+/// Functions every template may call.
+const STANDARD_FUNCTIONS: &[&str] = &[
+    "Ref",
+    "Condition",
+    "Fn::Base64",
+    "Fn::Cidr",
+    "Fn::FindInMap",
+    "Fn::GetAZs",
+    "Fn::GetAtt",
+    "Fn::ImportValue",
+    "Fn::Join",
+    "Fn::Select",
+    "Fn::Split",
+    "Fn::Sub",
+    "Fn::If",
+    "Fn::Equals",
+    "Fn::Not",
+    "Fn::And",
+    "Fn::Or",
+    "Fn::Transform",
+    "Fn::GetStackOutput",
+];
+
+/// Functions only the `Rules` section may call.
+pub const RULE_FUNCTIONS: &[&str] = &[
+    "Fn::Contains",
+    "Fn::EachMemberEquals",
+    "Fn::EachMemberIn",
+    "Fn::RefAll",
+    "Fn::ValueOf",
+    "Fn::ValueOfAll",
+];
+
+/// Functions the `AWS::LanguageExtensions` transform adds.
+pub const LANGUAGE_EXTENSION_FUNCTIONS: &[&str] = &["Fn::Length", "Fn::ToJsonString"];
+
+/// Prefix of the `Fn::ForEach::<Name>` loop keys of `AWS::LanguageExtensions`.
+pub const FOR_EACH: &str = "Fn::ForEach::";
+
+pub const LANGUAGE_EXTENSIONS: &str = "AWS::LanguageExtensions";
+pub const SERVERLESS: &str = "AWS::Serverless-2016-10-31";
+
+/// Reads raw YAML/JSON into [`Value`]s, collecting what it could not read.
+struct Reader {
+    notes: Vec<Note>,
+    language_extensions: bool,
+    transforms: Vec<String>,
+    /// An include macro supplies (part of) a section.
+    section_macros: bool,
+}
+
+fn child(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}/{key}")
+    }
+}
+
+impl Reader {
+    fn new(transforms: Vec<String>) -> Self {
+        Reader {
+            notes: Vec::new(),
+            language_extensions: transforms.iter().any(|t| t == LANGUAGE_EXTENSIONS),
+            transforms,
+            section_macros: false,
+        }
+    }
+
+    fn note(&mut self, code: &'static str, path: &str, message: impl Into<String>) {
+        self.notes.push(Note {
+            severity: Severity::Error,
+            code,
+            path: path.to_owned(),
+            line: None,
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, code: &'static str, path: &str, message: impl Into<String>) {
+        self.notes.push(Note {
+            severity: Severity::Warning,
+            code,
+            path: path.to_owned(),
+            line: None,
+            message: message.into(),
+        });
+    }
+
+    fn too_deep(&mut self, path: &str, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            self.note(
+                "E-TEMPLATE",
+                path,
+                format!("nested deeper than {MAX_DEPTH} levels; not read further"),
+            );
+            return true;
+        }
+        false
+    }
+
+    fn yaml(&mut self, v: &serde_norway::Value, path: &str, depth: usize) -> Value {
+        use serde_norway::Value as Y;
+        if self.too_deep(path, depth) {
+            return Value::Null;
+        }
+        match v {
+            Y::Null => Value::Null,
+            Y::Bool(b) => Value::Bool(*b),
+            Y::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Y::String(s) => Value::String(s.clone()),
+            Y::Sequence(items) => Value::List(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.yaml(item, &child(path, &i.to_string()), depth + 1))
+                    .collect(),
+            ),
+            Y::Mapping(m) => {
+                let mut map = Map::new();
+                let mut merged: Vec<Value> = Vec::new();
+                for (k, v) in m {
+                    let Some(key) = self.yaml_key(k, path) else {
+                        continue;
+                    };
+                    let value = self.yaml(v, &child(path, &key), depth + 1);
+                    if key == "<<" {
+                        merged.push(value);
+                    } else {
+                        map.insert(key, value);
+                    }
+                }
+                if !merged.is_empty() {
+                    self.merge(&mut map, merged, path);
+                }
+                self.long_form(map, path)
+            }
+            Y::Tagged(tagged) => {
+                let tag = tagged.tag.to_string();
+                let name = tag.trim_start_matches('!');
+                let arg = self.yaml(&tagged.value, path, depth + 1);
+                match name {
+                    // `!` alone is YAML's non-specific tag: the node as is.
+                    "" => arg,
+                    "Ref" | "Condition" => self.intrinsic(name, arg, path),
+                    _ => self.intrinsic(&format!("Fn::{name}"), arg, path),
+                }
+            }
+        }
+    }
+
+    /// A mapping key as CloudFormation reads it: scalars as their text, a
+    /// non-specific tag (`! "Ref"`) as the scalar it tags.
+    fn yaml_key(&mut self, k: &serde_norway::Value, path: &str) -> Option<String> {
+        use serde_norway::Value as Y;
+        match k {
+            Y::String(s) => Some(s.clone()),
+            Y::Number(n) => Some(n.to_string()),
+            Y::Bool(b) => Some(b.to_string()),
+            Y::Null => Some("null".into()),
+            Y::Tagged(t) if t.tag.to_string().trim_start_matches('!').is_empty() => {
+                self.yaml_key(&t.value, path)
+            }
+            _ => {
+                self.note(
+                    "E-TEMPLATE",
+                    path,
+                    "a mapping key must be a scalar (CloudFormation converts keys to JSON strings)",
+                );
+                None
+            }
+        }
+    }
+
+    /// YAML merge keys (`<<`): the merged mappings' entries, unless the
+    /// mapping sets them itself. Only `aws cloudformation package` and SAM CLI
+    /// resolve them; the CloudFormation service does not read them.
+    fn merge(&mut self, map: &mut Map, merged: Vec<Value>, path: &str) {
+        self.warn(
+            "W-YAML-MERGE",
+            &child(path, "<<"),
+            "YAML merge keys are resolved by `aws cloudformation package` and SAM CLI, not by CloudFormation itself; deploy the packaged template",
+        );
+        for source in merged {
+            let maps = match source {
+                Value::Map(m) => vec![m],
+                Value::List(items) => items
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        Value::Map(m) => Some(m),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => {
+                    self.note("E-TEMPLATE", path, "a merge key (`<<`) must name mappings");
+                    continue;
+                }
+            };
+            for m in maps {
+                for (k, v) in m {
+                    map.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+
+    fn json(&mut self, v: &serde_json::Value, path: &str, depth: usize) -> Value {
+        use serde_json::Value as J;
+        if self.too_deep(path, depth) {
+            return Value::Null;
+        }
+        match v {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            J::String(s) => Value::String(s.clone()),
+            J::Array(items) => Value::List(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.json(item, &child(path, &i.to_string()), depth + 1))
+                    .collect(),
+            ),
+            J::Object(o) => {
+                let mut map = Map::new();
+                for (k, v) in o {
+                    map.insert(k.clone(), self.json(v, &child(path, k), depth + 1));
+                }
+                self.long_form(map, path)
+            }
+        }
+    }
+
+    /// A single-key map `{Ref: x}` or `{Fn::X: args}` is a function call;
+    /// `Fn::ForEach::<Name>` keys are loops, expanded later, never calls.
+    fn long_form(&mut self, map: Map, path: &str) -> Value {
+        let is_fn = map.len() == 1
+            && map.first().is_some_and(|(key, arg)| {
+                key == "Ref"
+                    || (key.starts_with("Fn::") && !key.starts_with(FOR_EACH))
+                    || (key == "Condition" && matches!(arg, Value::String(_)))
+            });
+        if is_fn {
+            // Moved out, not copied: reading stays linear in the text.
+            if let Some((key, arg)) = map.into_iter().next() {
+                return self.intrinsic(&key, arg, path);
+            }
+            return Value::Map(Map::new());
+        }
+        Value::Map(map)
+    }
+
+    /// A function call: typed when its shape is the documented one, else
+    /// kept as [`Intrinsic::Other`] with a note saying what is wrong.
+    fn intrinsic(&mut self, name: &str, arg: Value, path: &str) -> Value {
+        let in_rules = path == "Rules" || path.starts_with("Rules/");
+        if RULE_FUNCTIONS.contains(&name) && !in_rules {
+            self.note(
+                "E-FN",
+                path,
+                format!("{name} may only be used in the Rules section"),
+            );
+        } else if LANGUAGE_EXTENSION_FUNCTIONS.contains(&name) && !self.language_extensions {
+            self.note(
+                "E-FN",
+                path,
+                format!("{name} needs `Transform: {LANGUAGE_EXTENSIONS}`"),
+            );
+        } else if !STANDARD_FUNCTIONS.contains(&name)
+            && !RULE_FUNCTIONS.contains(&name)
+            && !LANGUAGE_EXTENSION_FUNCTIONS.contains(&name)
+        {
+            // A macro may define any function; without one, an unknown
+            // name is an error.
+            let macros = self
+                .transforms
+                .iter()
+                .any(|t| t != LANGUAGE_EXTENSIONS && t != SERVERLESS);
+            if !macros {
+                self.note(
+                    "E-FN",
+                    path,
+                    format!(
+                        "unknown intrinsic function {name}; allowed: {}",
+                        STANDARD_FUNCTIONS.join(", ")
+                    ),
+                );
+            }
+        }
+        match typed(name, arg.clone(), self.language_extensions) {
+            Ok(Some(f)) => Value::Fn(Box::new(f)),
+            Ok(None) => other(name, arg),
+            Err(message) => {
+                self.note("E-FN", path, message);
+                other(name, arg)
+            }
+        }
+    }
+
+    /// Reads the typed sections from a template's root value.
+    fn template(mut self, root: Value) -> Result<Template, ParseError> {
+        let Value::Map(mut root) = root else {
+            return Err(shape("", "a template must be a mapping"));
+        };
+        if self.language_extensions {
+            lang::expand(&mut root, &mut self.notes);
+        }
+        let mut t = Template {
+            transforms: self.transforms.clone(),
+            ..Template::default()
+        };
+        for (key, v) in &root {
+            let path = key.as_str();
+            match path {
+                "AWSTemplateFormatVersion" => {
+                    if v.as_str() != Some("2010-09-09") {
+                        self.note(
+                            "E-SECTION",
+                            path,
+                            "the only template format version is \"2010-09-09\"",
+                        );
+                    }
+                }
+                "Description" => match v {
+                    Value::String(s) => t.description = Some(s.clone()),
+                    _ => self.note("E-SECTION", path, "Description must be a string"),
+                },
+                "Metadata" => t.metadata = Some(v.clone()),
+                "Transform" => {}
+                "Parameters" => {
+                    for (id, p) in self.entries(v, path) {
+                        if let Some(p) = self.parameter(p, &child(path, id)) {
+                            t.parameters.insert(id.clone(), p);
+                        }
+                    }
+                }
+                "Mappings" | "Conditions" | "Rules" => {
+                    let items: BTreeMap<String, Value> = self
+                        .entries(v, path)
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    match path {
+                        "Mappings" => t.mappings = items,
+                        "Conditions" => t.conditions = items,
+                        _ => t.rules = items,
+                    }
+                }
+                "Resources" => {
+                    for (id, r) in self.entries(v, path) {
+                        if let Some(r) = self.resource(r, &child(path, id)) {
+                            t.resources.insert(id.clone(), r);
+                        }
+                    }
+                }
+                "Outputs" => {
+                    for (id, o) in self.entries(v, path) {
+                        if let Some(o) = self.output(o, &child(path, id)) {
+                            t.outputs.insert(id.clone(), o);
+                        }
+                    }
+                }
+                // SAM's section of defaults, and the section of
+                // CodeDeploy blue/green hooks: kept as written.
+                "Globals" | "Hooks" => {
+                    let needs = if path == "Globals" {
+                        SERVERLESS
+                    } else {
+                        "AWS::CodeDeployBlueGreen"
+                    };
+                    if !self.transforms.iter().any(|t| t == needs) {
+                        self.note(
+                            "E-SECTION",
+                            path,
+                            format!("the {path} section needs `Transform: {needs}`"),
+                        );
+                    }
+                    t.sections.insert(key.clone(), v.clone());
+                }
+                _ => self.note(
+                    "E-SECTION",
+                    path,
+                    format!("unknown template section; allowed: {}", SECTIONS.join(", ")),
+                ),
+            }
+        }
+        if !root.contains_key("Resources") {
+            self.note(
+                "E-SECTION",
+                "Resources",
+                "a template needs a Resources section",
+            );
+        }
+        t.section_macros = self.section_macros;
+        t.notes = self.notes;
+        Ok(t)
+    }
+
+    /// The entries of a section that must be a mapping (a note otherwise).
+    /// A section's entries. An include macro (`Fn::Transform`) may supply
+    /// the whole section or some of its entries: what it adds is only known
+    /// once expanded, so the template is then read as one with a macro.
+    fn entries<'v>(&mut self, v: &'v Value, path: &str) -> Vec<(&'v String, &'v Value)> {
+        match v {
+            Value::Map(m) => {
+                if m.contains_key("Fn::Transform") {
+                    self.section_macros = true;
+                }
+                m.iter().filter(|(k, _)| *k != "Fn::Transform").collect()
+            }
+            Value::Fn(f) if f.long_name() == "Fn::Transform" => {
+                self.section_macros = true;
+                Vec::new()
+            }
+            _ => {
+                self.note("E-SECTION", path, "expected a mapping");
+                Vec::new()
+            }
+        }
+    }
+
+    fn opt_string(&mut self, m: &Map, key: &str, path: &str) -> Option<String> {
+        match m.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Int(n) => Some(n.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => {
+                self.note("E-TEMPLATE", &child(path, key), "expected a string");
+                None
+            }
+        }
+    }
+
+    fn opt_int(&mut self, m: &Map, key: &str, path: &str) -> Option<i64> {
+        let parsed = match m.get(key)? {
+            Value::Int(n) => Some(*n),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.note("E-TEMPLATE", &child(path, key), "expected an integer");
+        }
+        parsed
+    }
+
+    fn mapping<'v>(&mut self, v: &'v Value, path: &str) -> Option<&'v Map> {
+        let m = v.as_map();
+        if m.is_none() {
+            self.note("E-TEMPLATE", path, "expected a mapping");
+        }
+        m
+    }
+
+    fn parameter(&mut self, v: &Value, path: &str) -> Option<Parameter> {
+        let m = self.mapping(v, path)?;
+        let kind = self.opt_string(m, "Type", path).unwrap_or_else(|| {
+            self.note("E-TEMPLATE", path, "a parameter needs a Type");
+            String::new()
+        });
+        Some(Parameter {
+            kind,
+            description: self.opt_string(m, "Description", path),
+            default: m.get("Default").cloned(),
+            allowed_pattern: self.opt_string(m, "AllowedPattern", path),
+            allowed_values: m
+                .get("AllowedValues")
+                .and_then(Value::as_list)
+                .map(<[Value]>::to_vec)
+                .unwrap_or_default(),
+            min_length: self.opt_int(m, "MinLength", path),
+            max_length: self.opt_int(m, "MaxLength", path),
+            constraint_description: self.opt_string(m, "ConstraintDescription", path),
+        })
+    }
+
+    fn resource(&mut self, v: &Value, path: &str) -> Option<Resource> {
+        let m = self.mapping(v, path)?;
+        let Some(kind) = self.opt_string(m, "Type", path) else {
+            self.note("E-TEMPLATE", path, "a resource needs a Type");
+            return None;
+        };
+        let depends_on = match m.get("DependsOn") {
+            None => Vec::new(),
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+            Some(_) => {
+                self.note(
+                    "E-TEMPLATE",
+                    &child(path, "DependsOn"),
+                    "expected logical ids",
+                );
+                Vec::new()
+            }
+        };
+        let properties = match m.get("Properties") {
+            None | Some(Value::Null) => Map::new(),
+            Some(p) => self.properties(p, &child(path, "Properties")),
+        };
+        let mut r = Resource::new(kind, properties);
+        r.condition = self.opt_string(m, "Condition", path);
+        r.depends_on = depends_on;
+        r.depends_on.sort();
+        r.deletion_policy = self.policy(m, "DeletionPolicy", path);
+        r.update_replace_policy = self.policy(m, "UpdateReplacePolicy", path);
+        r.metadata = m.get("Metadata").cloned();
+        let custom =
+            r.kind.starts_with("Custom::") || r.kind == "AWS::CloudFormation::CustomResource";
+        for (key, v) in m {
+            match key.as_str() {
+                "Type" | "Properties" | "Condition" | "DependsOn" | "DeletionPolicy"
+                | "UpdateReplacePolicy" | "Metadata" => {}
+                "CreationPolicy" | "UpdatePolicy" if r.kind.ends_with("::MODULE") || custom => {
+                    let what = if custom { "a custom resource" } else { "a module" };
+                    self.note(
+                        "E-RESOURCE-KEY",
+                        &child(path, key),
+                        format!("{what} takes no {key}"),
+                    )
+                }
+                // The custom resource specification version (legacy).
+                "Version" if custom => {
+                    r.attributes.insert(key.clone(), v.clone());
+                }
+                "CreationPolicy" | "UpdatePolicy" => {
+                    r.attributes.insert(key.clone(), v.clone());
+                }
+                "IgnoreGlobals" | "Connectors" if r.kind.starts_with("AWS::Serverless::") => {
+                    r.attributes.insert(key.clone(), v.clone());
+                }
+                _ => self.note(
+                    "E-RESOURCE-KEY",
+                    &child(path, key),
+                    format!(
+                        "`{key}` is not a resource attribute; allowed: Type, Properties, Condition, DependsOn, DeletionPolicy, UpdateReplacePolicy, Metadata, CreationPolicy, UpdatePolicy{}",
+                        if r.kind.starts_with("AWS::Serverless::") {
+                            ", IgnoreGlobals, Connectors"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+            }
+        }
+        Some(r)
+    }
+
+    /// A resource's properties: a mapping, or `Fn::If` choosing between
+    /// mappings and `AWS::NoValue` (CloudFormation allows a whole block to be
+    /// conditional). The model holds one mapping: the first branch that is
+    /// one, so that its properties are still checked; no mapping at all
+    /// (both branches `AWS::NoValue`) reads as no properties.
+    fn properties(&mut self, v: &Value, path: &str) -> Map {
+        match v {
+            Value::Map(m) => m.clone(),
+            Value::Fn(f) => match f.as_ref() {
+                Intrinsic::If {
+                    then, otherwise, ..
+                } => {
+                    let branches = [then, otherwise];
+                    for b in branches {
+                        if !is_no_value(b) && !matches!(b, Value::Map(_) | Value::Fn(_)) {
+                            self.note(
+                                "E-TEMPLATE",
+                                path,
+                                "each Fn::If branch must be a mapping or AWS::NoValue",
+                            );
+                            return Map::new();
+                        }
+                    }
+                    let pick = branches.into_iter().find(|b| !is_no_value(b));
+                    pick.map(|b| self.properties(b, path)).unwrap_or_default()
+                }
+                // An include macro fills the block in: unknown until then.
+                _ if f.long_name() == "Fn::Transform" => {
+                    let mut m = Map::new();
+                    m.insert("Fn::Transform".into(), f.argument());
+                    m
+                }
+                _ => {
+                    self.note("E-TEMPLATE", path, "expected a mapping");
+                    Map::new()
+                }
+            },
+            _ => {
+                self.note("E-TEMPLATE", path, "expected a mapping");
+                Map::new()
+            }
+        }
+    }
+
+    /// `DeletionPolicy`/`UpdateReplacePolicy`: a string, or with
+    /// `AWS::LanguageExtensions` a function resolved before deployment (kept
+    /// as unknown here unless it is a `Ref` to a parameter with a default).
+    fn policy(&mut self, m: &Map, key: &str, path: &str) -> Option<String> {
+        // The options of the CloudFormation User Guide's DeletionPolicy and
+        // UpdateReplacePolicy attribute pages.
+        let allowed: &[&str] = if key == "DeletionPolicy" {
+            &["Delete", "Retain", "RetainExceptOnCreate", "Snapshot"]
+        } else {
+            &["Delete", "Retain", "Snapshot"]
+        };
+        match m.get(key)? {
+            Value::String(s) if allowed.contains(&s.as_str()) => Some(s.clone()),
+            Value::String(s) => {
+                self.note(
+                    "E-TEMPLATE",
+                    &child(path, key),
+                    format!("`{s}` is not a {key}; allowed: {}", allowed.join(", ")),
+                );
+                None
+            }
+            Value::Fn(_) if self.language_extensions => None,
+            Value::Fn(_) => {
+                self.note(
+                    "E-TEMPLATE",
+                    &child(path, key),
+                    format!("{key} may be a function only with `Transform: {LANGUAGE_EXTENSIONS}`"),
+                );
+                None
+            }
+            _ => {
+                self.note("E-TEMPLATE", &child(path, key), "expected a string");
+                None
+            }
+        }
+    }
+
+    fn output(&mut self, v: &Value, path: &str) -> Option<Output> {
+        let m = self.mapping(v, path)?;
+        let value = m.get("Value").cloned().unwrap_or_else(|| {
+            self.note("E-TEMPLATE", path, "an output needs a Value");
+            Value::Null
+        });
+        Some(Output {
+            description: self.opt_string(m, "Description", path),
+            value,
+            export: m.get("Export").and_then(|e| e.get("Name")).cloned(),
+            condition: self.opt_string(m, "Condition", path),
+        })
+    }
+}
+
+fn is_no_value(v: &Value) -> bool {
+    matches!(v, Value::Fn(f) if matches!(f.as_ref(), Intrinsic::Ref(n) if n == "AWS::NoValue"))
 }
 
 fn shape(path: &str, message: impl Into<String>) -> ParseError {
@@ -23,161 +839,82 @@ fn shape(path: &str, message: impl Into<String>) -> ParseError {
     }
 }
 
-/// Parses a template, choosing JSON when the text starts with `{`.
-pub fn parse_template(text: &str) -> Result<Template, ParseError> {
-    if text.trim_start().starts_with('{') {
-        parse_json(text)
-    } else {
-        parse_yaml(text)
-    }
+fn other(name: &str, arg: Value) -> Value {
+    Value::Fn(Box::new(Intrinsic::Other {
+        name: name.to_owned(),
+        arg,
+    }))
 }
 
-pub fn parse_yaml(text: &str) -> Result<Template, ParseError> {
-    let raw: serde_norway::Value =
-        serde_norway::from_str(text).map_err(|e| ParseError::Yaml(e.to_string()))?;
-    template_from_value(&from_yaml(&raw, "")?)
-}
-
-pub fn parse_json(text: &str) -> Result<Template, ParseError> {
-    let raw: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string()))?;
-    template_from_value(&from_json(&raw, "")?)
-}
-
-/// A JSON document that is not a whole template (a policy document, say) as
-/// a [`Value`], reading intrinsic functions in their long form.
-pub fn parse_json_value(text: &str) -> Result<Value, ParseError> {
-    let raw: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string()))?;
-    from_json(&raw, "")
-}
-
-/// Converts a parsed YAML node into a [`Value`], reading tags and long forms.
-pub fn from_yaml(v: &serde_norway::Value, path: &str) -> Result<Value, ParseError> {
-    use serde_norway::Value as Y;
-    Ok(match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(*b),
-        Y::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Y::String(s) => Value::String(s.clone()),
-        Y::Sequence(items) => Value::List(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| from_yaml(item, &format!("{path}[{i}]")))
-                .collect::<Result<_, _>>()?,
-        ),
-        Y::Mapping(m) => {
-            let mut map = Map::new();
-            for (k, v) in m {
-                let key = match k {
-                    Y::String(s) => s.clone(),
-                    Y::Number(n) => n.to_string(),
-                    Y::Bool(b) => b.to_string(),
-                    _ => return Err(shape(path, "mapping keys must be scalars")),
-                };
-                let child = format!("{path}/{key}");
-                map.insert(key, from_yaml(v, &child)?);
-            }
-            long_form(map, path)?
-        }
-        Y::Tagged(tagged) => {
-            let tag = tagged.tag.to_string();
-            let name = tag.trim_start_matches('!');
-            let arg = from_yaml(&tagged.value, path)?;
-            let long = match name {
-                "Ref" | "Condition" => name.to_owned(),
-                _ => format!("Fn::{name}"),
-            };
-            Value::Fn(Box::new(intrinsic(&long, arg, path, true)?))
-        }
-    })
-}
-
-fn from_json(v: &serde_json::Value, path: &str) -> Result<Value, ParseError> {
-    use serde_json::Value as J;
-    Ok(match v {
-        J::Null => Value::Null,
-        J::Bool(b) => Value::Bool(*b),
-        J::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        J::String(s) => Value::String(s.clone()),
-        J::Array(items) => Value::List(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| from_json(item, &format!("{path}[{i}]")))
-                .collect::<Result<_, _>>()?,
-        ),
-        J::Object(o) => {
-            let mut map = Map::new();
-            for (k, v) in o {
-                map.insert(k.clone(), from_json(v, &format!("{path}/{k}"))?);
-            }
-            long_form(map, path)?
-        }
-    })
-}
-
-/// A single-key map `{Ref: x}` or `{Fn::X: args}` is a function call.
-fn long_form(map: Map, path: &str) -> Result<Value, ParseError> {
-    if map.len() == 1
-        && let Some((key, arg)) = map.first().map(|(k, v)| (k.clone(), v.clone()))
-    {
-        let is_fn = key == "Ref"
-            || key.starts_with("Fn::")
-            || (key == "Condition" && matches!(arg, Value::String(_)));
-        if is_fn {
-            return Ok(Value::Fn(Box::new(intrinsic(&key, arg, path, false)?)));
-        }
-    }
-    Ok(Value::Map(map))
-}
-
-fn string_arg(name: &str, v: Value, path: &str) -> Result<String, ParseError> {
+fn string_arg(name: &str, v: Value) -> Result<String, String> {
     match v {
         Value::String(s) => Ok(s),
-        _ => Err(shape(path, format!("{name} expects a string"))),
+        _ => Err(format!("{name} expects a string")),
     }
 }
 
-fn list_arg<const N: usize>(name: &str, v: Value, path: &str) -> Result<[Value; N], ParseError> {
+fn list_arg<const N: usize>(name: &str, v: Value) -> Result<[Value; N], String> {
     match v {
         Value::List(items) if items.len() == N => items
             .try_into()
-            .map_err(|_| shape(path, format!("{name} expects {N} arguments"))),
-        _ => Err(shape(
-            path,
-            format!("{name} expects a list of {N} arguments"),
-        )),
+            .map_err(|_| format!("{name} expects {N} arguments")),
+        _ => Err(format!("{name} expects a list of {N} arguments")),
     }
 }
 
-fn intrinsic(name: &str, arg: Value, path: &str, short: bool) -> Result<Intrinsic, ParseError> {
+/// The typed form of a standard function; `Ok(None)` for functions the model
+/// keeps untyped (rule functions, language extensions, macros).
+pub(crate) fn typed(name: &str, arg: Value, lang_ext: bool) -> Result<Option<Intrinsic>, String> {
     use Intrinsic::*;
-    Ok(match name {
-        "Ref" => Ref(string_arg(name, arg, path)?),
-        "Condition" => Condition(string_arg(name, arg, path)?),
+    // An include macro supplies the whole argument: unknown until expanded.
+    if matches!(&arg, Value::Fn(f) if f.long_name() == "Fn::Transform") {
+        return Ok(None);
+    }
+    Ok(Some(match name {
+        "Ref" => match arg {
+            Value::String(s) => Ref(s),
+            // With AWS::LanguageExtensions a `Ref` may name its target with
+            // a function: `Fn::Sub` of loop identifiers only is a name once
+            // the loop is expanded; anything else resolves at deploy time.
+            Value::Fn(f) if lang_ext => match *f {
+                Sub {
+                    template,
+                    vars: None,
+                } if crate::refs::sub_variables(&template).is_empty() => Ref(template),
+                _ => return Ok(None),
+            },
+            _ => return Err(format!("{name} expects a string")),
+        },
+        "Condition" => Condition(string_arg(name, arg)?),
         "Fn::GetAtt" => match arg {
-            Value::String(s) if short || s.contains('.') => {
+            Value::String(s) => {
                 let (resource, attribute) = s
                     .split_once('.')
-                    .ok_or_else(|| shape(path, "Fn::GetAtt expects 'Resource.Attribute'"))?;
+                    .ok_or_else(|| "Fn::GetAtt expects 'Resource.Attribute'".to_owned())?;
                 GetAtt {
                     resource: resource.to_owned(),
                     attribute: attribute.to_owned(),
                 }
             }
             other => {
-                let [r, a] = list_arg::<2>(name, other, path)?;
-                GetAtt {
-                    resource: string_arg(name, r, path)?,
-                    attribute: string_arg(name, a, path)?,
+                let [r, a] = list_arg::<2>(name, other)?;
+                let (r, a) = if lang_ext {
+                    (literal_sub(r), literal_sub(a))
+                } else {
+                    (r, a)
+                };
+                match (r, a) {
+                    (Value::String(resource), Value::String(attribute)) => GetAtt {
+                        resource,
+                        attribute,
+                    },
+                    // `[Resource, !Ref AttributeName]`: valid, resolved at
+                    // deploy time.
+                    (Value::String(_), Value::Fn(_)) => return Ok(None),
+                    // A resource named by a function: only the language
+                    // extensions resolve one (before deployment).
+                    (Value::Fn(_), _) if lang_ext => return Ok(None),
+                    _ => return Err("Fn::GetAtt expects [resource, attribute]".into()),
                 }
             }
         },
@@ -187,59 +924,106 @@ fn intrinsic(name: &str, arg: Value, path: &str, short: bool) -> Result<Intrinsi
                 vars: None,
             },
             other => {
-                let [t, vars] = list_arg::<2>(name, other, path)?;
+                let [t, vars] = list_arg::<2>(name, other)?;
                 let Value::Map(vars) = vars else {
-                    return Err(shape(path, "Fn::Sub expects [template, {variables}]"));
+                    return Err("Fn::Sub expects [template, {variables}]".into());
+                };
+                let Value::String(template) = t else {
+                    // A template computed by another function: only known
+                    // at deploy time.
+                    return if matches!(t, Value::Fn(_)) {
+                        Ok(None)
+                    } else {
+                        Err("Fn::Sub expects a string template".into())
+                    };
                 };
                 Sub {
-                    template: string_arg(name, t, path)?,
+                    template,
                     vars: Some(vars),
                 }
             }
         },
         "Fn::Join" => {
-            let [sep, items] = list_arg::<2>(name, arg, path)?;
+            let [sep, items] = list_arg::<2>(name, arg)?;
             Join {
-                separator: string_arg(name, sep, path)?,
+                separator: string_arg(name, sep)?,
                 items,
             }
         }
         "Fn::Select" => {
-            let [index, list] = list_arg::<2>(name, arg, path)?;
+            let [index, list] = list_arg::<2>(name, arg)?;
             Select { index, list }
         }
         "Fn::Split" => {
-            let [sep, source] = list_arg::<2>(name, arg, path)?;
+            let [sep, source] = list_arg::<2>(name, arg)?;
             Split {
-                separator: string_arg(name, sep, path)?,
+                separator: string_arg(name, sep)?,
                 source,
             }
+        }
+        "Fn::GetStackOutput" => {
+            let Value::Map(m) = &arg else {
+                return Err(
+                    "Fn::GetStackOutput expects {StackName, OutputName, Region?, RoleArn?}".into(),
+                );
+            };
+            for required in ["StackName", "OutputName"] {
+                if !m.contains_key(required) {
+                    return Err(format!("Fn::GetStackOutput needs {required}"));
+                }
+            }
+            if let Some(k) = m.keys().find(|k| {
+                !matches!(
+                    k.as_str(),
+                    "StackName" | "OutputName" | "Region" | "RoleArn"
+                )
+            }) {
+                return Err(format!(
+                    "`{k}` is not an argument of Fn::GetStackOutput; allowed: StackName, OutputName, Region, RoleArn"
+                ));
+            }
+            return Ok(None);
         }
         "Fn::GetAZs" => GetAZs(arg),
         "Fn::ImportValue" => ImportValue(arg),
         "Fn::Base64" => Base64(arg),
         "Fn::Cidr" => {
-            let [block, count, bits] = list_arg::<3>(name, arg, path)?;
+            let [block, count, bits] = list_arg::<3>(name, arg)?;
             Cidr { block, count, bits }
         }
-        "Fn::FindInMap" => {
-            let [map, top, second] = list_arg::<3>(name, arg, path)?;
-            FindInMap { map, top, second }
-        }
+        "Fn::FindInMap" => match arg {
+            // The fourth argument, `{DefaultValue: x}`, comes with
+            // AWS::LanguageExtensions; the expansion resolves it.
+            Value::List(items) if items.len() == 4 && lang_ext => {
+                let default_ok = items[3]
+                    .as_map()
+                    .is_some_and(|m| m.len() == 1 && m.contains_key("DefaultValue"));
+                if !default_ok {
+                    return Err(
+                        "Fn::FindInMap's fourth argument must be {DefaultValue: value}".into(),
+                    );
+                }
+                return Ok(None);
+            }
+            other => {
+                let [map, top, second] = list_arg::<3>(name, other)?;
+                FindInMap { map, top, second }
+            }
+        },
         "Fn::If" => {
-            let [c, then, otherwise] = list_arg::<3>(name, arg, path)?;
+            let [c, then, otherwise] = list_arg::<3>(name, arg)?;
             If {
-                condition: string_arg(name, c, path)?,
+                condition: string_arg(name, c)?,
                 then,
                 otherwise,
             }
         }
         "Fn::Equals" => {
-            let [a, b] = list_arg::<2>(name, arg, path)?;
+            let [a, b] = list_arg::<2>(name, arg)?;
             Equals(a, b)
         }
         "Fn::Not" => {
-            let [c] = list_arg::<1>(name, arg, path)?;
+            let [c] = list_arg::<1>(name, arg)?;
             Not(c)
         }
         "Fn::And" | "Fn::Or" => match arg {
@@ -250,168 +1034,39 @@ fn intrinsic(name: &str, arg: Value, path: &str, short: bool) -> Result<Intrinsi
                     Or(items)
                 }
             }
-            _ => {
-                return Err(shape(
-                    path,
-                    format!("{name} expects a list of 2 to 10 conditions"),
-                ));
-            }
+            _ => return Err(format!("{name} expects a list of 2 to 10 conditions")),
         },
-        other => {
-            return Err(shape(
-                path,
-                format!(
-                    "unknown intrinsic function {other}; allowed: Ref, Condition, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select, Fn::Split, Fn::GetAZs, Fn::ImportValue, Fn::Base64, Fn::Cidr, Fn::FindInMap, Fn::If, Fn::Equals, Fn::Not, Fn::And, Fn::Or"
-                ),
-            ));
-        }
-    })
+        _ => return Ok(None),
+    }))
 }
 
-fn opt_string(m: &Map, key: &str, path: &str) -> Result<Option<String>, ParseError> {
-    m.get(key)
-        .map(|v| match v {
-            Value::String(s) => Ok(s.clone()),
-            _ => Err(shape(&format!("{path}/{key}"), "expected a string")),
-        })
-        .transpose()
-}
-
-fn opt_int(m: &Map, key: &str, path: &str) -> Result<Option<i64>, ParseError> {
-    m.get(key)
-        .map(|v| match v {
-            Value::Int(n) => Ok(*n),
-            Value::String(s) => s
-                .parse()
-                .map_err(|_| shape(&format!("{path}/{key}"), "expected an integer")),
-            _ => Err(shape(&format!("{path}/{key}"), "expected an integer")),
-        })
-        .transpose()
-}
-
-fn section<'a>(root: &'a Map, key: &str) -> Result<Option<&'a Map>, ParseError> {
-    match root.get(key) {
-        None => Ok(None),
-        Some(Value::Map(m)) => Ok(Some(m)),
-        Some(_) => Err(shape(&format!("/{key}"), "expected a mapping")),
+/// `Fn::Sub` of a string without variables (what a loop identifier leaves
+/// once replaced) is that string.
+fn literal_sub(v: Value) -> Value {
+    match v {
+        Value::Fn(f) => match *f {
+            Intrinsic::Sub {
+                template,
+                vars: None,
+            } if crate::refs::sub_variables(&template).is_empty() => Value::String(template),
+            f => Value::Fn(Box::new(f)),
+        },
+        other => other,
     }
 }
 
-fn parse_section<T>(
-    root: &Map,
-    key: &str,
-    f: impl Fn(&Value, &str) -> Result<T, ParseError>,
-) -> Result<BTreeMap<String, T>, ParseError> {
-    let mut out = BTreeMap::new();
-    if let Some(m) = section(root, key)? {
-        for (id, v) in m {
-            out.insert(id.clone(), f(v, &format!("/{key}/{id}"))?);
-        }
-    }
-    Ok(out)
-}
-
-const SECTIONS: &[&str] = &[
+/// The top-level sections CloudFormation reads.
+pub const SECTIONS: &[&str] = &[
     "AWSTemplateFormatVersion",
     "Description",
     "Metadata",
+    "Transform",
     "Parameters",
+    "Rules",
     "Mappings",
     "Conditions",
+    "Hooks",
+    "Globals",
     "Resources",
     "Outputs",
 ];
-
-/// Reads the typed sections from a template's root value.
-pub fn template_from_value(root: &Value) -> Result<Template, ParseError> {
-    let Value::Map(root) = root else {
-        return Err(shape("/", "a template must be a mapping"));
-    };
-    if let Some(unknown) = root.keys().find(|k| !SECTIONS.contains(&k.as_str())) {
-        return Err(shape(
-            &format!("/{unknown}"),
-            format!("unknown template section; allowed: {}", SECTIONS.join(", ")),
-        ));
-    }
-    if section(root, "Resources")?.is_none() {
-        return Err(shape("/Resources", "a template needs a Resources section"));
-    }
-    Ok(Template {
-        description: opt_string(root, "Description", "")?,
-        metadata: root.get("Metadata").cloned(),
-        parameters: parse_section(root, "Parameters", parameter)?,
-        mappings: parse_section(root, "Mappings", |v, _| Ok(v.clone()))?,
-        conditions: parse_section(root, "Conditions", |v, _| Ok(v.clone()))?,
-        resources: parse_section(root, "Resources", resource)?,
-        outputs: parse_section(root, "Outputs", output)?,
-    })
-}
-
-fn mapping<'a>(v: &'a Value, path: &str) -> Result<&'a Map, ParseError> {
-    v.as_map().ok_or_else(|| shape(path, "expected a mapping"))
-}
-
-fn parameter(v: &Value, path: &str) -> Result<Parameter, ParseError> {
-    let m = mapping(v, path)?;
-    Ok(Parameter {
-        kind: opt_string(m, "Type", path)?
-            .ok_or_else(|| shape(path, "a parameter needs a Type"))?,
-        description: opt_string(m, "Description", path)?,
-        default: m.get("Default").cloned(),
-        allowed_pattern: opt_string(m, "AllowedPattern", path)?,
-        allowed_values: m
-            .get("AllowedValues")
-            .and_then(Value::as_list)
-            .map(<[Value]>::to_vec)
-            .unwrap_or_default(),
-        min_length: opt_int(m, "MinLength", path)?,
-        max_length: opt_int(m, "MaxLength", path)?,
-        constraint_description: opt_string(m, "ConstraintDescription", path)?,
-    })
-}
-
-fn resource(v: &Value, path: &str) -> Result<Resource, ParseError> {
-    let m = mapping(v, path)?;
-    let depends_on = match m.get("DependsOn") {
-        None => Vec::new(),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::List(items)) => items
-            .iter()
-            .map(|i| {
-                i.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| shape(&format!("{path}/DependsOn"), "expected logical ids"))
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(shape(&format!("{path}/DependsOn"), "expected logical ids")),
-    };
-    let properties = match m.get("Properties") {
-        None => Map::new(),
-        Some(Value::Map(p)) => p.clone(),
-        Some(_) => return Err(shape(&format!("{path}/Properties"), "expected a mapping")),
-    };
-    let mut r = Resource::new(
-        opt_string(m, "Type", path)?.ok_or_else(|| shape(path, "a resource needs a Type"))?,
-        properties,
-    );
-    r.condition = opt_string(m, "Condition", path)?;
-    r.depends_on = depends_on;
-    r.depends_on.sort();
-    r.deletion_policy = opt_string(m, "DeletionPolicy", path)?;
-    r.update_replace_policy = opt_string(m, "UpdateReplacePolicy", path)?;
-    r.metadata = m.get("Metadata").cloned();
-    Ok(r)
-}
-
-fn output(v: &Value, path: &str) -> Result<Output, ParseError> {
-    let m = mapping(v, path)?;
-    Ok(Output {
-        description: opt_string(m, "Description", path)?,
-        value: m
-            .get("Value")
-            .cloned()
-            .ok_or_else(|| shape(path, "an output needs a Value"))?,
-        export: m.get("Export").and_then(|e| e.get("Name")).cloned(),
-        condition: opt_string(m, "Condition", path)?,
-    })
-}

@@ -15,6 +15,52 @@ pub struct Template {
     pub conditions: BTreeMap<String, Value>,
     pub resources: BTreeMap<String, Resource>,
     pub outputs: BTreeMap<String, Output>,
+    /// The `Transform` section: macro names in order (`AWS::Serverless-2016-10-31`,
+    /// `AWS::LanguageExtensions`, ...).
+    pub transforms: Vec<String>,
+    /// The `Rules` section: rule name to `{RuleCondition, Assertions}`.
+    pub rules: BTreeMap<String, Value>,
+    /// Other sections kept as written: SAM's `Globals`, `Hooks`.
+    pub sections: BTreeMap<String, Value>,
+    /// What the reader could not take as written (always empty for a
+    /// template built in code). The rest of the template was still read.
+    pub notes: Vec<Note>,
+    /// An include macro (`Fn::Transform` at section level) supplies entries
+    /// of a section: what they are is only known once expanded.
+    pub section_macros: bool,
+}
+
+/// Something the parser noted while reading a template: a construct it could
+/// not read (an error) or one CloudFormation may not accept as is (a warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub severity: crate::validate::Severity,
+    /// Stable identifier, e.g. `E-FN` or `E-DUPLICATE-KEY`.
+    pub code: &'static str,
+    /// Path inside the template, e.g. `Resources/Vpc/Properties`.
+    pub path: String,
+    /// 1-based line, when the reader knows it (JSON duplicate keys).
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// The logical ids whose resources generate others (SAM's serverless
+/// resources, modules), from [`Template::generators`].
+#[derive(Debug, Clone)]
+pub struct Generators<'t> {
+    sam: bool,
+    prefixes: Vec<&'t str>,
+}
+
+impl Generators<'_> {
+    /// Whether `name` may be one of the generated resources.
+    pub fn may_generate(&self, name: &str) -> bool {
+        (self.sam && name.starts_with("Serverless"))
+            || self
+                .prefixes
+                .iter()
+                .any(|id| name.len() > id.len() && name.starts_with(id))
+    }
 }
 
 /// A template parameter.
@@ -56,6 +102,9 @@ pub struct Resource {
     pub update_replace_policy: Option<String>,
     pub metadata: Option<Value>,
     pub properties: Map,
+    /// The other resource attributes, as written: `CreationPolicy`,
+    /// `UpdatePolicy`, and SAM's `IgnoreGlobals` and `Connectors`.
+    pub attributes: Map,
 }
 
 impl Resource {
@@ -68,6 +117,7 @@ impl Resource {
             update_replace_policy: None,
             metadata: None,
             properties,
+            attributes: Map::new(),
         }
     }
 
@@ -138,17 +188,30 @@ impl Template {
             self.description.clone().map(Value::String),
         );
         put(&mut root, "Metadata", self.metadata.clone());
+        match self.transforms.as_slice() {
+            [] => {}
+            [one] => {
+                root.insert("Transform".into(), Value::String(one.clone()));
+            }
+            many => {
+                root.insert("Transform".into(), many.to_vec().into());
+            }
+        }
         put(
             &mut root,
             "Parameters",
             section(&self.parameters, Parameter::to_value),
         );
+        put(&mut root, "Rules", section(&self.rules, Clone::clone));
         put(&mut root, "Mappings", section(&self.mappings, Clone::clone));
         put(
             &mut root,
             "Conditions",
             section(&self.conditions, Clone::clone),
         );
+        for (name, v) in &self.sections {
+            root.insert(name.clone(), v.clone());
+        }
         root.insert(
             "Resources".into(),
             section(&self.resources, Resource::to_value).unwrap_or(Value::Map(Map::new())),
@@ -159,6 +222,44 @@ impl Template {
             section(&self.outputs, Output::to_value),
         );
         Value::Map(root)
+    }
+
+    /// Whether a macro other than the two CloudFormation applies itself
+    /// (`AWS::LanguageExtensions`, SAM's) transforms this template, or an
+    /// include supplies a section's entries: what it becomes is only known
+    /// once expanded.
+    pub fn has_macros(&self) -> bool {
+        self.section_macros
+            || self
+                .transforms
+                .iter()
+                .any(|t| t != crate::LANGUAGE_EXTENSIONS && t != crate::SERVERLESS)
+    }
+
+    /// Whether `name` may be a resource generated from this template's own:
+    /// by SAM from its serverless resources (`<Function>Role`,
+    /// `ServerlessRestApi`, ...), or by a module (`Org::X::Y::MODULE`), whose
+    /// resources are named `<module logical id><resource in the module>`.
+    /// For many names, ask [`Template::generators`] once instead.
+    pub fn generated(&self, name: &str) -> bool {
+        self.generators().may_generate(name)
+    }
+
+    /// The resources of this template that generate others (see
+    /// [`Template::generated`]), gathered once.
+    pub fn generators(&self) -> Generators<'_> {
+        let sam = self.transforms.iter().any(|t| t == crate::SERVERLESS);
+        Generators {
+            sam,
+            prefixes: self
+                .resources
+                .iter()
+                .filter(|(_, r)| {
+                    r.kind.ends_with("::MODULE") || (sam && r.kind.starts_with("AWS::Serverless::"))
+                })
+                .map(|(id, _)| id.as_str())
+                .collect(),
+        }
     }
 
     /// Every export name that is a literal string, with the output's logical id.
@@ -257,6 +358,9 @@ impl Resource {
             self.update_replace_policy.clone().map(Value::String),
         );
         put(&mut m, "Metadata", self.metadata.clone());
+        for (k, v) in &self.attributes {
+            m.insert(k.clone(), v.clone());
+        }
         if !self.properties.is_empty() {
             m.insert("Properties".into(), Value::Map(self.properties.clone()));
         }

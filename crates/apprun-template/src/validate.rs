@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::refs::{PSEUDO_PARAMETERS, References};
-use crate::template::Template;
+use crate::template::{Generators, Template};
 use crate::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -27,8 +27,18 @@ pub struct Finding {
 }
 
 /// Runs every model check. Findings are sorted by path then code.
+///
+/// A template with a macro in its `Transform` section is only checked once
+/// expanded (the macro may add or rewrite anything): here it gets no
+/// findings. Under SAM's transform, names SAM generates from a serverless
+/// resource's logical id (`FunctionRole`, `ServerlessRestApi`, ...) are
+/// taken as defined.
 pub fn validate(t: &Template) -> Vec<Finding> {
     let mut findings = Vec::new();
+    if t.has_macros() {
+        return findings;
+    }
+    let generators = t.generators();
     if t.resources.is_empty() {
         findings.push(error(
             "E-EMPTY",
@@ -38,7 +48,14 @@ pub fn validate(t: &Template) -> Vec<Finding> {
         ));
     }
     let mut check_refs = |section: &str, id: &str, value: &Value| {
-        check_references(t, section, id, &References::of(value), &mut findings);
+        check_references(
+            t,
+            &generators,
+            section,
+            id,
+            &References::of(value),
+            &mut findings,
+        );
     };
     for (id, r) in &t.resources {
         let v = Value::Map(r.properties.clone());
@@ -54,9 +71,15 @@ pub fn validate(t: &Template) -> Vec<Finding> {
     for (id, c) in &t.conditions {
         check_refs("Conditions", id, c);
     }
+    for (id, rule) in &t.rules {
+        check_refs("Rules", id, rule);
+    }
+    for (id, rule) in &t.rules {
+        check_rule(id, rule, &mut findings);
+    }
     for (id, r) in &t.resources {
         for dep in &r.depends_on {
-            if !t.resources.contains_key(dep) {
+            if !t.resources.contains_key(dep) && !generators.may_generate(dep) {
                 findings.push(error(
                     "E-DEPENDS-ON",
                     id,
@@ -98,6 +121,7 @@ fn error(code: &'static str, id: &str, path: &str, message: String) -> Finding {
 
 fn check_references(
     t: &Template,
+    generators: &Generators<'_>,
     section: &str,
     id: &str,
     refs: &References,
@@ -105,9 +129,11 @@ fn check_references(
 ) {
     let path = format!("{section}/{id}");
     for name in &refs.refs {
+        // Rules may refer to parameters only.
         let known = t.parameters.contains_key(name)
-            || t.resources.contains_key(name)
-            || PSEUDO_PARAMETERS.contains(&name.as_str());
+            || PSEUDO_PARAMETERS.contains(&name.as_str())
+            || (section != "Rules" && t.resources.contains_key(name))
+            || (section != "Rules" && generators.may_generate(name));
         if !known {
             findings.push(error(
                 "E-REF",
@@ -118,7 +144,7 @@ fn check_references(
         }
     }
     for (resource, attribute) in &refs.get_atts {
-        if !t.resources.contains_key(resource) {
+        if !t.resources.contains_key(resource) && !generators.may_generate(resource) {
             findings.push(error(
                 "E-GETATT",
                 id,
@@ -138,6 +164,81 @@ fn check_references(
                 format!("condition `{cond}` is not defined"),
             ));
         }
+    }
+}
+
+/// Functions that give a rule's condition or assertion its boolean.
+const RULE_CONDITIONS: &[&str] = &[
+    "Fn::And",
+    "Fn::Or",
+    "Fn::Not",
+    "Fn::Equals",
+    "Fn::Contains",
+    "Fn::EachMemberEquals",
+    "Fn::EachMemberIn",
+];
+
+/// A rule of the `Rules` section: `{RuleCondition?, Assertions: [{Assert,
+/// AssertDescription?}]}`, conditions and assertions being rule functions.
+fn check_rule(id: &str, rule: &Value, findings: &mut Vec<Finding>) {
+    let path = format!("Rules/{id}");
+    let mut bad = |at: String, message: String| findings.push(error("E-RULES", id, &at, message));
+    let Some(m) = rule.as_map() else {
+        bad(path, "a rule must be a mapping with Assertions".into());
+        return;
+    };
+    for key in m.keys() {
+        if key != "RuleCondition" && key != "Assertions" {
+            bad(
+                format!("{path}/{key}"),
+                format!("`{key}` is not a rule key; allowed: RuleCondition, Assertions"),
+            );
+        }
+    }
+    let boolean = |v: &Value, at: String, bad: &mut dyn FnMut(String, String)| match v {
+        Value::Fn(f) if RULE_CONDITIONS.contains(&f.long_name()) => {}
+        Value::Fn(f) if f.long_name() == "Condition" => {}
+        _ => bad(
+            at,
+            format!("expected a rule function ({})", RULE_CONDITIONS.join(", ")),
+        ),
+    };
+    if let Some(c) = m.get("RuleCondition") {
+        boolean(c, format!("{path}/RuleCondition"), &mut bad);
+    }
+    match m.get("Assertions") {
+        Some(Value::List(items)) if !items.is_empty() => {
+            for (i, a) in items.iter().enumerate() {
+                let at = format!("{path}/Assertions/{i}");
+                let Some(a) = a.as_map() else {
+                    bad(at, "an assertion must be a mapping with Assert".into());
+                    continue;
+                };
+                match a.get("Assert") {
+                    Some(v) => boolean(v, format!("{at}/Assert"), &mut bad),
+                    None => bad(at.clone(), "an assertion needs Assert".into()),
+                }
+                if a.get("AssertDescription")
+                    .is_some_and(|d| d.as_str().is_none())
+                {
+                    bad(
+                        format!("{at}/AssertDescription"),
+                        "AssertDescription must be a string".into(),
+                    );
+                }
+                for key in a.keys() {
+                    if key != "Assert" && key != "AssertDescription" {
+                        bad(
+                            format!("{at}/{key}"),
+                            format!(
+                                "`{key}` is not an assertion key; allowed: Assert, AssertDescription"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        _ => bad(path, "a rule needs a non-empty list of Assertions".into()),
     }
 }
 

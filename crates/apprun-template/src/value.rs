@@ -67,11 +67,19 @@ pub enum Intrinsic {
     And(Vec<Value>),
     Or(Vec<Value>),
     Condition(String),
+    /// A function the model does not type: the `Rules` functions,
+    /// `AWS::LanguageExtensions` functions left unresolved, `Fn::Transform`,
+    /// a macro's own functions, or a standard function of an unexpected
+    /// shape (the parser notes why). Its value is only known at deploy time.
+    Other {
+        name: String,
+        arg: Value,
+    },
 }
 
 impl Intrinsic {
     /// The long-form name (`Ref`, `Fn::GetAtt`, `Condition`, ...).
-    pub fn long_name(&self) -> &'static str {
+    pub fn long_name(&self) -> &str {
         match self {
             Intrinsic::Ref(_) => "Ref",
             Intrinsic::GetAtt { .. } => "Fn::GetAtt",
@@ -90,11 +98,12 @@ impl Intrinsic {
             Intrinsic::And(_) => "Fn::And",
             Intrinsic::Or(_) => "Fn::Or",
             Intrinsic::Condition(_) => "Condition",
+            Intrinsic::Other { name, .. } => name,
         }
     }
 
     /// The YAML short-form tag without the `!`.
-    pub fn short_tag(&self) -> &'static str {
+    pub fn short_tag(&self) -> &str {
         let long = self.long_name();
         long.strip_prefix("Fn::").unwrap_or(long)
     }
@@ -138,7 +147,71 @@ impl Intrinsic {
             ]),
             Equals(a, b) => Value::List(vec![a.clone(), b.clone()]),
             And(items) | Or(items) => Value::List(items.clone()),
+            Other { arg, .. } => arg.clone(),
         }
+    }
+}
+
+impl Intrinsic {
+    /// The values among the arguments, to change them in place (strings that
+    /// are part of the function itself, like a `Ref` target, are not values).
+    pub fn args_mut(&mut self) -> Vec<&mut Value> {
+        use Intrinsic::*;
+        match self {
+            Ref(_) | Condition(_) | GetAtt { .. } => Vec::new(),
+            Sub { vars, .. } => vars
+                .as_mut()
+                .map(|v| v.values_mut().collect())
+                .unwrap_or_default(),
+            Join { items: v, .. }
+            | Split { source: v, .. }
+            | GetAZs(v)
+            | ImportValue(v)
+            | Base64(v)
+            | Not(v)
+            | Other { arg: v, .. } => vec![v],
+            Select { index, list } => vec![index, list],
+            Cidr { block, count, bits } => vec![block, count, bits],
+            FindInMap { map, top, second } => vec![map, top, second],
+            If {
+                then, otherwise, ..
+            } => vec![then, otherwise],
+            Equals(a, b) => vec![a, b],
+            And(items) | Or(items) => items.iter_mut().collect(),
+        }
+    }
+
+    /// The long-form name and argument, moving the argument out (no copy).
+    pub fn into_parts(self) -> (String, Value) {
+        use Intrinsic::*;
+        let name = self.long_name().to_owned();
+        let arg = match self {
+            Ref(n) | Condition(n) => Value::String(n),
+            GetAtt {
+                resource,
+                attribute,
+            } => Value::List(vec![resource.into(), attribute.into()]),
+            Sub { template, vars } => match vars {
+                None => Value::String(template),
+                Some(vars) => Value::List(vec![template.into(), Value::Map(vars)]),
+            },
+            Join { separator, items } => Value::List(vec![separator.into(), items]),
+            Select { index, list } => Value::List(vec![index, list]),
+            Split { separator, source } => Value::List(vec![separator.into(), source]),
+            GetAZs(v) | ImportValue(v) | Base64(v) => v,
+            Not(v) => Value::List(vec![v]),
+            Cidr { block, count, bits } => Value::List(vec![block, count, bits]),
+            FindInMap { map, top, second } => Value::List(vec![map, top, second]),
+            If {
+                condition,
+                then,
+                otherwise,
+            } => Value::List(vec![condition.into(), then, otherwise]),
+            Equals(a, b) => Value::List(vec![a, b]),
+            And(items) | Or(items) => Value::List(items),
+            Other { arg, .. } => arg,
+        };
+        (name, arg)
     }
 }
 
@@ -202,7 +275,8 @@ fn walk_fn<'a>(f: &'a Intrinsic, visit: &mut dyn FnMut(&'a Value)) {
         | GetAZs(v)
         | ImportValue(v)
         | Base64(v)
-        | Not(v) => v.walk(visit),
+        | Not(v)
+        | Other { arg: v, .. } => v.walk(visit),
         Select { index, list } => {
             index.walk(visit);
             list.walk(visit);

@@ -180,33 +180,44 @@ Conditions:
 }
 
 #[test]
-fn malformed_functions_are_rejected_with_their_path() {
-    let err = parse_yaml("Resources:\n  A:\n    Type: X\n    Properties:\n      P: !Join [a]\n")
-        .unwrap_err();
+fn malformed_functions_are_noted_with_their_path_and_reading_goes_on() {
+    let t = parse_yaml(
+        "Resources:\n  A:\n    Type: X\n    Properties:\n      P: !Join [a]\n      Q: !Bogus x\n  B:\n    Type: Y\n",
+    )
+    .unwrap();
+    let notes: Vec<(&str, &str)> = t
+        .notes
+        .iter()
+        .map(|n| (n.path.as_str(), n.message.as_str()))
+        .collect();
     assert!(
-        err.to_string().contains("/Resources/A/Properties/P"),
-        "{err}"
+        notes.contains(&(
+            "Resources/A/Properties/P",
+            "Fn::Join expects a list of 2 arguments"
+        )),
+        "{notes:?}"
     );
     assert!(
-        err.to_string().contains("Fn::Join expects a list of 2"),
-        "{err}"
+        notes.iter().any(|(p, m)| *p == "Resources/A/Properties/Q"
+            && m.contains("unknown intrinsic function Fn::Bogus")),
+        "{notes:?}"
     );
-    let err = parse_yaml("Resources:\n  A:\n    Type: X\n    Properties:\n      P: !Bogus x\n")
-        .unwrap_err();
     assert!(
-        err.to_string()
-            .contains("unknown intrinsic function Fn::Bogus"),
-        "{err}"
+        t.resources.contains_key("B"),
+        "the rest of the file is read"
     );
-    let err = parse_yaml("Resourcs: {}\n").unwrap_err();
+    let t = parse_yaml("Resourcs: {}\n").unwrap();
     assert!(
-        err.to_string().contains("unknown template section"),
-        "{err}"
+        t.notes
+            .iter()
+            .any(|n| n.path == "Resourcs" && n.message.contains("unknown template section")),
+        "{:?}",
+        t.notes
     );
-    assert!(matches!(
-        parse_yaml("a: [").unwrap_err(),
-        ParseError::Yaml(_)
-    ));
+    let err = parse_yaml("Resources:\n  A: x\n   B: y\n").unwrap_err();
+    assert!(matches!(err, ParseError::Yaml { .. }));
+    assert_eq!((err.line(), err.column()), (Some(3), Some(5)), "{err}");
+    assert!(err.to_string().contains("at line 3 column 5"), "{err}");
 }
 
 fn codes(t: &Template) -> Vec<(&'static str, String)> {

@@ -1,46 +1,62 @@
-//! `apprun local`: the service on this machine with App Runner's settings.
+//! `apprun local`: the service on this machine with its backend's settings
+//! (App Runner and ECS Express set the same `PORT`, and apprun adds `ENV`
+//! and `SYSTEM_ID`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use apprun_config::{Config, Service};
+use apprun_config::{Config, Env, Service};
 use apprun_deploy::{Health, health_check};
 use apprun_image::Builder;
+use serde_json::json;
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::cli::{LocalArgs, LocalVia};
-use crate::commands::aws::runtime;
 use crate::diagnostics::Failure;
-use crate::exit;
-use crate::output::Context;
+use crate::output::{Context, outln, print_json};
+use crate::shared::{config_dir, runtime, service};
 
-pub(crate) fn service<'a>(config: &'a Config, name: Option<&str>) -> Result<&'a Service, Failure> {
-    match name {
-        Some(n) => config.services.get(n).ok_or_else(|| Failure::Refused {
-            message: format!(
-                "unknown service `{n}`; apprun.toml defines: {}",
-                config
-                    .services
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            code: exit::INVALID_INPUT,
-        }),
-        None => config.primary_service().ok_or_else(|| Failure::Refused {
-            message: "apprun.toml defines no service".into(),
-            code: exit::INVALID_INPUT,
-        }),
-    }
+/// How long the service may take to answer its health path.
+const HEALTHY_WITHIN: Duration = Duration::from_secs(60);
+/// How long it may take to stop after SIGTERM, as App Runner and ECS allow.
+const GRACE: Duration = Duration::from_secs(10);
+
+pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
+    let config = ctx.load_config()?;
+    let env = config.env(&args.env)?;
+    let svc = service(&config, args.service.as_deref())?;
+    let port = args.port.unwrap_or(svc.port);
+    let via = match args.via {
+        LocalVia::Auto if !svc.local.is_empty() => LocalVia::Command,
+        LocalVia::Auto => LocalVia::Container,
+        other => other,
+    };
+    let target = Target {
+        config: &config,
+        env,
+        svc,
+        port,
+    };
+    let mut command = match via {
+        LocalVia::Container => target.container_command()?,
+        LocalVia::Command | LocalVia::Auto => target.local_command(ctx)?,
+    };
+    command
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::piped());
+    let health = format!("http://127.0.0.1:{port}{}", svc.health.path);
+    runtime()?.block_on(supervise(ctx, command, port, health))
 }
 
-/// The folder apprun.toml is in: commands and Dockerfiles are relative to it.
-pub(crate) fn config_dir(config: &Config) -> PathBuf {
-    match config.file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
+/// What App Runner and ECS Express set in the container, for `port`.
+fn variables(config: &Config, env: &Env, port: u16) -> [(&'static str, String); 3] {
+    [
+        ("PORT", port.to_string()),
+        ("ENV", env.name.clone()),
+        ("SYSTEM_ID", config.system.id.clone()),
+    ]
 }
 
 fn resolve(dir: &Path, program: &str) -> PathBuf {
@@ -51,168 +67,186 @@ fn resolve(dir: &Path, program: &str) -> PathBuf {
     }
 }
 
-pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
-    let config = ctx.load_config()?;
-    let env = config.env(&args.env)?;
-    let svc = service(&config, args.service.as_deref())?;
-    let dir = config_dir(&config);
-    let port = args.port.unwrap_or(svc.port);
-    // The workstation's build recipe (it may differ from the pipeline's).
-    let (dockerfile, prebuild) = svc.release_build();
-    let via = match args.via {
-        LocalVia::Auto if !svc.local.is_empty() => LocalVia::Command,
-        LocalVia::Auto => LocalVia::Container,
-        other => other,
-    };
-    let vars = [
-        ("PORT", port.to_string()),
-        ("ENV", env.name.clone()),
-        ("SYSTEM_ID", config.system.id.clone()),
-    ];
-    let mut command = match via {
-        LocalVia::Command => {
-            let (program, rest) = svc.local.split_first().ok_or_else(|| Failure::Refused {
-                message: format!("service `{}` has no `local` command in apprun.toml; add one (e.g. local = [\"target/release/app\"]) or use --via container", svc.name),
-                code: exit::INVALID_INPUT,
-            })?;
-            let program = resolve(&dir, program);
-            if !program.exists() && program.components().count() > 1 && !prebuild.is_empty() {
-                ctx.progress(format!(
-                    "{} is not built yet: running the prebuild {}",
-                    program.display(),
-                    prebuild.join(" ")
-                ));
-                apprun_image::prebuild(&dir, prebuild).map_err(|e| Failure::Refused {
-                    message: e.to_string(),
-                    code: exit::FINDINGS,
-                })?;
-            }
-            let mut c = tokio::process::Command::new(&program);
-            c.args(rest)
-                .current_dir(&dir)
-                .envs(vars.iter().map(|(k, v)| (*k, v.clone())));
-            c
+/// What runs, and on which local port.
+struct Target<'a> {
+    config: &'a Config,
+    env: &'a Env,
+    svc: &'a Service,
+    port: u16,
+}
+
+impl Target<'_> {
+    /// The service's `local` command, after its prebuild when the program is
+    /// not built yet.
+    fn local_command(&self, ctx: &Context) -> Result<Command, Failure> {
+        let (config, env, svc, port) = (self.config, self.env, self.svc, self.port);
+        let dir = config_dir(config);
+        let (program, rest) = svc.local.split_first().ok_or_else(|| Failure::Usage(format!(
+        "service `{}` has no `local` command in apprun.toml; add one (e.g. local = [\"target/release/app\"]) or use --via container",
+        svc.name
+    )))?;
+        let program = resolve(&dir, program);
+        let (_, prebuild) = svc.release_build();
+        if !program.exists() && program.components().count() > 1 && !prebuild.is_empty() {
+            ctx.progress(format!(
+                "{} is not built yet: running the prebuild {}",
+                program.display(),
+                prebuild.join(" ")
+            ));
+            apprun_image::prebuild(&dir, prebuild)?;
         }
-        _ => {
-            let builder = Builder::detect().map_err(|e| Failure::Refused {
-                message: e.to_string(),
-                code: exit::REFUSED,
-            })?;
-            if builder == Builder::Buildah {
-                return Err(Failure::Refused {
-                    message: "buildah builds images but cannot run them; install podman or docker, or give the service a `local` command (--via command)".into(),
-                    code: exit::REFUSED,
-                });
-            }
-            apprun_image::prebuild(&dir, prebuild).map_err(|e| Failure::Refused {
-                message: e.to_string(),
-                code: exit::FINDINGS,
-            })?;
-            let image = format!(
-                "localhost/apprun-local/{}-{}:latest",
-                config.system.id, svc.name
-            );
-            builder
-                .build(&dir, &dir.join(dockerfile), &image)
-                .map_err(|e| Failure::Refused {
-                    message: e.to_string(),
-                    code: exit::FINDINGS,
-                })?;
-            let mut c = tokio::process::Command::new(builder.name());
-            c.args([
-                "run",
-                "--rm",
-                "-p",
-                &format!("127.0.0.1:{port}:{}", svc.port),
-            ]);
-            for (k, v) in &vars {
-                // Inside the container the service keeps its configured port.
-                let v = if *k == "PORT" {
-                    svc.port.to_string()
-                } else {
-                    v.clone()
-                };
-                c.args(["-e", &format!("{k}={v}")]);
-            }
-            c.arg(&image);
-            c
+        let mut c = Command::new(&program);
+        c.args(rest)
+            .current_dir(&dir)
+            .envs(variables(config, env, port));
+        Ok(c)
+    }
+
+    /// The service's image, built here and run with docker or podman; inside
+    /// the container the service keeps its configured port.
+    fn container_command(&self) -> Result<Command, Failure> {
+        let (config, env, svc, port) = (self.config, self.env, self.svc, self.port);
+        let dir = config_dir(config);
+        let builder = Builder::detect()?;
+        if builder == Builder::Buildah {
+            return Err(Failure::image(apprun_image::ImageError::Unusable {
+            builder: builder.name(),
+            reason: "buildah builds images but cannot run them; install podman or docker, or give the service a `local` command (--via command)".into(),
+        }));
         }
-    };
-    command
-        .kill_on_drop(true)
-        .stdout(std::process::Stdio::piped());
-    runtime()?.block_on(async move {
-        // Ctrl-C is handled from the start: a SIGINT that arrived before
-        // the handler exists would end apprun and orphan the service.
-        let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
-        std::future::poll_fn(|cx| {
-            let _ = ctrl_c.as_mut().poll(cx);
-            std::task::Poll::Ready(())
-        })
-        .await;
-        let mut child = command.spawn().map_err(Failure::io("starting the service"))?;
-        // The service's logs are held back until the URL (the result) is out.
-        let (lines_tx, mut lines_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        if let Some(out) = child.stdout.take() {
-            tokio::spawn(async move {
-                use tokio::io::AsyncBufReadExt;
-                let mut lines = tokio::io::BufReader::new(out).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if lines_tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
+        let (dockerfile, prebuild) = svc.release_build();
+        apprun_image::prebuild(&dir, prebuild)?;
+        let image = format!(
+            "localhost/apprun-local/{}-{}:latest",
+            config.system.id, svc.name
+        );
+        builder.build(&dir, &dir.join(dockerfile), &image)?;
+        let mut c = Command::new(builder.name());
+        c.args([
+            "run",
+            "--rm",
+            "-p",
+            &format!("127.0.0.1:{port}:{}", svc.port),
+        ]);
+        for (k, v) in variables(config, env, svc.port) {
+            c.args(["-e", &format!("{k}={v}")]);
         }
-        let url = format!("http://127.0.0.1:{port}");
-        let health = format!("{url}{}", svc.health.path);
-        tokio::select! {
-            status = child.wait() => {
-                let status = status.map_err(Failure::io("waiting for the service"))?;
-                return Err(Failure::Refused { message: format!("the service exited before it was healthy ({status})"), code: exit::FINDINGS });
-            }
-            _ = &mut ctrl_c => {
+        c.arg(&image);
+        Ok(c)
+    }
+}
+
+/// Starts the service, waits for its health path, prints the URL, forwards
+/// its logs and stops it on Ctrl-C.
+async fn supervise(
+    ctx: &Context,
+    mut command: Command,
+    port: u16,
+    health: String,
+) -> Result<ExitCode, Failure> {
+    // Ctrl-C is handled from the start: a SIGINT that arrived before the
+    // handler exists would end apprun and orphan the service.
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    std::future::poll_fn(|cx| {
+        let _ = ctrl_c.as_mut().poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
+    let mut child = command
+        .spawn()
+        .map_err(Failure::io("starting the service"))?;
+    let lines = capture_logs(&mut child);
+    tokio::select! {
+        status = child.wait() => {
+            let status = status.map_err(Failure::io("waiting for the service"))?;
+            return Err(Failure::Service(format!("the service exited before it was healthy ({status})")));
+        }
+        _ = &mut ctrl_c => {
+            let _ = child.kill().await;
+            return Err(Failure::Interrupted("interrupted before the service was healthy; it was stopped".into()));
+        }
+        h = health_check(&health, HEALTHY_WITHIN, Duration::from_millis(200)) => {
+            if let Health::Bad(reason) = h {
                 let _ = child.kill().await;
-                return Err(Failure::Refused { message: "interrupted before the service was healthy; it was stopped".into(), code: exit::INTERRUPTED });
-            }
-            h = health_check(&health, Duration::from_secs(60), Duration::from_millis(200)) => {
-                if let Health::Bad(reason) = h {
-                    let _ = child.kill().await;
-                    return Err(Failure::Refused { message: format!("the service never became healthy: {reason}"), code: exit::FINDINGS });
-                }
+                return Err(Failure::Service(format!("the service never became healthy: {reason}")));
             }
         }
-        println!("{url}/");
-        ctx.progress(format!("healthy at {health}; logs follow, Ctrl-C stops it"));
-        let forward = tokio::spawn(async move {
-            while let Some(line) = lines_rx.recv().await {
-                println!("{line}");
+    }
+    let url = format!("http://127.0.0.1:{port}/");
+    if ctx.json() {
+        print_json(&json!({ "ok": true, "url": url, "health": health }));
+    } else {
+        outln!("{url}");
+    }
+    ctx.progress(format!("healthy at {health}; logs follow, Ctrl-C stops it"));
+    let forward = tokio::spawn(forward_logs(lines, ctx.json()));
+    tokio::select! {
+        status = child.wait() => {
+            let status = status.map_err(Failure::io("waiting for the service"))?;
+            let _ = forward.await;
+            if status.success() {
+                ctx.progress(format!("the service exited ({status})"));
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Err(Failure::Service(format!("the service exited ({status})")))
+            }
+        }
+        _ = &mut ctrl_c => {
+            stop(ctx, &mut child).await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), forward).await;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The service's stdout as lines, held back until the URL (the result) is out.
+fn capture_logs(child: &mut Child) -> UnboundedReceiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(async move {
+            use tokio::io::AsyncBufReadExt;
+            let mut lines = tokio::io::BufReader::new(out).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if tx.send(line).is_err() {
+                    break;
+                }
             }
         });
-        tokio::select! {
-            status = child.wait() => {
-                let status = status.map_err(Failure::io("waiting for the service"))?;
-                let _ = forward.await;
-                ctx.progress(format!("the service exited ({status})"));
-                Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::from(exit::FINDINGS) })
-            }
-            _ = &mut ctrl_c => {
-                // Stop it the way App Runner does: SIGTERM, then a grace period.
-                if let Some(pid) = child.id() {
-                    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-                }
-                match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
-                    Ok(_) => {
-                        let _ = tokio::time::timeout(Duration::from_secs(2), forward).await;
-                        ctx.progress("stopped")
-                    }
-                    Err(_) => {
-                        let _ = child.kill().await;
-                        ctx.progress("did not stop within 10 s of SIGTERM; killed");
-                    }
-                }
-                Ok(ExitCode::SUCCESS)
-            }
+    }
+    rx
+}
+
+/// Logs go to stdout after the URL; in JSON mode stdout holds only the one
+/// document, so they go to stderr.
+async fn forward_logs(mut lines: UnboundedReceiver<String>, json: bool) {
+    while let Some(line) = lines.recv().await {
+        if json {
+            eprintln!("{line}");
+        } else {
+            outln!("{line}");
         }
-    })
+    }
+}
+
+/// Stops the service the way App Runner and ECS do: SIGTERM, then the
+/// grace period, then SIGKILL.
+async fn stop(ctx: &Context, child: &mut Child) {
+    if let Some(pid) = child.id() {
+        terminate(pid);
+    }
+    match tokio::time::timeout(GRACE, child.wait()).await {
+        Ok(_) => ctx.progress("stopped"),
+        Err(_) => {
+            let _ = child.kill().await;
+            ctx.progress("did not stop within 10 s of SIGTERM; killed");
+        }
+    }
+}
+
+/// Sends SIGTERM. The standard library and tokio only send SIGKILL; the
+/// system's `kill` sends SIGTERM without adding a dependency.
+fn terminate(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
 }

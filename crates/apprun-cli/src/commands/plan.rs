@@ -8,7 +8,8 @@ use serde_json::json;
 
 use crate::cli::PlanArgs;
 use crate::diagnostics::Failure;
-use crate::output::{Context, print_json};
+use crate::output::{Context, print_json, write_stdout};
+use crate::views::{in_order, stack_json};
 
 pub fn run(ctx: &Context, args: &PlanArgs) -> Result<ExitCode, Failure> {
     let config = ctx.load_config()?;
@@ -18,29 +19,26 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<ExitCode, Failure> {
     if ctx.json() {
         print_json(&plan_json(&config, env, &bp));
     } else {
-        print!("{}", plan_text(&config, env, &bp));
+        write_stdout(&plan_text(&config, env, &bp));
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn plan_json(config: &Config, env: &Env, bp: &EnvBlueprint) -> serde_json::Value {
-    let stacks: Vec<_> = bp
-        .waves
-        .iter()
-        .enumerate()
-        .flat_map(|(w, wave)| {
-            wave.iter().map(move |&i| {
-                let s = &bp.stacks[i];
-                json!({
-                    "name": s.name,
-                    "file": s.kind.file_stem(),
-                    "wave": w + 1,
-                    "per_account": s.kind.per_account(),
-                    "depends_on": bp.dependencies.get(&s.name).cloned().unwrap_or_default(),
-                    "resources": s.template.resources.iter().map(|(id, r)| json!({"logical_id": id, "type": r.kind})).collect::<Vec<_>>(),
-                    "exports": s.exports(),
-                })
-            })
+    let stacks: Vec<_> = in_order(bp)
+        .into_iter()
+        .map(|(wave, s)| {
+            let mut view = stack_json(bp, wave, s, s.kind.file_stem());
+            view.insert(
+                "resources".into(),
+                s.template
+                    .resources
+                    .iter()
+                    .map(|(id, r)| json!({"logical_id": id, "type": r.kind}))
+                    .collect(),
+            );
+            view.insert("exports".into(), json!(s.exports()));
+            view
         })
         .collect();
     let subnets: Vec<_> = env
@@ -104,37 +102,8 @@ fn plan_text(config: &Config, env: &Env, bp: &EnvBlueprint) -> String {
         config.system.zones.join(", "),
         env.network
     );
-
     out.push_str("Stacks, in deploy order (stacks of one wave deploy in parallel):\n");
-    let mut rows = vec![vec![
-        "WAVE".into(),
-        "STACK".into(),
-        "RESOURCES".into(),
-        "IMPORTS FROM".into(),
-    ]];
-    for (w, wave) in bp.waves.iter().enumerate() {
-        for &i in wave {
-            let s = &bp.stacks[i];
-            let deps = bp
-                .dependencies
-                .get(&s.name)
-                .map(|d| d.join(", "))
-                .unwrap_or_default();
-            let name = if s.kind.per_account() {
-                format!("{} (shared by the account)", s.name)
-            } else {
-                s.name.clone()
-            };
-            rows.push(vec![
-                (w + 1).to_string(),
-                name,
-                s.template.resources.len().to_string(),
-                if deps.is_empty() { "-".into() } else { deps },
-            ]);
-        }
-    }
-    out.push_str(&table(&rows));
-
+    out.push_str(&table(&stack_rows(bp)));
     for s in &bp.stacks {
         out.push_str(&format!("\n{} ({}.yaml):\n", s.name, s.kind.file_stem()));
         let rows: Vec<Vec<String>> = s
@@ -145,14 +114,60 @@ fn plan_text(config: &Config, env: &Env, bp: &EnvBlueprint) -> String {
             .collect();
         out.push_str(&table(&rows));
     }
-
     out.push_str("\nSubnets:\n");
-    let mut rows = vec![vec![
-        "TIER".into(),
-        "ZONE".into(),
-        "CIDR".into(),
-        "EXPORT".into(),
-    ]];
+    out.push_str(&table(&subnet_rows(config, env)));
+    out.push_str("\nSecurity group rules:\n");
+    out.push_str(&table(&rule_rows(env)));
+    out.push_str("  Private: egress left at the AWS default\n");
+    out.push_str("\nServices:\n");
+    out.push_str(&services_text(config, env));
+    out.push_str(&format!(
+        "\nPipeline: {} branch {} → build (image tagged with the commit) → {}deploy\n",
+        config.source.repository,
+        env.branch,
+        if env.approval {
+            "manual approval → "
+        } else {
+            ""
+        }
+    ));
+    out.push_str(&format!(
+        "\nValidation: {} stacks, {} findings\n",
+        bp.stacks.len(),
+        bp.findings().len()
+    ));
+    out
+}
+
+fn header(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|c| (*c).to_owned()).collect()
+}
+
+fn stack_rows(bp: &EnvBlueprint) -> Vec<Vec<String>> {
+    let mut rows = vec![header(&["WAVE", "STACK", "RESOURCES", "IMPORTS FROM"])];
+    for (wave, s) in in_order(bp) {
+        let deps = bp
+            .dependencies
+            .get(&s.name)
+            .map(|d| d.join(", "))
+            .unwrap_or_default();
+        let name = if s.kind.per_account() {
+            format!("{} (shared by the account)", s.name)
+        } else {
+            s.name.clone()
+        };
+        rows.push(vec![
+            wave.to_string(),
+            name,
+            s.template.resources.len().to_string(),
+            if deps.is_empty() { "-".into() } else { deps },
+        ]);
+    }
+    rows
+}
+
+fn subnet_rows(config: &Config, env: &Env) -> Vec<Vec<String>> {
+    let mut rows = vec![header(&["TIER", "ZONE", "CIDR", "EXPORT"])];
     for s in &env.subnets.subnets {
         rows.push(vec![
             s.tier.name().into(),
@@ -161,17 +176,18 @@ fn plan_text(config: &Config, env: &Env, bp: &EnvBlueprint) -> String {
             format!("{}-{}-{}", config.system.id, env.name, s.logical_id()),
         ]);
     }
-    out.push_str(&table(&rows));
+    rows
+}
 
-    out.push_str("\nSecurity group rules:\n");
-    let mut rows = vec![vec![
-        "GROUP".into(),
-        "DIRECTION".into(),
-        "PROTOCOL".into(),
-        "PORTS".into(),
-        "CIDR".into(),
-        "WHY".into(),
-    ]];
+fn rule_rows(env: &Env) -> Vec<Vec<String>> {
+    let mut rows = vec![header(&[
+        "GROUP",
+        "DIRECTION",
+        "PROTOCOL",
+        "PORTS",
+        "CIDR",
+        "WHY",
+    ])];
     for r in security_group_rules(&env.subnets) {
         let ports = if r.from_port == r.to_port {
             r.from_port.to_string()
@@ -191,13 +207,14 @@ fn plan_text(config: &Config, env: &Env, bp: &EnvBlueprint) -> String {
             r.description,
         ]);
     }
-    out.push_str(&table(&rows));
-    out.push_str("  Private: egress left at the AWS default\n");
+    rows
+}
 
-    out.push_str("\nServices:\n");
+fn services_text(config: &Config, env: &Env) -> String {
+    let mut out = String::new();
     for s in config.services.values() {
         out.push_str(&format!(
-            "  {}: {} {} / {}, port {}, health {} every {}s, ingress {}, WAF {}, image tag pinned by the ImageTag parameter\n",
+            "  {}: {} {} / {}, port {}, health {} every {}s, ingress {}, WAF {}, image tag pinned by the {} parameter\n",
             s.name,
             s.compute.as_str(),
             env.cpu,
@@ -207,22 +224,8 @@ fn plan_text(config: &Config, env: &Env, bp: &EnvBlueprint) -> String {
             s.health.interval,
             if env.ingress == Ingress::Private { "private (VPC only)" } else { "public" },
             if env.waf { "on" } else { "off" },
+            apprun_blueprint::outputs::IMAGE_TAG,
         ));
     }
-    out.push_str(&format!(
-        "\nPipeline: {} branch {} → build (image tagged with the commit) → {}deploy\n",
-        config.source.repository,
-        env.branch,
-        if env.approval {
-            "manual approval → "
-        } else {
-            ""
-        }
-    ));
-    let findings = bp.findings().len();
-    out.push_str(&format!(
-        "\nValidation: {} stacks, {findings} findings\n",
-        bp.stacks.len()
-    ));
     out
 }

@@ -9,8 +9,9 @@ use serde_json::json;
 
 use crate::cli::{SynthArgs, TemplateFormat};
 use crate::diagnostics::Failure;
-use crate::exit;
-use crate::output::{Context, print_json};
+use crate::output::{Context, outln, print_json};
+use crate::shared::parent_dir;
+use crate::views::{in_order, stack_json};
 
 /// Written beside the templates; also marks the folder as apprun's own.
 pub const MANIFEST: &str = "apprun.manifest.json";
@@ -63,7 +64,7 @@ pub fn run(ctx: &Context, args: &SynthArgs) -> Result<ExitCode, Failure> {
         print_json(&json!({ "ok": true, "out": args.out.display().to_string(), "files": written }));
     } else {
         for f in &written {
-            println!("{f}");
+            outln!("{f}");
         }
         ctx.progress(format!(
             "wrote {} templates for {} to {}",
@@ -76,62 +77,52 @@ pub fn run(ctx: &Context, args: &SynthArgs) -> Result<ExitCode, Failure> {
 }
 
 fn manifest_entry(bp: &EnvBlueprint, dir: &Path, format: Format) -> serde_json::Value {
-    let mut stacks = Vec::new();
-    for (wave_no, wave) in bp.waves.iter().enumerate() {
-        for &i in wave {
-            let s = &bp.stacks[i];
-            stacks.push(json!({
-                "name": s.name,
-                "file": dir.join(format!("{}.{}", s.kind.file_stem(), format.extension())).display().to_string(),
-                "wave": wave_no + 1,
-                "per_account": s.kind.per_account(),
-                "depends_on": bp.dependencies.get(&s.name).cloned().unwrap_or_default(),
-            }));
-        }
-    }
+    let stacks: Vec<_> = in_order(bp)
+        .into_iter()
+        .map(|(wave, s)| {
+            let file = dir.join(format!("{}.{}", s.kind.file_stem(), format.extension()));
+            stack_json(bp, wave, s, file.display().to_string())
+        })
+        .collect();
     json!({ "env": bp.env, "stacks": stacks })
+}
+
+/// `out` may be replaced when it does not exist, is empty, or holds an
+/// earlier synth's output (its manifest says so).
+fn ensure_replaceable(out: &Path) -> Result<(), Failure> {
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        return Err(Failure::Usage(format!(
+            "--out {} exists and is not a folder; choose another path",
+            out.display()
+        )));
+    }
+    let empty = std::fs::read_dir(out)
+        .map_err(Failure::io(out.display().to_string()))?
+        .next()
+        .is_none();
+    if !empty && !out.join(MANIFEST).exists() {
+        return Err(Failure::Usage(format!(
+            "--out {} is not empty and was not written by apprun synth (no {MANIFEST}); choose another folder or empty it",
+            out.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Writes `files` into `out` so that `out` ends up either complete or as it
 /// was: everything goes to a temporary sibling folder first, which then
 /// replaces `out` by rename.
 pub fn write_folder(out: &Path, files: &[(PathBuf, String)]) -> Result<(), Failure> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let parent = parent_dir(out);
     let name = out
         .file_name()
-        .ok_or_else(|| Failure::Refused {
-            message: format!("--out {} does not name a folder", out.display()),
-            code: exit::INVALID_INPUT,
-        })?
+        .ok_or_else(|| Failure::Usage(format!("--out {} does not name a folder", out.display())))?
         .to_string_lossy()
         .into_owned();
-    if out.exists() {
-        if !out.is_dir() {
-            return Err(Failure::Refused {
-                message: format!(
-                    "--out {} exists and is not a folder; choose another path",
-                    out.display()
-                ),
-                code: exit::INVALID_INPUT,
-            });
-        }
-        let empty = std::fs::read_dir(out)
-            .map_err(Failure::io(out.display().to_string()))?
-            .next()
-            .is_none();
-        if !empty && !out.join(MANIFEST).exists() {
-            return Err(Failure::Refused {
-                message: format!(
-                    "--out {} is not empty and was not written by apprun synth (no {MANIFEST}); choose another folder or empty it",
-                    out.display()
-                ),
-                code: exit::INVALID_INPUT,
-            });
-        }
-    }
+    ensure_replaceable(out)?;
     std::fs::create_dir_all(&parent).map_err(Failure::io(parent.display().to_string()))?;
     let pid = std::process::id();
     // A fresh, unique sibling (same filesystem, so the rename is atomic); it

@@ -1,0 +1,235 @@
+//! What several commands share: the AWS session, the async runtime with
+//! Ctrl-C and progress, deploy options, the service a command is about, and
+//! the one yes/no question.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use apprun_blueprint::{EnvBlueprint, StackKind, synthesize};
+use apprun_config::{Config, Names, Service};
+use apprun_deploy::{
+    AwsOptions, Clients, DeployOptions, DeployReport, ImageSource, Outcome, Tuning,
+};
+
+use crate::cli::AwsArgs;
+use crate::diagnostics::Failure;
+use crate::output::Context;
+use crate::progress::Progress;
+
+/// The config, the env's validated blueprint, and SDK clients for its region.
+pub(crate) struct Session {
+    pub config: Config,
+    pub bp: EnvBlueprint,
+    pub clients: Clients,
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Failure::io("starting the async runtime"))
+}
+
+/// Loads the config, synthesizes and validates the env's blueprint, and
+/// connects to AWS as `aws` says.
+pub(crate) async fn session(ctx: &Context, env: &str, aws: &AwsArgs) -> Result<Session, Failure> {
+    let config = ctx.load_config()?;
+    config.env(env)?;
+    let bp = synthesize(&config, env)?;
+    bp.ensure_valid()?;
+    let options = AwsOptions {
+        profile: aws.profile.clone(),
+        region: aws.region_or(&config.system.region),
+        endpoint_url: aws.endpoint_url.clone(),
+    };
+    let clients = Clients::load(&options, Tuning::from_env()).await;
+    Ok(Session {
+        config,
+        bp,
+        clients,
+    })
+}
+
+/// A watch that turns true on Ctrl-C; waits end and report where AWS is.
+pub(crate) fn interrupt_watch() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = tx.send(true);
+        }
+    });
+    rx
+}
+
+/// Runs an engine operation with live progress (on a terminal, not in JSON
+/// mode) and Ctrl-C watched, and closes the progress display afterwards.
+pub(crate) async fn with_progress<T, F, Fut>(ctx: &Context, run: F) -> T
+where
+    F: FnOnce(Arc<dyn apprun_deploy::Observer>, tokio::sync::watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let progress = Arc::new(Progress::new(ctx.live(), ctx.quiet));
+    let out = run(progress.clone(), interrupt_watch()).await;
+    progress.finish();
+    out
+}
+
+/// The deploy options of an env: its account, artifact bucket and each
+/// service's ECR repository (where a given image tag is looked up).
+pub(crate) fn options(
+    s: &Session,
+    env: &str,
+    only: Vec<String>,
+    image_tag: Option<String>,
+    yes: bool,
+) -> DeployOptions {
+    let names = Names::new(&s.config.system.id);
+    // A given tag is looked up in the env's ECR repository of each service.
+    let repositories = s
+        .config
+        .services
+        .keys()
+        .map(|service| {
+            let primary = s.config.is_primary(service);
+            (service.clone(), names.ecr_repository(env, service, primary))
+        })
+        .collect();
+    DeployOptions {
+        env: env.to_owned(),
+        only,
+        image_tag,
+        yes,
+        account: s.config.envs.get(env).and_then(|e| e.account.clone()),
+        artifact_bucket: names.artifact_bucket(env),
+        images: ImageSource::Ecr(repositories),
+    }
+}
+
+/// How a service whose stack was deferred (no image yet) will come, per
+/// deferred stack of the report: (stack, sentence).
+pub(crate) fn deferred_services(
+    s: &Session,
+    env: &str,
+    report: &DeployReport,
+) -> Vec<(String, String)> {
+    let names = Names::new(&s.config.system.id);
+    let Ok(env_config) = s.config.env(env) else {
+        return Vec::new();
+    };
+    let has_pipeline = s.bp.stack(&StackKind::Pipeline).is_some();
+    report
+        .stacks
+        .iter()
+        .filter(|r| r.outcome == Outcome::Deferred)
+        .map(|r| {
+            let service = s
+                .bp
+                .stacks
+                .iter()
+                .find(|st| st.name == r.stack)
+                .and_then(|st| match &st.kind {
+                    StackKind::Service { name, .. } => Some(name.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let pipeline = if has_pipeline {
+                format!(
+                    "the pipeline {} creates it on its first run: a push to branch `{}` builds the image, tags it with the commit{}, and the deploy stage creates the stack at that tag (start a run without a push: `aws codepipeline start-pipeline-execution --name {}`); or ",
+                    names.pipeline(env),
+                    env_config.branch,
+                    if env_config.approval {
+                        ", waits for manual approval"
+                    } else {
+                        ""
+                    },
+                    names.pipeline(env),
+                )
+            } else {
+                String::new()
+            };
+            (
+                r.stack.clone(),
+                format!(
+                    "service `{service}` is not deployed yet (it needs an image, and none can be pushed before its repository exists): {pipeline}now, from this checkout: `apprun release --env {env}`"
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Deferred services as JSON: `[{stack, how}]`.
+pub(crate) fn deferred_json(deferred: &[(String, String)]) -> Vec<serde_json::Value> {
+    deferred
+        .iter()
+        .map(|(stack, how)| serde_json::json!({ "stack": stack, "how": how }))
+        .collect()
+}
+
+/// The service a command is about: the named one, or the first of apprun.toml.
+pub(crate) fn service<'a>(config: &'a Config, name: Option<&str>) -> Result<&'a Service, Failure> {
+    match name {
+        Some(n) => config.services.get(n).ok_or_else(|| {
+            Failure::Usage(format!(
+                "unknown service `{n}`; apprun.toml defines: {}",
+                config
+                    .services
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }),
+        None => config
+            .primary_service()
+            .ok_or_else(|| Failure::Usage("apprun.toml defines no service".into())),
+    }
+}
+
+/// The folder apprun.toml is in: commands and Dockerfiles are relative to it.
+pub(crate) fn config_dir(config: &Config) -> PathBuf {
+    parent_dir(&config.file)
+}
+
+/// The folder a path is in, `.` for a bare file name.
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Every `--stack` must name a stack of the env, checked before any AWS call.
+pub(crate) fn check_stacks(bp: &EnvBlueprint, only: &[String]) -> Result<(), Failure> {
+    apprun_deploy::check_only(bp, only).map_err(Failure::deploy)
+}
+
+/// The answer to a yes/no question on the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Yes,
+    No,
+    /// stdin is not a terminal: nobody to ask.
+    NotAsked,
+}
+
+/// Asks `question` on stderr and reads the answer: `y` or `yes` in any case
+/// is yes, anything else no. Never asks a pipe.
+pub(crate) fn confirm(question: &str) -> Answer {
+    if !std::io::stdin().is_terminal() {
+        return Answer::NotAsked;
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Answer::Yes
+    } else {
+        Answer::No
+    }
+}
+
+/// The sentence for [`Answer::NotAsked`].
+pub(crate) const NOT_ASKED: &str = "not asking: stdin is not a terminal. Pass --yes to go ahead.";
