@@ -114,7 +114,9 @@ fn placed(inputs: &[Input<'_>], found: Vec<(usize, Finding)>) -> Vec<Finding> {
             f.stack = input.stack.clone();
             // A line the parser already knows (a duplicate key, a parse note) wins
             // over the path's line: it points at the exact place.
-            f.line = f.line.or_else(|| index.as_ref().and_then(|l| l.line_of(&f.path)));
+            f.line = f
+                .line
+                .or_else(|| index.as_ref().and_then(|l| l.line_of(&f.path)));
             f
         })
         .collect()
