@@ -117,7 +117,6 @@ fn pipeline(
         .get("Name")
         .map(|n| world.text(at, n))
         .unwrap_or_else(|| id.to_owned());
-    let buckets = artifact_buckets(world, at, p);
     let Some(role) = p.get("RoleArn") else {
         return;
     };
@@ -130,167 +129,201 @@ fn pipeline(
         (id.to_owned(), format!("Resources/{id}/Properties/RoleArn")),
     );
     let mut needs = Vec::new();
-    // The user guide's minimum for the artifact store: bucket versioning,
-    // ACL and location; object get, get version, put and put ACL.
-    for b in &buckets {
-        let why = format!("the artifact store {b} of pipeline {name}");
-        for action in [
-            "s3:GetObject",
-            "s3:GetObjectVersion",
-            "s3:PutObject",
-            "s3:PutObjectAcl",
-        ] {
-            expand(
-                world,
-                action,
-                &call(vec![s3_object(world, b)]),
-                &why,
-                &mut needs,
-                0,
-            );
-        }
-        for action in [
-            "s3:GetBucketVersioning",
-            "s3:GetBucketAcl",
-            "s3:GetBucketLocation",
-        ] {
-            expand(
-                world,
-                action,
-                &call(vec![s3_bucket(world, b)]),
-                &why,
-                &mut needs,
-                0,
-            );
-        }
+    for b in &artifact_buckets(world, at, p) {
+        artifact_store_needs(world, b, &name, &mut needs);
     }
     for (s, stage) in list(p.get("Stages")).iter().enumerate() {
         for (n, action) in list(stage.get("Actions")).iter().enumerate() {
-            let path = format!("Resources/{id}/Properties/Stages/{s}/Actions/{n}");
             let action_name = action
                 .get("Name")
                 .map(|v| world.text(at, v))
                 .unwrap_or_default();
-            let why = format!("action {action_name} of pipeline {name}");
-            let config = action.get("Configuration");
-            let conf = |k: &str| config.and_then(|c| c.get(k)).map(|v| world.text(at, v));
-            let type_id = action.get("ActionTypeId");
-            let provider = type_id
+            let step = PipelineAction {
+                world,
+                at,
+                pipeline_id: id,
+                path: format!("Resources/{id}/Properties/Stages/{s}/Actions/{n}"),
+                why: format!("action {action_name} of pipeline {name}"),
+                config: action.get("Configuration"),
+            };
+            let provider = action
+                .get("ActionTypeId")
                 .and_then(|t| t.get("Provider"))
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             match provider {
-                "CodeCommit" => {
-                    let repo = conf("RepositoryName").unwrap_or_default();
-                    let arn = format!(
-                        "arn:{}:codecommit:{}:{}:{repo}",
-                        world.partition, world.region, world.account
-                    );
-                    // The CodePipeline User Guide's service-role policy for
-                    // CodeCommit sources.
-                    for op in [
-                        "codecommit:GetBranch",
-                        "codecommit:GetCommit",
-                        "codecommit:GetRepository",
-                        "codecommit:UploadArchive",
-                        "codecommit:GetUploadArchiveStatus",
-                        "codecommit:CancelUploadArchive",
-                    ] {
-                        expand(world, op, &call(vec![arn.clone()]), &why, &mut needs, 0);
-                    }
-                }
-                "CodeStarSourceConnection" => {
-                    let conn = conf("ConnectionArn").unwrap_or_default();
-                    // The action takes the connection's own service prefix.
-                    let service = conn.split(':').nth(2).unwrap_or("codestar-connections");
-                    let service = if service == "codeconnections" {
-                        "codeconnections"
-                    } else {
-                        "codestar-connections"
-                    };
-                    expand(
-                        world,
-                        &format!("{service}:UseConnection"),
-                        &call(vec![conn.clone()]),
-                        &why,
-                        &mut needs,
-                        0,
-                    );
-                }
-                "CodeBuild" => {
-                    let project = conf("ProjectName").unwrap_or_default();
-                    let arn = format!(
-                        "arn:{}:codebuild:{}:{}:project/{project}",
-                        world.partition, world.region, world.account
-                    );
-                    for op in ["codebuild:StartBuild", "codebuild:BatchGetBuilds"] {
-                        expand(world, op, &call(vec![arn.clone()]), &why, &mut needs, 0);
-                    }
-                }
-                "CloudFormation" => {
-                    let stack = conf("StackName").unwrap_or_default();
-                    let arn = format!(
-                        "arn:{}:cloudformation:{}:{}:stack/{stack}/{}",
-                        world.partition,
-                        world.region,
-                        world.account,
-                        super::eval::UNKNOWN
-                    );
-                    let mode = conf("ActionMode").unwrap_or_default();
-                    let ops: &[&str] = match mode.as_str() {
-                        "CREATE_UPDATE" | "REPLACE_ON_FAILURE" => &[
-                            "cloudformation:DescribeStacks",
-                            "cloudformation:CreateStack",
-                            "cloudformation:UpdateStack",
-                        ],
-                        "DELETE_ONLY" => &[
-                            "cloudformation:DescribeStacks",
-                            "cloudformation:DeleteStack",
-                        ],
-                        "CHANGE_SET_REPLACE" => &[
-                            "cloudformation:DescribeStacks",
-                            "cloudformation:DescribeChangeSet",
-                            "cloudformation:CreateChangeSet",
-                            "cloudformation:DeleteChangeSet",
-                        ],
-                        "CHANGE_SET_EXECUTE" => &[
-                            "cloudformation:DescribeStacks",
-                            "cloudformation:DescribeChangeSet",
-                            "cloudformation:ExecuteChangeSet",
-                        ],
-                        _ => &["cloudformation:DescribeStacks"],
-                    };
-                    for op in ops {
-                        expand(world, op, &call(vec![arn.clone()]), &why, &mut needs, 0);
-                    }
-                    if let Some(role) = config.and_then(|c| c.get("RoleArn")) {
-                        let mut c = call(Vec::new());
-                        c.roles.extend(world.role(at, role));
-                        c.calling = vec!["cloudformation:CreateStack".into()];
-                        if c.roles.is_empty() {
-                            a.unproven.push(format!(
-                                "{why} passes role {} to CloudFormation, which is not in the checked templates",
-                                super::eval::show(&world.text(at, role))
-                            ));
-                        } else {
-                            expand(world, "iam:PassRole", &c, &why, &mut needs, 0);
-                        }
-                        out.push(cloudformation(
-                            world,
-                            at,
-                            role,
-                            &stack,
-                            &format!("{path}/Configuration/RoleArn"),
-                            id,
-                        ));
-                    }
-                }
+                "CodeCommit" => step.codecommit(&mut needs),
+                "CodeStarSourceConnection" => step.connection(&mut needs),
+                "CodeBuild" => step.codebuild(&mut needs),
+                "CloudFormation" => step.cloudformation(&mut a, &mut needs, out),
                 _ => {}
             }
         }
     }
     a.needs = needs;
     out.push(a);
+}
+
+/// The user guide's minimum for the artifact store: bucket versioning, ACL
+/// and location; object get, get version, put and put ACL.
+fn artifact_store_needs(world: &World<'_>, bucket: &str, pipeline: &str, needs: &mut Vec<Need>) {
+    let why = format!("the artifact store {bucket} of pipeline {pipeline}");
+    let object = call(vec![s3_object(world, bucket)]);
+    for action in [
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:PutObjectAcl",
+    ] {
+        expand(world, action, &object, &why, needs, 0);
+    }
+    let whole = call(vec![s3_bucket(world, bucket)]);
+    for action in [
+        "s3:GetBucketVersioning",
+        "s3:GetBucketAcl",
+        "s3:GetBucketLocation",
+    ] {
+        expand(world, action, &whole, &why, needs, 0);
+    }
+}
+
+/// One action of a pipeline's stage, and what CodePipeline's role needs to
+/// run it, per provider.
+struct PipelineAction<'a> {
+    world: &'a World<'a>,
+    at: usize,
+    pipeline_id: &'a str,
+    path: String,
+    why: String,
+    config: Option<&'a Value>,
+}
+
+impl PipelineAction<'_> {
+    fn conf(&self, key: &str) -> String {
+        self.config
+            .and_then(|c| c.get(key))
+            .map(|v| self.world.text(self.at, v))
+            .unwrap_or_default()
+    }
+
+    fn arn(&self, service: &str, resource: &str) -> String {
+        let w = self.world;
+        format!(
+            "arn:{}:{service}:{}:{}:{resource}",
+            w.partition, w.region, w.account
+        )
+    }
+
+    fn need_all(&self, ops: &[&str], arn: &str, needs: &mut Vec<Need>) {
+        for op in ops {
+            expand(
+                self.world,
+                op,
+                &call(vec![arn.to_owned()]),
+                &self.why,
+                needs,
+                0,
+            );
+        }
+    }
+
+    /// The CodePipeline User Guide's service-role policy for CodeCommit sources.
+    fn codecommit(&self, needs: &mut Vec<Need>) {
+        let arn = self.arn("codecommit", &self.conf("RepositoryName"));
+        self.need_all(
+            &[
+                "codecommit:GetBranch",
+                "codecommit:GetCommit",
+                "codecommit:GetRepository",
+                "codecommit:UploadArchive",
+                "codecommit:GetUploadArchiveStatus",
+                "codecommit:CancelUploadArchive",
+            ],
+            &arn,
+            needs,
+        );
+    }
+
+    /// A connection source: the action takes the connection's own service
+    /// prefix (`codeconnections` or the older `codestar-connections`).
+    fn connection(&self, needs: &mut Vec<Need>) {
+        let conn = self.conf("ConnectionArn");
+        let service = match conn.split(':').nth(2) {
+            Some("codeconnections") => "codeconnections",
+            _ => "codestar-connections",
+        };
+        self.need_all(&[&format!("{service}:UseConnection")], &conn, needs);
+    }
+
+    fn codebuild(&self, needs: &mut Vec<Need>) {
+        let arn = self.arn(
+            "codebuild",
+            &format!("project/{}", self.conf("ProjectName")),
+        );
+        self.need_all(
+            &["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
+            &arn,
+            needs,
+        );
+    }
+
+    /// A CloudFormation deploy action: the stack calls of its action mode,
+    /// passing the action's role, and CloudFormation itself as an actor
+    /// with that role.
+    fn cloudformation(&self, pipeline: &mut Actor, needs: &mut Vec<Need>, out: &mut Vec<Actor>) {
+        let stack = self.conf("StackName");
+        let arn = self.arn(
+            "cloudformation",
+            &format!("stack/{stack}/{}", super::eval::UNKNOWN),
+        );
+        let ops: &[&str] = match self.conf("ActionMode").as_str() {
+            "CREATE_UPDATE" | "REPLACE_ON_FAILURE" => &[
+                "cloudformation:DescribeStacks",
+                "cloudformation:CreateStack",
+                "cloudformation:UpdateStack",
+            ],
+            "DELETE_ONLY" => &[
+                "cloudformation:DescribeStacks",
+                "cloudformation:DeleteStack",
+            ],
+            "CHANGE_SET_REPLACE" => &[
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:CreateChangeSet",
+                "cloudformation:DeleteChangeSet",
+            ],
+            "CHANGE_SET_EXECUTE" => &[
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:ExecuteChangeSet",
+            ],
+            _ => &["cloudformation:DescribeStacks"],
+        };
+        self.need_all(ops, &arn, needs);
+        let Some(role) = self.config.and_then(|c| c.get("RoleArn")) else {
+            return;
+        };
+        let mut c = call(Vec::new());
+        c.roles.extend(self.world.role(self.at, role));
+        c.calling = vec!["cloudformation:CreateStack".into()];
+        if c.roles.is_empty() {
+            pipeline.unproven.push(format!(
+                "{} passes role {} to CloudFormation, which is not in the checked templates",
+                self.why,
+                super::eval::show(&self.world.text(self.at, role))
+            ));
+        } else {
+            expand(self.world, "iam:PassRole", &c, &self.why, needs, 0);
+        }
+        out.push(cloudformation(
+            self.world,
+            self.at,
+            role,
+            &stack,
+            &format!("{}/Configuration/RoleArn", self.path),
+            self.pipeline_id,
+        ));
+    }
 }
 
 /// CloudFormation acting with a role on one stack: every create, read,
@@ -320,8 +353,7 @@ fn cloudformation(
         ));
         return a;
     };
-    let t = world.inputs[target].template;
-    for (rid, r) in &t.resources {
+    for (rid, r) in &world.inputs[target].template.resources {
         let Some(schema) = schema::schema_of(&r.kind) else {
             a.unproven.push(format!(
                 "{rid} ({}) has no vendored schema, so its handlers' permissions are not known",
@@ -329,10 +361,37 @@ fn cloudformation(
             ));
             continue;
         };
-        let rref: Rid = (target, rid.clone());
+        let resource = StackResource::read(world, target, rid, r);
+        resource.handler_needs(world, &schema, stack, &mut a.needs);
+    }
+    a
+}
+
+/// What CloudFormation's handlers touch when they act on one resource: the
+/// ARNs and roles its properties name, and what its service creates.
+struct StackResource<'a> {
+    rid: &'a str,
+    rref: Rid,
+    /// The resource's own service prefix (`apprunner`).
+    own: String,
+    arns: Vec<String>,
+    roles: Vec<Rid>,
+    /// Its property names run together, to spot networking properties.
+    property_names: String,
+    vars: BTreeMap<String, String>,
+    kind: &'a str,
+}
+
+impl<'a> StackResource<'a> {
+    fn read(
+        world: &World<'_>,
+        target: usize,
+        rid: &'a str,
+        r: &'a apprun_template::Resource,
+    ) -> Self {
+        let rref: Rid = (target, rid.to_owned());
         let mut arns = vec![world.arn(&rref, 0)];
         let mut roles = Vec::new();
-        let mut text_of_props = String::new();
         for v in r.properties.values() {
             v.walk(&mut |x| {
                 if matches!(x, Value::String(_) | Value::Fn(_)) {
@@ -346,43 +405,9 @@ fn cloudformation(
                 }
             });
         }
-        for k in r.properties.keys() {
-            text_of_props.push_str(k);
-        }
         roles.sort();
         roles.dedup();
-        // What the service creates under documented names (App Runner's log groups).
-        for (typ, names) in super::data::created_names(&r.kind) {
-            let Some((service, rtype)) = typ.split_once(':') else {
-                continue;
-            };
-            let Some(format) = super::data::service(service).and_then(|s| s.resources.get(rtype))
-            else {
-                continue;
-            };
-            for pattern in names {
-                let name = pattern
-                    .split("${")
-                    .enumerate()
-                    .map(|(n, part)| match (n, part.split_once('}')) {
-                        (0, _) | (_, None) => part.to_owned(),
-                        (_, Some((prop, rest))) => {
-                            let v = r
-                                .properties
-                                .get(prop)
-                                .map(|v| world.text(target, v))
-                                .unwrap_or_else(|| super::eval::UNKNOWN.to_string());
-                            format!("{v}{rest}")
-                        }
-                    })
-                    .collect::<String>()
-                    .replace('*', &super::eval::UNKNOWN.to_string());
-                arns.push(world.fill(format, |var| {
-                    (var.ends_with("GroupName") || var == "Name" || var == "RuleName")
-                        .then(|| name.clone())
-                }));
-            }
-        }
+        arns.extend(created_name_arns(world, target, r));
         let own = World::sar_type(&r.kind)
             .map(|(s, _)| s.to_owned())
             .unwrap_or_else(|| {
@@ -396,9 +421,28 @@ fn cloudformation(
         if let Some(name) = world.name(&rref, 0) {
             vars.insert("Name".to_owned(), name);
         }
-        // The four handlers CloudFormation calls for a stack's resources,
-        // and the schema's `tagging.permissions` (what CloudFormation calls
-        // when the resource's tags change).
+        StackResource {
+            rid,
+            rref,
+            own,
+            arns,
+            roles,
+            property_names: r.properties.keys().map(String::as_str).collect(),
+            vars,
+            kind: &r.kind,
+        }
+    }
+
+    /// The four handlers CloudFormation calls for a stack's resources, and
+    /// the schema's `tagging.permissions` (what CloudFormation calls when
+    /// the resource's tags change).
+    fn handler_needs(
+        &self,
+        world: &World<'_>,
+        schema: &serde_json::Value,
+        stack: &str,
+        needs: &mut Vec<Need>,
+    ) {
         for handler in ["create", "read", "update", "delete", "tagging"] {
             let section = if handler == "tagging" {
                 schema.get("tagging")
@@ -414,46 +458,95 @@ fn cloudformation(
                         .collect()
                 })
                 .unwrap_or_default();
+            let why = if handler == "tagging" {
+                format!(
+                    "needed to change {}'s tags in stack {stack} (schema tagging permissions)",
+                    self.rid
+                )
+            } else {
+                format!(
+                    "needed by {}'s {handler} handler in stack {stack}",
+                    self.rid
+                )
+            };
+            let c = self.call(&perms);
             for perm in &perms {
                 let service = perm.split(':').next().unwrap_or_default();
-                if !involved(service, &own, &arns, &text_of_props) {
-                    continue;
+                if involved(service, &self.own, &self.arns, &self.property_names) {
+                    expand(world, perm, &c, &why, needs, 0);
                 }
-                // The operations of the resource's own service are the ones
-                // that pass roles (App Runner's CreateService, not the
-                // events:PutTargets it also lists).
-                let calling: Vec<String> = perms
-                    .iter()
-                    .filter(|x| x.split(':').next() == Some(own.as_str()))
-                    .cloned()
-                    .collect();
-                let mut services: Vec<String> = arns
-                    .iter()
-                    .filter_map(|a| a.split(':').nth(2).map(str::to_owned))
-                    .collect();
-                services.push(own.clone());
-                let c = Call {
-                    arns: arns.clone(),
-                    vars: vars.clone(),
-                    roles: roles.clone(),
-                    calling,
-                    linked_roles: super::data::service_linked_roles(&r.kind),
-                    subject: Some(rref.clone()),
-                    services: Some(services),
-                    ..Call::default()
-                };
-                let why = if handler == "tagging" {
-                    format!(
-                        "needed to change {rid}'s tags in stack {stack} (schema tagging permissions)"
-                    )
-                } else {
-                    format!("needed by {rid}'s {handler} handler in stack {stack}")
-                };
-                expand(world, perm, &c, &why, &mut a.needs, 0);
             }
         }
     }
-    a
+
+    /// The call a handler's permissions make. The operations of the
+    /// resource's own service are the ones that pass roles (App Runner's
+    /// CreateService, not the events:PutTargets it also lists).
+    fn call(&self, perms: &[String]) -> Call {
+        let calling: Vec<String> = perms
+            .iter()
+            .filter(|x| x.split(':').next() == Some(self.own.as_str()))
+            .cloned()
+            .collect();
+        let mut services: Vec<String> = self
+            .arns
+            .iter()
+            .filter_map(|a| a.split(':').nth(2).map(str::to_owned))
+            .collect();
+        services.push(self.own.clone());
+        Call {
+            arns: self.arns.clone(),
+            vars: self.vars.clone(),
+            roles: self.roles.clone(),
+            calling,
+            linked_roles: super::data::service_linked_roles(self.kind),
+            subject: Some(self.rref.clone()),
+            services: Some(services),
+            ..Call::default()
+        }
+    }
+}
+
+/// ARNs of what the service creates under documented names for a resource
+/// (App Runner's log groups), filled from the resource's properties.
+fn created_name_arns(
+    world: &World<'_>,
+    target: usize,
+    r: &apprun_template::Resource,
+) -> Vec<String> {
+    let mut arns = Vec::new();
+    for (typ, names) in super::data::created_names(&r.kind) {
+        let Some((service, rtype)) = typ.split_once(':') else {
+            continue;
+        };
+        let Some(format) = super::data::service(service).and_then(|s| s.resources.get(rtype))
+        else {
+            continue;
+        };
+        for pattern in names {
+            let name = pattern
+                .split("${")
+                .enumerate()
+                .map(|(n, part)| match (n, part.split_once('}')) {
+                    (0, _) | (_, None) => part.to_owned(),
+                    (_, Some((prop, rest))) => {
+                        let v = r
+                            .properties
+                            .get(prop)
+                            .map(|v| world.text(target, v))
+                            .unwrap_or_else(|| super::eval::UNKNOWN.to_string());
+                        format!("{v}{rest}")
+                    }
+                })
+                .collect::<String>()
+                .replace('*', &super::eval::UNKNOWN.to_string());
+            arns.push(world.fill(format, |var| {
+                (var.ends_with("GroupName") || var == "Name" || var == "RuleName")
+                    .then(|| name.clone())
+            }));
+        }
+    }
+    arns
 }
 
 /// Whether a handler permission of `service` applies to this resource: the
@@ -476,9 +569,7 @@ fn involved(service: &str, own: &str, arns: &[String], props: &str) -> bool {
 }
 
 /// A CodeBuild project's role: its logs, the artifacts of the pipelines
-/// that run it, VPC access when it runs in a VPC (CodeBuild User Guide,
-/// "Allow CodeBuild to access AWS services required to create a VPC network
-/// interface"), and what its buildspec runs.
+/// that run it, VPC access when it runs in a VPC, and what its buildspec runs.
 fn codebuild(
     world: &World<'_>,
     at: usize,
@@ -504,6 +595,24 @@ fn codebuild(
             format!("Resources/{id}/Properties/ServiceRole"),
         ),
     );
+    build_log_needs(world, &name, &mut a.needs);
+    build_artifact_needs(world, &name, &mut a.needs);
+    if let Some(vpc) = p.get("VpcConfig") {
+        build_vpc_needs(world, at, &name, vpc, &mut a.needs);
+    }
+    let spec = p
+        .get("Source")
+        .and_then(|s| s.get("BuildSpec"))
+        .and_then(Value::as_str);
+    if let Some(spec) = spec {
+        let env = build_environment(world, at, p);
+        buildspec::needs(world, &name, spec, &env, &mut a);
+    }
+    out.push(a);
+}
+
+/// The project's log group and streams under CodeBuild's default name.
+fn build_log_needs(world: &World<'_>, name: &str, needs: &mut Vec<Need>) {
     let log_group = format!(
         "arn:{}:logs:{}:{}:log-group:/aws/codebuild/{name}",
         world.partition, world.region, world.account
@@ -513,22 +622,18 @@ fn codebuild(
     expand(
         world,
         "logs:CreateLogGroup",
-        &call(vec![log_group.clone()]),
+        &call(vec![log_group]),
         &why,
-        &mut a.needs,
+        needs,
         0,
     );
     for op in ["logs:CreateLogStream", "logs:PutLogEvents"] {
-        expand(
-            world,
-            op,
-            &call(vec![stream.clone()]),
-            &why,
-            &mut a.needs,
-            0,
-        );
+        expand(world, op, &call(vec![stream.clone()]), &why, needs, 0);
     }
-    // Pipelines whose CodeBuild actions run this project.
+}
+
+/// The artifacts of every pipeline whose CodeBuild actions run this project.
+fn build_artifact_needs(world: &World<'_>, name: &str, needs: &mut Vec<Need>) {
     for (i, input) in world.inputs.iter().enumerate() {
         for r in input.template.resources.values() {
             if r.kind != "AWS::CodePipeline::Pipeline" {
@@ -546,107 +651,98 @@ fn codebuild(
             }
             for b in artifact_buckets(world, i, &r.properties) {
                 let why = format!("the pipeline artifacts in {b} project {name} reads and writes");
+                let object = call(vec![s3_object(world, &b)]);
                 for op in ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"] {
-                    expand(
-                        world,
-                        op,
-                        &call(vec![s3_object(world, &b)]),
-                        &why,
-                        &mut a.needs,
-                        0,
-                    );
+                    expand(world, op, &object, &why, needs, 0);
                 }
             }
         }
     }
-    if let Some(vpc) = p.get("VpcConfig") {
-        let why = format!("project {name} runs in a VPC");
-        for op in [
-            "ec2:DescribeDhcpOptions",
-            "ec2:DescribeNetworkInterfaces",
-            "ec2:DescribeSubnets",
-            "ec2:DescribeSecurityGroups",
-            "ec2:DescribeVpcs",
-            "ec2:DeleteNetworkInterface",
-        ] {
-            expand(world, op, &call(Vec::new()), &why, &mut a.needs, 0);
+}
+
+/// A project in a VPC: the CodeBuild User Guide's "Allow CodeBuild to access
+/// AWS services required to create a VPC network interface".
+fn build_vpc_needs(world: &World<'_>, at: usize, name: &str, vpc: &Value, needs: &mut Vec<Need>) {
+    let why = format!("project {name} runs in a VPC");
+    for op in [
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeVpcs",
+        "ec2:DeleteNetworkInterface",
+    ] {
+        expand(world, op, &call(Vec::new()), &why, needs, 0);
+    }
+    let mut c = call(Vec::new());
+    let mut subnets = Vec::new();
+    for s in list(vpc.get("Subnets")) {
+        let arn = format!(
+            "arn:{}:ec2:{}:{}:subnet/{}",
+            world.partition,
+            world.region,
+            world.account,
+            world.text(at, s)
+        );
+        // The subnet's tags, when the checked set declares it.
+        if let Some(rid) = world.target(at, s) {
+            c.tags.insert(arn.clone(), world.tags(&rid));
         }
-        let mut c = call(Vec::new());
-        let mut subnets = Vec::new();
-        for s in list(vpc.get("Subnets")) {
-            let arn = format!(
-                "arn:{}:ec2:{}:{}:subnet/{}",
-                world.partition,
-                world.region,
-                world.account,
-                world.text(at, s)
-            );
-            // The subnet's tags, when the checked set declares it.
-            if let Some(rid) = world.target(at, s) {
-                c.tags.insert(arn.clone(), world.tags(&rid));
-            }
-            subnets.push(arn);
-        }
-        subnets.sort();
-        subnets.dedup();
-        c.arns = subnets.clone();
+        subnets.push(arn);
+    }
+    subnets.sort();
+    subnets.dedup();
+    c.arns = subnets.clone();
+    expand(world, "ec2:CreateNetworkInterface", &c, &why, needs, 0);
+    c.context.insert(
+        "ec2:authorizedservice".into(),
+        vec!["codebuild.amazonaws.com".into()],
+    );
+    for subnet in subnets {
+        let mut c = c.clone();
+        c.arns.clear();
+        c.context.insert("ec2:subnet".into(), vec![subnet]);
         expand(
             world,
-            "ec2:CreateNetworkInterface",
+            "ec2:CreateNetworkInterfacePermission",
             &c,
             &why,
-            &mut a.needs,
+            needs,
             0,
         );
-        c.context.insert(
-            "ec2:authorizedservice".into(),
-            vec!["codebuild.amazonaws.com".into()],
-        );
-        for subnet in subnets {
-            let mut c = c.clone();
-            c.arns.clear();
-            c.context.insert("ec2:subnet".into(), vec![subnet]);
-            expand(
-                world,
-                "ec2:CreateNetworkInterfacePermission",
-                &c,
-                &why,
-                &mut a.needs,
-                0,
-            );
-        }
     }
-    let spec = p
-        .get("Source")
-        .and_then(|s| s.get("BuildSpec"))
-        .and_then(Value::as_str);
-    if let Some(spec) = spec {
-        let mut env: BTreeMap<String, String> = BTreeMap::new();
-        env.insert("AWS_REGION".into(), world.region.clone());
-        env.insert("AWS_DEFAULT_REGION".into(), world.region.clone());
-        env.insert("AWS_ACCOUNT_ID".into(), world.account.clone());
-        for v in list(
-            p.get("Environment")
-                .and_then(|e| e.get("EnvironmentVariables")),
-        ) {
-            let (Some(n), Some(val)) = (v.get("Name").and_then(Value::as_str), v.get("Value"))
-            else {
-                continue;
-            };
-            let plain = v
-                .get("Type")
-                .and_then(Value::as_str)
-                .is_none_or(|t| t == "PLAINTEXT");
-            let value = if plain {
-                world.text(at, val)
-            } else {
-                super::eval::UNKNOWN.to_string()
-            };
-            env.insert(n.to_owned(), value);
-        }
-        buildspec::needs(world, &name, spec, &env, &mut a);
+}
+
+/// The variables a build sees: CodeBuild's own, and the project's plain
+/// ones (parameter-store and secrets values are unknown to the proof).
+fn build_environment(
+    world: &World<'_>,
+    at: usize,
+    p: &apprun_template::Map,
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    env.insert("AWS_REGION".into(), world.region.clone());
+    env.insert("AWS_DEFAULT_REGION".into(), world.region.clone());
+    env.insert("AWS_ACCOUNT_ID".into(), world.account.clone());
+    for v in list(
+        p.get("Environment")
+            .and_then(|e| e.get("EnvironmentVariables")),
+    ) {
+        let (Some(n), Some(val)) = (v.get("Name").and_then(Value::as_str), v.get("Value")) else {
+            continue;
+        };
+        let plain = v
+            .get("Type")
+            .and_then(Value::as_str)
+            .is_none_or(|t| t == "PLAINTEXT");
+        let value = if plain {
+            world.text(at, val)
+        } else {
+            super::eval::UNKNOWN.to_string()
+        };
+        env.insert(n.to_owned(), value);
     }
-    out.push(a);
+    env
 }
 
 /// An EventBridge rule's targets that act with a role.

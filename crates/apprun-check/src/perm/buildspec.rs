@@ -316,47 +316,79 @@ pub(crate) fn needs(
     env: &BTreeMap<String, String>,
     a: &mut Actor,
 ) {
-    let mut vars: BTreeMap<String, Var> = env
-        .iter()
-        .map(|(k, v)| (k.clone(), Var::Text(v.clone())))
-        .collect();
-    // Shell functions whose body reads a stack's outputs: name → stack word.
-    let mut output_fns: BTreeMap<String, String> = BTreeMap::new();
-    let mut function: Option<String> = None;
-    let mut cases: Vec<Case> = Vec::new();
+    let mut run = Interpreter {
+        world,
+        project,
+        vars: env
+            .iter()
+            .map(|(k, v)| (k.clone(), Var::Text(v.clone())))
+            .collect(),
+        output_fns: BTreeMap::new(),
+        function: None,
+        cases: Vec::new(),
+    };
     for line in lines(spec) {
+        run.track_functions(&line);
+        if run.skips(&line) {
+            continue;
+        }
+        let (dead, about) = run.commands(&line, a);
+        run.assign(&line, dead, about);
+    }
+}
+
+/// What the walk through a buildspec knows at a line: variables, shell
+/// functions that read stack outputs, and the `case` branches it is in.
+struct Interpreter<'a> {
+    world: &'a World<'a>,
+    project: &'a str,
+    vars: BTreeMap<String, Var>,
+    /// Shell functions whose body reads a stack's outputs: name → stack word.
+    output_fns: BTreeMap<String, String>,
+    function: Option<String>,
+    cases: Vec<Case>,
+}
+
+impl Interpreter<'_> {
+    /// `name() {` opens a function body, a lone `}` closes it; a body that
+    /// runs `describe-stacks --stack-name S` makes the function read S's outputs.
+    fn track_functions(&mut self, line: &Line) {
         let w = &line.words;
-        // `name() {` opens a function body, a lone `}` closes it.
         if let Some(first) = w.first()
             && line.text.trim_start().starts_with(&format!("{first}()"))
         {
-            function = Some(first.clone());
+            self.function = Some(first.clone());
         }
-        if let Some(f) = &function
+        if let Some(f) = &self.function
             && let Some(pos) = w.iter().position(|x| x == "describe-stacks")
             && let Some(stack) = options(&w[pos..]).get("stack-name")
         {
-            output_fns.insert(f.clone(), stack.clone());
+            self.output_fns.insert(f.clone(), stack.clone());
         }
         if line.text.trim().ends_with('}') && !line.text.contains("${") || line.text.trim() == "}" {
-            function = None;
+            self.function = None;
         }
-        // case/esac: skip the branches a known subject does not select.
-        let runs = cases.last().is_none_or(|c| c.outer && c.branch);
+    }
+
+    /// case/esac: whether this line is structure or in a branch a known
+    /// subject does not select, so that it runs nothing.
+    fn skips(&mut self, line: &Line) -> bool {
+        let w = &line.words;
+        let runs = self.cases.last().is_none_or(|c| c.outer && c.branch);
         if w.first().is_some_and(|x| x == "case") && w.get(2).is_some_and(|x| x == "in") {
-            let subject = w.get(1).map_or(Var::Unknown, |s| resolve(s, &vars));
-            cases.push(Case {
+            let subject = w.get(1).map_or(Var::Unknown, |s| resolve(s, &self.vars));
+            self.cases.push(Case {
                 subject,
                 outer: runs,
                 branch: true,
             });
-            continue;
+            return true;
         }
         if w.first().is_some_and(|x| x == "esac") {
-            cases.pop();
-            continue;
+            self.cases.pop();
+            return true;
         }
-        if let Some(c) = cases.last_mut()
+        if let Some(c) = self.cases.last_mut()
             && let Some(patterns) = branch_patterns(&line.text)
         {
             c.branch = match &c.subject {
@@ -364,9 +396,13 @@ pub(crate) fn needs(
                 _ => true,
             };
         }
-        if !cases.last().is_none_or(|c| c.outer && c.branch) {
-            continue;
-        }
+        !self.cases.last().is_none_or(|c| c.outer && c.branch)
+    }
+
+    /// The `aws` and `docker` commands of a line. Returns whether one
+    /// cannot run in this env, and what the line's output is known to be about.
+    fn commands(&self, line: &Line, a: &mut Actor) -> (bool, BTreeMap<String, String>) {
+        let w = &line.words;
         let mut dead = false;
         let mut about: BTreeMap<String, String> = BTreeMap::new();
         let mut i = 0;
@@ -377,64 +413,93 @@ pub(crate) fn needs(
                     .iter()
                     .position(|x| x == "aws" || x == "docker")
                     .map_or(w.len(), |p| i + 1 + p);
-                let cmd = &w[i + 1..end];
-                match command(world, project, &line, cmd, &vars, a) {
+                match command(
+                    self.world,
+                    self.project,
+                    line,
+                    &w[i + 1..end],
+                    &self.vars,
+                    a,
+                ) {
                     Some(known) => about.extend(known),
                     None => dead = true,
                 }
                 i = end;
                 continue;
             }
-            if word == "docker"
-                && let Some(verb) = w.get(i + 1)
-                && let Some((_, actions)) = DOCKER.iter().find(|(v, _)| v == verb)
-                && let Some(image) = w.get(i + 2)
-                && let Var::Text(image) = resolve(image, &vars)
-            {
-                match super::actors::ecr_repository(world, &image) {
-                    Some(repo) => {
-                        let why = format!("buildspec line {} of project {project}: docker {verb}", line.number);
-                        for op in *actions {
-                            expand(world, op, &Call { arns: vec![repo.clone()], ..Call::default() }, &why, &mut a.needs, 0);
-                        }
-                    }
-                    None if image.contains(UNKNOWN) => a.unproven.push(format!(
-                        "buildspec line {} of project {project}: docker {verb} {}: the registry is not known",
-                        line.number,
-                        super::eval::show(&image)
-                    )),
-                    None => {}
-                }
+            if word == "docker" {
+                self.docker(line, i, a);
             }
             i += 1;
         }
-        // Assignments: NAME=value at the start of the line.
-        if let Some(first) = w.first()
-            && let Some((name, value)) = first.split_once('=')
-            && !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            // `X="$(output Key)"`, possibly through a wrapper: `$(value output Key)`.
-            let from_output = w[1..]
-                .iter()
-                .position(|f| output_fns.contains_key(f))
-                .map(|p| (&output_fns[&w[1 + p]], w.get(2 + p)));
-            let var = if dead {
-                Var::Dead
-            } else if let Some((stack, Some(key))) = from_output {
-                match resolve(stack, &vars) {
-                    Var::Text(stack) => stack_output(world, &stack, key),
-                    other => other,
+        (dead, about)
+    }
+
+    /// `docker push|pull IMAGE`: the ECR calls on the image's repository.
+    fn docker(&self, line: &Line, i: usize, a: &mut Actor) {
+        let (w, world, project) = (&line.words, self.world, self.project);
+        let Some(verb) = w.get(i + 1) else {
+            return;
+        };
+        let Some((_, actions)) = DOCKER.iter().find(|(v, _)| v == verb) else {
+            return;
+        };
+        let Some(Var::Text(image)) = w.get(i + 2).map(|x| resolve(x, &self.vars)) else {
+            return;
+        };
+        match super::actors::ecr_repository(world, &image) {
+            Some(repo) => {
+                let why = format!(
+                    "buildspec line {} of project {project}: docker {verb}",
+                    line.number
+                );
+                let call = Call {
+                    arns: vec![repo],
+                    ..Call::default()
+                };
+                for op in *actions {
+                    expand(world, op, &call, &why, &mut a.needs, 0);
                 }
-            } else if line.text.contains("$(") && !about.is_empty() {
-                Var::Derived(about.clone())
-            } else if line.text.contains("$(") {
-                Var::Unknown
-            } else {
-                resolve(value, &vars)
-            };
-            vars.insert(name.to_owned(), var);
+            }
+            None if image.contains(UNKNOWN) => a.unproven.push(format!(
+                "buildspec line {} of project {project}: docker {verb} {}: the registry is not known",
+                line.number,
+                super::eval::show(&image)
+            )),
+            None => {}
         }
+    }
+
+    /// Assignments: NAME=value at the start of the line, with what the
+    /// value is known to be.
+    fn assign(&mut self, line: &Line, dead: bool, about: BTreeMap<String, String>) {
+        let w = &line.words;
+        let Some((name, value)) = w.first().and_then(|f| f.split_once('=')) else {
+            return;
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return;
+        }
+        // `X="$(output Key)"`, possibly through a wrapper: `$(value output Key)`.
+        let from_output = w[1..]
+            .iter()
+            .position(|f| self.output_fns.contains_key(f))
+            .map(|p| (&self.output_fns[&w[1 + p]], w.get(2 + p)));
+        let var = if dead {
+            Var::Dead
+        } else if let Some((stack, Some(key))) = from_output {
+            match resolve(stack, &self.vars) {
+                Var::Text(stack) => stack_output(self.world, &stack, key),
+                other => other,
+            }
+        } else if line.text.contains("$(") && !about.is_empty() {
+            Var::Derived(about)
+        } else if line.text.contains("$(") {
+            Var::Unknown
+        } else {
+            resolve(value, &self.vars)
+        };
+        self.vars.insert(name.to_owned(), var);
     }
 }
 
@@ -494,84 +559,13 @@ fn command(
         "buildspec line {} of project {project}: aws {service} {name}",
         line.number
     );
-    let mut resolved: Vec<String> = Vec::new();
     let mut call = Call::default();
-    for w in &cmd[2..] {
-        match resolve(w, vars) {
-            Var::Dead => return None,
-            Var::Text(t) => resolved.push(t),
-            Var::Unknown | Var::Derived(_) => resolved.push(UNKNOWN.to_string()),
-        }
-        let name = w
-            .trim_start_matches('$')
-            .trim_start_matches('{')
-            .trim_end_matches('}');
-        if let Some(Var::Derived(known)) = vars.get(name) {
-            for (k, v) in known {
-                call.vars.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-        }
-    }
-    let opts = options(&resolved);
-    // s3 cp/mv/sync: the direction decides the action.
+    let resolved = resolve_arguments(&cmd[2..], vars, &mut call)?;
     if service == "s3" {
-        let paths: Vec<&String> = resolved.iter().filter(|w| !w.starts_with("--")).collect();
-        let (src, dst) = (paths.first(), paths.get(1));
-        let object = |u: &str| {
-            u.strip_prefix("s3://")
-                .map(|rest| format!("arn:{}:s3:::{rest}", world.partition))
-        };
-        let mut ops: Vec<(&str, String)> = Vec::new();
-        if let Some(o) = src.and_then(|s| object(s)) {
-            ops.push(("s3:GetObject", o));
-        }
-        if let Some(o) = dst.and_then(|d| object(d)) {
-            ops.push(("s3:PutObject", o));
-        }
-        if ops.is_empty() {
-            a.unproven
-                .push(format!("{why}: no s3:// path apprun can read"));
-        }
-        for (op, arn) in ops {
-            expand(
-                world,
-                op,
-                &Call {
-                    arns: vec![arn],
-                    ..Call::default()
-                },
-                &why,
-                &mut a.needs,
-                0,
-            );
-        }
+        s3_command(world, &resolved, &why, a);
         return Some(BTreeMap::new());
     }
-    let mut about = BTreeMap::new();
-    for (k, v) in &opts {
-        if k.ends_with("-arn") || k.ends_with("-arns") {
-            let arn_service = v.split(':').nth(2).unwrap_or_default();
-            if v.starts_with("arn:")
-                && arn_service != service.as_str()
-                && !arn_service.contains(UNKNOWN)
-            {
-                // e.g. an App Runner ARN given to an ECS command: that
-                // branch of the script does not run in this env.
-                return None;
-            }
-            if let Some(sar) = super::data::service(service) {
-                for format in sar.resources.values() {
-                    if let Some(parts) = parse_arn(world, format, v) {
-                        about.extend(parts.into_iter().filter(|(_, x)| !x.contains(UNKNOWN)));
-                    }
-                }
-            }
-            call.arns.push(v.clone());
-        } else if let Some(stem) = k.strip_suffix("-name") {
-            // `--stack-name S` → the format variable `StackName`.
-            call.vars.insert(format!("{}Name", pascal(stem)), v.clone());
-        }
-    }
+    let about = arguments_into_call(world, service, &options(&resolved), &mut call)?;
     for (k, v) in &about {
         call.vars.entry(k.clone()).or_insert_with(|| v.clone());
     }
@@ -590,6 +584,94 @@ fn command(
             a.unproven.push(format!(
                 "{why}: {action} is not an action the IAM reference knows"
             ));
+        }
+    }
+    Some(about)
+}
+
+/// The command's arguments with variables replaced (unknown parts marked),
+/// and the ARN variables that derived variables carry put on the call.
+/// None when an argument comes from a command that cannot run in this env.
+fn resolve_arguments(
+    args: &[String],
+    vars: &BTreeMap<String, Var>,
+    call: &mut Call,
+) -> Option<Vec<String>> {
+    let mut resolved = Vec::new();
+    for w in args {
+        match resolve(w, vars) {
+            Var::Dead => return None,
+            Var::Text(t) => resolved.push(t),
+            Var::Unknown | Var::Derived(_) => resolved.push(UNKNOWN.to_string()),
+        }
+        let name = w
+            .trim_start_matches('$')
+            .trim_start_matches('{')
+            .trim_end_matches('}');
+        if let Some(Var::Derived(known)) = vars.get(name) {
+            for (k, v) in known {
+                call.vars.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    Some(resolved)
+}
+
+/// s3 cp/mv/sync: the direction decides the action.
+fn s3_command(world: &World<'_>, resolved: &[String], why: &str, a: &mut Actor) {
+    let paths: Vec<&String> = resolved.iter().filter(|w| !w.starts_with("--")).collect();
+    let object = |u: &str| {
+        u.strip_prefix("s3://")
+            .map(|rest| format!("arn:{}:s3:::{rest}", world.partition))
+    };
+    let mut ops: Vec<(&str, String)> = Vec::new();
+    if let Some(o) = paths.first().and_then(|s| object(s)) {
+        ops.push(("s3:GetObject", o));
+    }
+    if let Some(o) = paths.get(1).and_then(|d| object(d)) {
+        ops.push(("s3:PutObject", o));
+    }
+    if ops.is_empty() {
+        a.unproven
+            .push(format!("{why}: no s3:// path apprun can read"));
+    }
+    for (op, arn) in ops {
+        let call = Call {
+            arns: vec![arn],
+            ..Call::default()
+        };
+        expand(world, op, &call, why, &mut a.needs, 0);
+    }
+}
+
+/// `--x-arn` options become the call's ARNs (and the format variables they
+/// give), `--x-name` options its format variables (`--stack-name S` →
+/// `StackName`). Returns what the output is about; None when an ARN of
+/// another service shows that this branch of the script does not run here
+/// (an App Runner ARN given to an ECS command).
+fn arguments_into_call(
+    world: &World<'_>,
+    service: &str,
+    opts: &BTreeMap<String, String>,
+    call: &mut Call,
+) -> Option<BTreeMap<String, String>> {
+    let mut about = BTreeMap::new();
+    for (k, v) in opts {
+        if k.ends_with("-arn") || k.ends_with("-arns") {
+            let arn_service = v.split(':').nth(2).unwrap_or_default();
+            if v.starts_with("arn:") && arn_service != service && !arn_service.contains(UNKNOWN) {
+                return None;
+            }
+            if let Some(sar) = super::data::service(service) {
+                for format in sar.resources.values() {
+                    if let Some(parts) = parse_arn(world, format, v) {
+                        about.extend(parts.into_iter().filter(|(_, x)| !x.contains(UNKNOWN)));
+                    }
+                }
+            }
+            call.arns.push(v.clone());
+        } else if let Some(stem) = k.strip_suffix("-name") {
+            call.vars.insert(format!("{}Name", pascal(stem)), v.clone());
         }
     }
     Some(about)

@@ -59,56 +59,92 @@ pub(crate) fn expand(
     let Some((prefix, name, a)) = data::action(action) else {
         return false;
     };
-    let full = format!("{prefix}:{name}");
-    let service = data::service(prefix);
-    let required = a.required_types();
-    let types: Vec<&str> = if !required.is_empty() {
-        required
-    } else {
-        // Only optional types: the one the call's ARNs fit, else the first.
-        let fitting: Vec<&str> = a
-            .resources
-            .iter()
-            .map(|(t, _)| t.as_str())
-            .filter(|t| {
-                service
-                    .and_then(|s| s.resources.get(*t))
-                    .is_some_and(|f| !candidates(f, &call.arns).is_empty())
-            })
-            .collect();
-        // Without a fitting ARN: the type with the simplest ARN (a rule on
-        // the default event bus rather than on a custom one).
-        let simplest = a.resources.iter().map(|(t, _)| t.as_str()).min_by_key(|t| {
-            service
-                .and_then(|s| s.resources.get(*t))
-                .map_or(usize::MAX, |f| f.matches("${").count())
-        });
-        match (fitting.first(), simplest) {
-            (Some(t), _) => vec![*t],
-            (None, Some(t)) if !call.vars.is_empty() || !call.arns.is_empty() => vec![t],
-            _ => Vec::new(),
-        }
+    let act = Acting {
+        world,
+        call,
+        prefix,
+        name,
+        full: format!("{prefix}:{name}"),
+        service: data::service(prefix),
     };
+    let types = act.resource_types(a);
     let mut arns: Vec<String> = Vec::new();
     if types.is_empty() {
         arns.push("*".into());
     }
-    let mut per_type: Vec<Vec<String>> = Vec::new();
-    for t in &types {
-        let Some(format) = service.and_then(|s| s.resources.get(*t)) else {
-            per_type.push(vec![UNKNOWN.to_string()]);
-            continue;
+    let per_type: Vec<Vec<String>> = types.iter().map(|t| act.resources_of(t)).collect();
+    let created = per_type.first().cloned().unwrap_or_default();
+    arns.extend(per_type.into_iter().flatten());
+    arns.sort();
+    arns.dedup();
+    act.push_needs(&arns, why, out);
+    if depth == 0 {
+        act.dependent_needs(a, &created, why, out, depth);
+    }
+    true
+}
+
+/// One action being expanded for one call.
+struct Acting<'a> {
+    world: &'a World<'a>,
+    call: &'a Call,
+    prefix: &'static str,
+    name: &'static str,
+    /// `prefix:Name`.
+    full: String,
+    service: Option<&'static data::Service>,
+}
+
+impl Acting<'_> {
+    fn format_of(&self, resource_type: &str) -> Option<&'static String> {
+        self.service.and_then(|s| s.resources.get(resource_type))
+    }
+
+    /// The resource types a request names: the required ones, or, with only
+    /// optional types, the one the call's ARNs fit, else the one with the
+    /// simplest ARN (a rule on the default event bus rather than on a
+    /// custom one) when the call names anything at all.
+    fn resource_types<'x>(&self, a: &'x data::Action) -> Vec<&'x str> {
+        let required = a.required_types();
+        if !required.is_empty() {
+            return required;
+        }
+        let names = || a.resources.iter().map(|(t, _)| t.as_str());
+        let fitting = names().find(|t| {
+            self.format_of(t)
+                .is_some_and(|f| !candidates(f, &self.call.arns).is_empty())
+        });
+        let simplest = names().min_by_key(|t| {
+            self.format_of(t)
+                .map_or(usize::MAX, |f| f.matches("${").count())
+        });
+        match (fitting, simplest) {
+            (Some(t), _) => vec![t],
+            (None, Some(t)) if !self.call.vars.is_empty() || !self.call.arns.is_empty() => {
+                vec![t]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The ARNs of one resource type the request names: the call's own that
+    /// fit, the roles it passes, the service-linked roles it creates, or
+    /// one built from the type's format.
+    fn resources_of(&self, t: &str) -> Vec<String> {
+        let (world, call) = (self.world, self.call);
+        let Some(format) = self.format_of(t) else {
+            return vec![UNKNOWN.to_string()];
         };
         let mut found = candidates(format, &call.arns);
-        if full == "iam:PassRole"
-            || (prefix == "iam"
-                && *t == "role"
+        if self.full == "iam:PassRole"
+            || (self.prefix == "iam"
+                && t == "role"
                 && !call.roles.is_empty()
-                && name != "CreateServiceLinkedRole")
+                && self.name != "CreateServiceLinkedRole")
         {
             found = call.roles.iter().map(|r| world.arn(r, 0)).collect();
         }
-        if name == "CreateServiceLinkedRole" && !call.linked_roles.is_empty() {
+        if self.name == "CreateServiceLinkedRole" && !call.linked_roles.is_empty() {
             found = call
                 .linked_roles
                 .iter()
@@ -125,73 +161,81 @@ pub(crate) fn expand(
                 call.vars.get(v).cloned().or_else(|| {
                     call.subject
                         .as_ref()
-                        .and_then(|r| world.subject_part(r, prefix, t, v))
+                        .and_then(|r| world.subject_part(r, self.prefix, t, v))
                 })
             }));
         }
-        per_type.push(found);
+        found
     }
-    let created = per_type.first().cloned().unwrap_or_default();
-    for group in per_type {
-        arns.extend(group);
-    }
-    arns.sort();
-    arns.dedup();
-    let contexts = contexts(world, &full, call);
-    for resource in &arns {
-        for context in &contexts {
-            let mut context = context.clone();
-            for (k, v) in call.tags.get(resource).into_iter().flatten() {
-                context.insert(
-                    format!("aws:resourcetag/{k}").to_ascii_lowercase(),
-                    vec![v.clone()],
-                );
+
+    /// One need per resource and condition context, with the resource's tags.
+    fn push_needs(&self, arns: &[String], why: &str, out: &mut Vec<Need>) {
+        let contexts = contexts(self.world, &self.full, self.call);
+        for resource in arns {
+            for context in &contexts {
+                let mut context = context.clone();
+                for (k, v) in self.call.tags.get(resource).into_iter().flatten() {
+                    context.insert(
+                        format!("aws:resourcetag/{k}").to_ascii_lowercase(),
+                        vec![v.clone()],
+                    );
+                }
+                out.push(Need {
+                    action: self.full.clone(),
+                    resource: resource.clone(),
+                    context,
+                    why: why.to_owned(),
+                });
             }
-            out.push(Need {
-                action: full.clone(),
-                resource: resource.clone(),
-                context,
-                why: why.to_owned(),
-            });
         }
     }
-    if depth == 0 {
+
+    /// The action's dependent actions, one level deep: those of its own
+    /// service, IAM's, and those of services the call involves.
+    fn dependent_needs(
+        &self,
+        a: &data::Action,
+        created: &[String],
+        why: &str,
+        out: &mut Vec<Need>,
+        depth: usize,
+    ) {
         for dep in &a.dependent {
             let dep_service = dep.split(':').next().unwrap_or_default();
-            if dep_service != prefix
+            if dep_service != self.prefix
                 && dep_service != "iam"
-                && call
+                && self
+                    .call
                     .services
                     .as_ref()
                     .is_some_and(|s| !s.iter().any(|x| x == dep_service))
             {
                 continue;
             }
-            let mut sub = call.clone();
-            sub.calling = vec![full.clone()];
+            let mut sub = self.call.clone();
+            sub.calling = vec![self.full.clone()];
             // Tagging on create tags the resource being created (the
             // action's first resource type), with the creating action named.
             if dep.ends_with(":CreateTags")
                 || dep.ends_with(":TagResource")
                 || dep.ends_with(":AddTags")
             {
-                sub.arns = created.clone();
+                sub.arns = created.to_vec();
                 sub.context.insert(
                     format!("{dep_service}:createaction").to_ascii_lowercase(),
-                    vec![name.to_owned()],
+                    vec![self.name.to_owned()],
                 );
             }
             expand(
-                world,
+                self.world,
                 dep,
                 &sub,
-                &format!("{why} (dependent action of {full})"),
+                &format!("{why} (dependent action of {})", self.full),
                 out,
                 depth + 1,
             );
         }
     }
-    true
 }
 
 /// The call's ARNs that fit an ARN format (same number of `:`-separated

@@ -192,35 +192,7 @@ impl<'a> Model<'a> {
             "AWS::EC2::RouteTable" => {
                 self.routes.entry(rid).or_default();
             }
-            "AWS::EC2::Route" => {
-                let Some(table) = self.rid_of(t, p.get("RouteTableId")) else {
-                    return;
-                };
-                let Some(dest) = p.get("DestinationCidrBlock").and_then(Value::as_str) else {
-                    return;
-                };
-                let hop = if let Some(v) = p.get("NatGatewayId") {
-                    Hop::Nat(self.resolve(t, v))
-                } else if let Some(v) = p.get("GatewayId") {
-                    Hop::Gateway(self.resolve(t, v))
-                } else if p.contains_key("TransitGatewayId") {
-                    Hop::Other("transit gateway")
-                } else if p.contains_key("VpcPeeringConnectionId") {
-                    Hop::Other("VPC peering connection")
-                } else if p.contains_key("InstanceId") {
-                    Hop::Other("instance")
-                } else if p.contains_key("NetworkInterfaceId") {
-                    Hop::Other("network interface")
-                } else if p.contains_key("VpcEndpointId") {
-                    Hop::Other("gateway load balancer endpoint")
-                } else {
-                    Hop::Other("target")
-                };
-                self.routes
-                    .entry(table)
-                    .or_default()
-                    .push(Route { dest, hop });
-            }
+            "AWS::EC2::Route" => self.add_route(t, p),
             "AWS::EC2::SubnetRouteTableAssociation" => {
                 if let (Some(s), Some(rt)) = (
                     self.rid_of(t, p.get("SubnetId")),
@@ -249,25 +221,60 @@ impl<'a> Model<'a> {
                 };
                 self.nats.insert(rid, nat);
             }
-            "AWS::EC2::SecurityGroupIngress" | "AWS::EC2::SecurityGroupEgress" => {
-                let Some(group) = self.rid_of(t, p.get("GroupId")) else {
-                    return;
-                };
-                let egress = kind == "AWS::EC2::SecurityGroupEgress";
-                let rule = self.rule(t, p, egress);
-                if let Some(sg) = self.sgs.get_mut(&group) {
-                    if egress {
-                        sg.egress.push(rule);
-                    } else {
-                        sg.ingress.push(rule);
-                    }
-                }
-            }
+            "AWS::EC2::SecurityGroupIngress" => self.add_rule(t, p, false),
+            "AWS::EC2::SecurityGroupEgress" => self.add_rule(t, p, true),
             "AWS::EC2::VPCEndpoint" => {
                 let endpoint = self.endpoint(t, id, p);
                 self.endpoints.push(endpoint);
             }
             _ => {}
+        }
+    }
+
+    /// A route of a route table, with the kind of its next hop.
+    fn add_route(&mut self, t: usize, p: &'a Map) {
+        let Some(table) = self.rid_of(t, p.get("RouteTableId")) else {
+            return;
+        };
+        let Some(dest) = p.get("DestinationCidrBlock").and_then(Value::as_str) else {
+            return;
+        };
+        let hop = if let Some(v) = p.get("NatGatewayId") {
+            Hop::Nat(self.resolve(t, v))
+        } else if let Some(v) = p.get("GatewayId") {
+            Hop::Gateway(self.resolve(t, v))
+        } else {
+            let other = [
+                ("TransitGatewayId", "transit gateway"),
+                ("VpcPeeringConnectionId", "VPC peering connection"),
+                ("InstanceId", "instance"),
+                ("NetworkInterfaceId", "network interface"),
+                ("VpcEndpointId", "gateway load balancer endpoint"),
+            ];
+            let target = other
+                .iter()
+                .find(|(key, _)| p.contains_key(*key))
+                .map_or("target", |(_, what)| what);
+            Hop::Other(target)
+        };
+        self.routes
+            .entry(table)
+            .or_default()
+            .push(Route { dest, hop });
+    }
+
+    /// A standalone ingress or egress rule, added to its group.
+    fn add_rule(&mut self, t: usize, p: &'a Map, egress: bool) {
+        let Some(group) = self.rid_of(t, p.get("GroupId")) else {
+            return;
+        };
+        let rule = self.rule(t, p, egress);
+        if let Some(sg) = self.sgs.get_mut(&group) {
+            if egress {
+                sg.egress.push(rule);
+            } else {
+                sg.ingress.push(rule);
+            }
         }
     }
 
