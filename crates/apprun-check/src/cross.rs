@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use apprun_template::{Template, Value};
+
 use crate::finding::{Finding, Severity};
 use crate::{Context, Input};
 
@@ -53,4 +55,22 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, out: &mut Vec<Finding>)
             out.push(f);
         }
     }
+}
+
+/// Where each export of a set of templates comes from: the index of the
+/// template that declares it and the exported value, for following an
+/// `ImportValue` across stacks. The first declaration wins (a second one is
+/// `E-EXPORT-DUPLICATE`).
+pub(crate) fn exported_values<'a>(
+    templates: impl IntoIterator<Item = &'a Template>,
+) -> BTreeMap<&'a str, (usize, &'a Value)> {
+    let mut exports = BTreeMap::new();
+    for (i, t) in templates.into_iter().enumerate() {
+        for o in t.outputs.values() {
+            if let Some(name) = o.export.as_ref().and_then(Value::as_str) {
+                exports.entry(name).or_insert((i, &o.value));
+            }
+        }
+    }
+    exports
 }

@@ -20,7 +20,7 @@ pub(crate) struct World<'a> {
     pub partition: String,
     pub region: String,
     pub account: String,
-    exports: BTreeMap<String, (usize, String)>,
+    exports: BTreeMap<&'a str, (usize, &'a Value)>,
     /// Every IAM role of the checked set with its ARN, resolved once:
     /// roles given as ARN text are matched against it.
     role_arns: Vec<(String, Rid)>,
@@ -51,14 +51,7 @@ const TYPE_OVERRIDES: &[(&str, &str, &str)] = &[
 
 impl<'a> World<'a> {
     pub(crate) fn new(inputs: &'a [Input<'a>], ctx: &Context) -> Self {
-        let mut exports = BTreeMap::new();
-        for (i, input) in inputs.iter().enumerate() {
-            for (name, output) in input.template.export_names() {
-                exports
-                    .entry(name.to_owned())
-                    .or_insert((i, output.to_owned()));
-            }
-        }
+        let exports = crate::cross::exported_values(inputs.iter().map(|i| i.template));
         let region = ctx.region.clone().unwrap_or_else(|| "{Region}".to_owned());
         let partition = match region.as_str() {
             r if r.starts_with("cn-") => "aws-cn",
@@ -140,11 +133,8 @@ impl<'a> World<'a> {
                 .join(separator),
             Intrinsic::ImportValue(name) => {
                 let name = self.resolve(at, name, depth);
-                match self.exports.get(&name) {
-                    Some((i, output)) => match self.inputs[*i].template.outputs.get(output) {
-                        Some(o) => self.resolve(*i, &o.value, depth),
-                        None => UNKNOWN.to_string(),
-                    },
+                match self.exports.get(name.as_str()) {
+                    Some((i, value)) => self.resolve(*i, value, depth),
                     None => UNKNOWN.to_string(),
                 }
             }
@@ -415,9 +405,8 @@ impl<'a> World<'a> {
                 .then(|| (at, resource.clone())),
             Intrinsic::ImportValue(name) => {
                 let name = self.resolve(at, name, depth);
-                let (i, output) = self.exports.get(&name)?;
-                let o = self.inputs[*i].template.outputs.get(output)?;
-                self.target_depth(*i, &o.value, depth + 1)
+                let (i, value) = self.exports.get(name.as_str())?;
+                self.target_depth(*i, value, depth + 1)
             }
             _ => None,
         }

@@ -140,14 +140,7 @@ pub(crate) struct Model<'a> {
 impl<'a> Model<'a> {
     pub(crate) fn new(inputs: &'a [Input<'_>]) -> Self {
         let templates: Vec<&'a Template> = inputs.iter().map(|i| i.template).collect();
-        let mut exports = BTreeMap::new();
-        for (t, tpl) in templates.iter().enumerate() {
-            for o in tpl.outputs.values() {
-                if let Some(name) = o.export.as_ref().and_then(Value::as_str) {
-                    exports.entry(name).or_insert((t, &o.value));
-                }
-            }
-        }
+        let exports = crate::cross::exported_values(templates.iter().copied());
         let mut m = Model {
             templates,
             exports,
