@@ -27,7 +27,8 @@ Exit codes:
   3    local I/O failure: output apprun could not write (e.g. the synth folder)
   4    refused for safety before any change: wrong account, a stack in a state apprun
        must not touch, an image tag that is not in the registry, a working tree with
-       uncommitted changes, a question answered no or not asked (no terminal, no --yes)
+       uncommitted changes, a question answered no or not asked (no terminal, no --yes),
+       nothing to act on (no approval pending, a service or pipeline not deployed yet)
   5    a tool apprun needs is missing or cannot run (image builder, git)
   130  interrupted by Ctrl-C (AWS keeps going with what had started)";
 
@@ -154,6 +155,15 @@ impl From<BuilderArg> for apprun_image::Builder {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write apprun.toml for an existing repository: detects the app, its port, the branches and the region.
+    #[command(after_help = "Examples:
+  apprun init                      # detect, ask only what is left, write apprun.toml
+  apprun init --yes                # no questions: defaults for what was not detected
+  apprun init --yes --compute apprunner --region eu-west-1 --port 8080
+
+Never overwrites an existing apprun.toml or Dockerfile (exit 4, nothing written).")]
+    Init(crate::commands::init::InitArgs),
+
     /// Write every stack's CloudFormation template for one or all environments.
     #[command(after_help = "Examples:
   apprun synth --env dev --out cdk.out      # iam, repository, network, service-web, pipeline
@@ -171,6 +181,15 @@ atomically, and only if apprun wrote it.")]
 
 Offline: synthesizes and validates, touches no AWS account.")]
     Plan(PlanArgs),
+
+    /// Draw an environment's architecture from its synthesized stacks (SVG, Mermaid, DOT).
+    #[command(after_help = "Examples:
+  apprun diagram --env dev --out docs/diagram-dev.svg
+  apprun diagram --env prod --format mermaid > docs/prod.mmd
+  apprun diagram --env stg --format dot | dot -Tpng -o stg.png
+
+Offline and deterministic: the same config draws the same picture.")]
+    Diagram(crate::commands::diagram::DiagramArgs),
 
     /// Validate templates: resource schemas, references, policy rules, your cfn-guard rules.
     #[command(after_help = "Examples:
@@ -261,6 +280,99 @@ The new backend's stack is deployed beside the old one at the image tag the old 
 and verified; both URLs are printed with what to switch (DNS). The old service is removed
 only with --remove-old. Then set `compute` in apprun.toml to the new backend.")]
     Migrate(MigrateArgs),
+
+    /// Read the service's application logs or the pipeline's last build log, merged by time.
+    #[command(after_help = "Examples:
+  apprun logs --env dev                          # the first service, the last hour
+  apprun logs --env prod --service web --since 15m --filter ERROR
+  apprun logs --env dev --follow                 # new lines as they come, until Ctrl-C
+  apprun logs --env dev --build                  # the pipeline's last build of each service
+  apprun logs --env dev --output json | jq -r .message
+
+One line per event: time (UTC), log stream, message. On a terminal, messages that are
+JSON objects are pretty-printed. With --output json, stdout is JSON lines: one object
+per event (time, timestamp, group, stream, message), and an error ends the stream
+with the usual error document. --follow polls, waiting longer while nothing arrives,
+until Ctrl-C (exit 130).")]
+    Logs(LogsArgs),
+
+    /// Approve or reject the pipeline's pending manual approval, after showing what it releases.
+    #[command(after_help = "Examples:
+  apprun approve --env prod                          # shows commit and image tag, asks
+  apprun approve --env prod --yes --comment \"checked stg\"
+  apprun approve --env prod --reject --comment \"breaks checkout\"
+
+Refuses (exit 4) when no approval is pending, or when nobody can be asked (no terminal,
+no --yes). An approval answered meanwhile or expired (CodePipeline waits 7 days) is
+reported as such (exit 1); nothing is changed then.")]
+    Approve(ApproveArgs),
+
+    /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = "Examples:
+  apprun completions bash > ~/.local/share/bash-completion/completions/apprun
+  apprun completions zsh > ~/.zfunc/_apprun
+  apprun completions fish > ~/.config/fish/completions/apprun.fish")]
+    Completions(crate::commands::completions::CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Environment.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// Service (default: the first of apprun.toml); with --build, its build only.
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// The pipeline's last CodeBuild build instead of the service.
+    #[arg(long)]
+    pub build: bool,
+    /// Keep printing new events until Ctrl-C.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// How far back to start: a number and s, m, h or d.
+    #[arg(long, value_name = "AGE", default_value = "1h", value_parser = parse_age)]
+    pub since: std::time::Duration,
+    /// CloudWatch Logs filter pattern (e.g. ERROR, or { $.level = "error" }).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    #[command(flatten, next_help_heading = "AWS options")]
+    pub aws: AwsArgs,
+}
+
+/// `30s`, `15m`, `1h`, `2d`.
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let seconds: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err("a number followed by s, m, h or d (e.g. 15m)".into()),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| "a number followed by s, m, h or d (e.g. 15m)".to_owned())?;
+    n.checked_mul(seconds)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| "too long ago".to_owned())
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// Environment whose pipeline waits for approval.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// Reject instead of approving: the run stops before its deploy stage.
+    #[arg(long)]
+    pub reject: bool,
+    /// The comment recorded with the answer.
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+    /// Do not ask.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten, next_help_heading = "AWS options")]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

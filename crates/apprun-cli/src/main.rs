@@ -26,6 +26,9 @@ fn main() -> ExitCode {
     let ctx = output::Context::new(cli.output, cli.config.clone(), cli.quiet, cli.color);
     diagnostics::install_hook(ctx.color());
     let result = match &cli.command {
+        Command::Init(args) => commands::init::run(&ctx, args),
+        Command::Diagram(args) => commands::diagram::run(&ctx, args),
+        Command::Completions(args) => Ok(commands::completions::run(&mut Cli::command(), args)),
         Command::Synth(args) => commands::synth::run(&ctx, args),
         Command::Plan(args) => commands::plan::run(&ctx, args),
         Command::Check(args) => commands::check::run(&ctx, args),
@@ -36,6 +39,8 @@ fn main() -> ExitCode {
         Command::Local(args) => commands::local::run(&ctx, args),
         Command::Release(args) => commands::release::run(&ctx, args),
         Command::Migrate(args) => commands::migrate::run(&ctx, args),
+        Command::Logs(args) => commands::logs::run(&ctx, args),
+        Command::Approve(args) => commands::approve::run(&ctx, args),
     };
     match result {
         Ok(code) => code,

@@ -389,8 +389,22 @@ fn color_always_colours_diagnostics_and_never_does_not() {
 fn help_of_every_command() {
     let p = project();
     for command in [
-        "", "synth", "plan", "check", "deploy", "diff", "status", "destroy", "local", "release",
+        "",
+        "init",
+        "synth",
+        "plan",
+        "check",
+        "diagram",
+        "deploy",
+        "diff",
+        "status",
+        "destroy",
+        "local",
+        "release",
         "migrate",
+        "logs",
+        "approve",
+        "completions",
     ] {
         let args: Vec<&str> = [command, "--help"]
             .into_iter()
@@ -535,7 +549,7 @@ fn region_comes_from_the_flag_then_aws_region_then_aws_default_region_then_the_c
 #[test]
 fn aws_options_are_only_on_commands_that_call_aws() {
     let p = project();
-    for offline in ["synth", "plan", "check", "local"] {
+    for offline in ["synth", "plan", "check", "local", "diagram"] {
         let help = stdout(&run(p.path(), &[offline, "--help"]));
         assert!(!help.contains("--region"), "{offline}: {help}");
         let o = run(
@@ -544,7 +558,9 @@ fn aws_options_are_only_on_commands_that_call_aws() {
         );
         assert_eq!(o.status.code(), Some(2), "{offline} rejects --region");
     }
-    for online in ["deploy", "diff", "status", "destroy", "release", "migrate"] {
+    for online in [
+        "deploy", "diff", "status", "destroy", "release", "migrate", "logs", "approve",
+    ] {
         let help = stdout(&run(p.path(), &[online, "--help"]));
         assert!(
             help.contains("AWS options:\n      --profile <NAME>"),

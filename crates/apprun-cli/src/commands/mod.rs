@@ -1,7 +1,13 @@
+pub mod approve;
 pub mod aws;
 pub mod check;
+pub mod completions;
+pub mod diagram;
+pub mod init;
 pub mod local;
+pub mod logs;
 pub mod migrate;
+pub mod pipeline;
 pub mod plan;
 pub mod release;
 pub mod synth;
