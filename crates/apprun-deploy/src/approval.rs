@@ -1,0 +1,187 @@
+//! `apprun approve`: the pipeline's pending manual approval (GetPipelineState
+//! gives its token), what it would release (GetPipelineExecution: the source
+//! revision, hence the image tag), and the answer (PutApprovalResult).
+
+use apprun_blueprint::EnvBlueprint;
+use aws_sdk_codepipeline::operation::get_pipeline_state::GetPipelineStateOutput;
+use aws_sdk_codepipeline::types::{ActionExecutionStatus, ApprovalResult, ApprovalStatus};
+use serde::Serialize;
+
+use crate::ops::{OpsClients, OpsError, error_code, rfc3339};
+use crate::pipeline_runs::{first_line, image_tag, pipeline_name, pipeline_state};
+
+/// A manual approval waiting for an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingApproval {
+    pub pipeline: String,
+    pub stage: String,
+    pub action: String,
+    /// The run waiting at the approval.
+    pub execution_id: Option<String>,
+    /// Since when it waits.
+    pub since: Option<String>,
+    /// The token PutApprovalResult needs (not shown to people).
+    #[serde(skip)]
+    pub token: String,
+}
+
+/// What the pending approval would release.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApprovalSummary {
+    pub commit: Option<String>,
+    pub message: Option<String>,
+    pub image_tag: Option<String>,
+    /// Where the commit is (CodeCommit or the connection's provider).
+    pub revision_url: Option<String>,
+}
+
+/// The approval action that runs and holds a token, first in stage order.
+pub(crate) fn find_pending(
+    state: &GetPipelineStateOutput,
+    pipeline: &str,
+) -> Option<PendingApproval> {
+    state.stage_states().iter().find_map(|stage| {
+        stage.action_states().iter().find_map(|action| {
+            let run = action.latest_execution()?;
+            if run.status() != Some(&ActionExecutionStatus::InProgress) {
+                return None;
+            }
+            let token = run.token()?;
+            Some(PendingApproval {
+                pipeline: pipeline.to_owned(),
+                stage: stage.stage_name().unwrap_or_default().to_owned(),
+                action: action.action_name().unwrap_or_default().to_owned(),
+                execution_id: stage
+                    .latest_execution()
+                    .map(|e| e.pipeline_execution_id().to_owned()),
+                since: run.last_status_change().map(rfc3339),
+                token: token.to_owned(),
+            })
+        })
+    })
+}
+
+/// The last state of the pipeline's approval action, for the message when
+/// none is pending (`last answered Approved at …`).
+fn last_approval_state(state: &GetPipelineStateOutput) -> Option<String> {
+    state
+        .stage_states()
+        .iter()
+        .flat_map(|s| s.action_states())
+        .filter(|a| a.action_name() == Some("Approval"))
+        .find_map(|a| {
+            let run = a.latest_execution()?;
+            let status = run.status()?.as_str();
+            Some(match run.last_status_change() {
+                Some(t) => format!("its approval last ended {status} at {}", rfc3339(t)),
+                None => format!("its approval last ended {status}"),
+            })
+        })
+}
+
+/// The env's pending approval and what it would release. No pipeline, or
+/// nothing pending, is an error that says so.
+pub async fn pending_approval(
+    ops: &OpsClients,
+    bp: &EnvBlueprint,
+) -> Result<(PendingApproval, ApprovalSummary), OpsError> {
+    let pipeline = pipeline_name(bp).ok_or_else(|| OpsError::NoPipeline {
+        pipeline: format!("of env `{}`", bp.env),
+        env: bp.env.clone(),
+    })?;
+    let state = pipeline_state(ops, &pipeline, &bp.env).await?;
+    let Some(pending) = find_pending(&state, &pipeline) else {
+        return Err(OpsError::NoPendingApproval {
+            pipeline,
+            env: bp.env.clone(),
+            last: last_approval_state(&state),
+        });
+    };
+    let summary = match &pending.execution_id {
+        Some(id) => summary_of(ops, &pipeline, id).await?,
+        None => ApprovalSummary::default(),
+    };
+    Ok((pending, summary))
+}
+
+/// The run's source revision: commit, subject line, and the tag its build
+/// pushed.
+async fn summary_of(
+    ops: &OpsClients,
+    pipeline: &str,
+    execution: &str,
+) -> Result<ApprovalSummary, OpsError> {
+    let out = ops
+        .codepipeline
+        .get_pipeline_execution()
+        .pipeline_name(pipeline)
+        .pipeline_execution_id(execution)
+        .send()
+        .await
+        .map_err(|e| OpsError::aws("GetPipelineExecution", &e))?;
+    let Some(revision) = out
+        .pipeline_execution()
+        .and_then(|e| e.artifact_revisions().first())
+    else {
+        return Ok(ApprovalSummary::default());
+    };
+    let commit = revision.revision_id().map(str::to_owned);
+    Ok(ApprovalSummary {
+        image_tag: commit.as_deref().map(image_tag),
+        commit,
+        message: revision.revision_summary().map(first_line),
+        revision_url: revision.revision_url().map(str::to_owned),
+    })
+}
+
+/// Approves or rejects. A token that is no longer valid (answered
+/// meanwhile, or expired) is [`OpsError::ApprovalExpired`].
+pub async fn answer_approval(
+    ops: &OpsClients,
+    pending: &PendingApproval,
+    env: &str,
+    approve: bool,
+    comment: &str,
+) -> Result<(), OpsError> {
+    let status = if approve {
+        ApprovalStatus::Approved
+    } else {
+        ApprovalStatus::Rejected
+    };
+    let result = ApprovalResult::builder()
+        .summary(comment)
+        .status(status)
+        .build()
+        .map_err(|e| OpsError::Aws {
+            operation: "PutApprovalResult",
+            message: e.to_string(),
+        })?;
+    match ops
+        .codepipeline
+        .put_approval_result()
+        .pipeline_name(&pending.pipeline)
+        .stage_name(&pending.stage)
+        .action_name(&pending.action)
+        .result(result)
+        .token(&pending.token)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+            match error_code(&e) {
+                Some(
+                    code @ ("InvalidApprovalTokenException" | "ApprovalAlreadyCompletedException"),
+                ) => Err(OpsError::ApprovalExpired {
+                    pipeline: pending.pipeline.clone(),
+                    stage: pending.stage.clone(),
+                    env: env.to_owned(),
+                    code: code.to_owned(),
+                    message: e.message().unwrap_or_default().to_owned(),
+                }),
+                _ => Err(OpsError::aws("PutApprovalResult", &e)),
+            }
+        }
+    }
+}
