@@ -9,6 +9,7 @@
 //! grid in the `svg` module), Mermaid (a flowchart for READMEs) and DOT (Graphviz).
 
 mod dot;
+mod graph;
 mod mermaid;
 pub mod model;
 mod svg;

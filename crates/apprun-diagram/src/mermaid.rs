@@ -1,11 +1,11 @@
 //! Mermaid flowchart (for READMEs): the same facts as the SVG, laid out by
 //! Mermaid's renderer. Subgraphs nest region > VPC > zone.
 
-use crate::model::{Architecture, Node};
-use crate::text::ident;
+use crate::graph::{Group, Label, Shape, Syntax, draw, indent};
+use crate::model::{Architecture, ServiceFacts};
 
 /// A node label: lines joined with `<br/>`, quotes made entities.
-fn label(lines: &[String]) -> String {
+fn escaped(lines: &[String]) -> String {
     lines
         .iter()
         .map(|l| l.replace('"', "#quot;"))
@@ -13,101 +13,83 @@ fn label(lines: &[String]) -> String {
         .join("<br/>")
 }
 
-fn node_id(node: &Node) -> String {
-    match node {
-        Node::Internet => "internet".to_owned(),
-        Node::Tier(t) => format!("tier{t}"),
-        Node::Other(i) => format!("other{i}"),
+/// A label's text: fixed words as they are, template lines escaped.
+fn text(label: Label) -> String {
+    match label {
+        Label::Word(w) => w.to_owned(),
+        Label::Lines(lines) => escaped(lines),
+    }
+}
+
+struct Mermaid;
+
+impl Syntax for Mermaid {
+    fn open(&self, out: &mut String, _: &Architecture) {
+        out.push_str("flowchart TB\n");
+    }
+
+    fn close(&self, _: &mut String) {}
+
+    fn node(&self, out: &mut String, depth: usize, id: &str, shape: Shape, label: Label) {
+        let (open, close) = match shape {
+            Shape::Box => ("[", "]"),
+            Shape::Round => ("((", "))"),
+            Shape::Hexagon => ("{{", "}}"),
+        };
+        out.push_str(&format!(
+            "{}{id}{open}\"{}\"{close}\n",
+            indent(depth),
+            text(label)
+        ));
+    }
+
+    /// Fixed words go bare between the bars; template text is quoted.
+    fn edge(&self, out: &mut String, depth: usize, from: &str, to: &str, label: Option<Label>) {
+        let label = match label {
+            None => String::new(),
+            Some(Label::Word(w)) => format!("|{w}|"),
+            Some(lines) => format!("|\"{}\"|", text(lines)),
+        };
+        out.push_str(&format!("{}{from} -->{label} {to}\n", indent(depth)));
+    }
+
+    fn open_group(&self, out: &mut String, depth: usize, group: Group) {
+        let label = escaped(group.label);
+        out.push_str(&format!(
+            "{}subgraph {}[\"{label}\"]\n",
+            indent(depth),
+            group.id
+        ));
+        if let Some(direction) = group.direction {
+            out.push_str(&format!("{}direction {direction}\n", indent(depth + 1)));
+        }
+    }
+
+    fn close_group(&self, out: &mut String, depth: usize) {
+        out.push_str(&format!("{}end\n", indent(depth)));
+    }
+
+    /// A service behind a load balancer is a box holding both.
+    fn service(&self, out: &mut String, id: &str, service: &ServiceFacts) {
+        match &service.load_balancer {
+            Some(lb) => {
+                let box_id = format!("{id}_box");
+                let name = std::slice::from_ref(&service.name);
+                self.open_group(out, 1, Group::new(&box_id, name, None));
+                self.node(out, 2, id, Shape::Box, Label::Lines(&service.lines));
+                self.node(out, 2, &format!("{id}_lb"), Shape::Box, Label::Lines(lb));
+                self.close_group(out, 1);
+            }
+            None => {
+                let mut lines = vec![service.name.clone()];
+                lines.extend(service.lines.iter().cloned());
+                self.node(out, 1, id, Shape::Box, Label::Lines(&lines));
+            }
+        }
+        self.edge(out, 1, "ecr", id, Some(Label::Word("image")));
     }
 }
 
 pub fn render(arch: &Architecture) -> String {
-    let mut out = String::from("flowchart TB\n");
-    out.push_str("  internet((\"Internet\"))\n");
-    out.push_str(&format!("  ecr[\"{}\"]\n", label(&arch.ecr)));
-    for s in &arch.services {
-        let id = format!("svc_{}", ident(&s.name));
-        match &s.load_balancer {
-            Some(lb) => {
-                out.push_str(&format!(
-                    "  subgraph {id}_box[\"{}\"]\n",
-                    label(std::slice::from_ref(&s.name))
-                ));
-                out.push_str(&format!("    {id}[\"{}\"]\n", label(&s.lines)));
-                out.push_str(&format!("    {id}_lb[\"{}\"]\n", label(lb)));
-                out.push_str("  end\n");
-            }
-            None => {
-                let mut lines = vec![s.name.clone()];
-                lines.extend(s.lines.iter().cloned());
-                out.push_str(&format!("  {id}[\"{}\"]\n", label(&lines)));
-            }
-        }
-        out.push_str(&format!("  ecr -->|image| {id}\n"));
-    }
-    out.push_str(&format!("  subgraph region[\"Region {}\"]\n", arch.region));
-    let mut vpc = vec![format!("VPC {} {}", arch.vpc_id, arch.vpc_cidr)];
-    vpc.extend(arch.vpc_notes.iter().cloned());
-    out.push_str(&format!("    subgraph vpc[\"{}\"]\n", label(&vpc)));
-    for zone in &arch.zones {
-        out.push_str(&format!(
-            "      subgraph zone_{}[\"zone {zone}\"]\n",
-            ident(zone)
-        ));
-        out.push_str("        direction TB\n");
-        for s in arch.subnets.iter().filter(|s| &s.zone == zone) {
-            let mut lines = vec![s.id.clone(), s.cidr.clone()];
-            lines.extend(s.lines.iter().cloned());
-            out.push_str(&format!(
-                "        {}[\"{}\"]\n",
-                ident(&s.id),
-                label(&lines)
-            ));
-        }
-        out.push_str("      end\n");
-    }
-    for (t, tier) in arch.tiers.iter().enumerate() {
-        let mut lines = vec![format!("{} tier", tier.name)];
-        lines.extend(tier.groups.iter().map(|g| format!("SG {g}")));
-        out.push_str(&format!("      tier{t}{{{{\"{}\"}}}}\n", label(&lines)));
-    }
-    for (i, o) in arch.others.iter().enumerate() {
-        out.push_str(&format!(
-            "      other{i}[\"{}\"]\n",
-            label(std::slice::from_ref(o))
-        ));
-    }
-    out.push_str("    end\n  end\n");
-    out.push_str(&format!("  source[\"{}\"]\n", label(&arch.source)));
-    out.push_str(&format!(
-        "  subgraph pipeline[\"{}\"]\n    direction LR\n",
-        label(&arch.pipeline.lines)
-    ));
-    let stage_ids: Vec<String> = arch
-        .pipeline
-        .stages
-        .iter()
-        .map(|(name, _)| format!("stage_{}", ident(name)))
-        .collect();
-    for ((name, actions), id) in arch.pipeline.stages.iter().zip(&stage_ids) {
-        let mut lines = vec![name.clone()];
-        lines.extend(actions.iter().cloned());
-        out.push_str(&format!("    {id}[\"{}\"]\n", label(&lines)));
-    }
-    for pair in stage_ids.windows(2) {
-        out.push_str(&format!("    {} --> {}\n", pair[0], pair[1]));
-    }
-    out.push_str("  end\n");
-    if let Some(first) = stage_ids.first() {
-        out.push_str(&format!("  source -->|push| {first}\n"));
-    }
-    for f in &arch.flows {
-        out.push_str(&format!(
-            "  {} -->|\"{}\"| {}\n",
-            node_id(&f.from),
-            label(&f.label()),
-            node_id(&f.to)
-        ));
-    }
-    out
+    draw(arch, &Mermaid)
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use apprun_blueprint::{EnvBlueprint, StackKind, synthesize};
 use apprun_config::Config;
-use apprun_template::{Intrinsic, Resource, Template, Value};
+use apprun_template::{Intrinsic, Map, Resource, Template, Value};
 
 use crate::DiagramError;
 
@@ -153,148 +153,39 @@ impl Architecture {
         system: &str,
         region: &str,
     ) -> Result<Architecture, DiagramError> {
-        let missing = |what: &str| DiagramError::Missing {
-            env: bp.env.clone(),
-            what: what.to_owned(),
-        };
         let network = &bp
             .stack(&StackKind::Network)
-            .ok_or_else(|| missing("network stack"))?
+            .ok_or_else(|| missing(bp, "network stack"))?
             .template;
         let reader = Reader::new(network, region);
-        let services: Vec<&Template> = bp
-            .stacks
-            .iter()
-            .filter(|s| matches!(s.kind, StackKind::Service { .. }))
-            .map(|s| &s.template)
-            .collect();
-
         let (vpc_id, vpc) = of_kind(network, "AWS::EC2::VPC")
             .next()
-            .ok_or_else(|| missing("VPC"))?;
-        let vpc_cidr = reader
-            .text(vpc.properties.get("CidrBlock"))
-            .unwrap_or_default();
-
-        // Subnets and their tiers, tiers ordered by their lowest address.
-        let mut subnets = Vec::new();
-        for (id, r) in of_kind(network, "AWS::EC2::Subnet") {
-            let tier = tag(r, "Subnet").unwrap_or_else(|| id.to_owned());
-            let zone = tag(r, "Az")
-                .or_else(|| reader.text(r.properties.get("AvailabilityZone")))
-                .unwrap_or_default();
-            let cidr = reader
-                .text(r.properties.get("CidrBlock"))
-                .unwrap_or_default();
-            subnets.push((id.to_owned(), tier, zone, cidr));
+            .ok_or_else(|| missing(bp, "VPC"))?;
+        let declared = declared_subnets(&reader, network);
+        if declared.is_empty() {
+            return Err(missing(bp, "subnets"));
         }
-        if subnets.is_empty() {
-            return Err(missing("subnets"));
-        }
-        let mut tier_names: Vec<(u64, String)> = Vec::new();
-        for (_, tier, _, cidr) in &subnets {
-            let key = cidr_key(cidr);
-            match tier_names.iter_mut().find(|(_, n)| n == tier) {
-                Some(entry) => entry.0 = entry.0.min(key),
-                None => tier_names.push((key, tier.clone())),
-            }
-        }
-        tier_names.sort();
-        let tier_of_name = |name: &str| tier_names.iter().position(|(_, n)| n == name).unwrap_or(0);
-        let mut zones: Vec<String> = subnets.iter().map(|s| s.2.clone()).collect();
-        zones.sort();
-        zones.dedup();
-
+        let services = service_templates(bp);
         let attachments = attachments(&reader, network, &services);
-        let subnet_tier: BTreeMap<String, usize> = subnets
+        let tier_names = tier_names(&declared);
+        let subnet_tier: BTreeMap<String, usize> = declared
             .iter()
-            .map(|(id, tier, _, _)| (id.clone(), tier_of_name(tier)))
+            .map(|s| (s.id.clone(), tier_index(&tier_names, &s.tier)))
             .collect();
-
-        // Security groups: the tier whose subnets they are attached to, or
-        // the tier their logical id names.
-        let mut group_tier: BTreeMap<String, Option<usize>> = BTreeMap::new();
-        for (id, _) in of_kind(network, "AWS::EC2::SecurityGroup") {
-            let used = attachments
-                .iter()
-                .filter(|a| a.groups.iter().any(|g| g == id))
-                .flat_map(|a| a.subnets.iter().filter_map(|s| subnet_tier.get(s)))
-                .min()
-                .copied();
-            let named = tier_names
-                .iter()
-                .position(|(_, n)| id.starts_with(n.as_str()));
-            group_tier.insert(id.to_owned(), used.or(named));
-        }
-        let mut tiers: Vec<TierFacts> = tier_names
-            .iter()
-            .map(|(_, name)| TierFacts {
-                name: name.clone(),
-                groups: Vec::new(),
-            })
-            .collect();
-        for (group, tier) in &group_tier {
-            if let Some(t) = tier {
-                tiers[*t].groups.push(group.clone());
-            }
-        }
-
+        let group_tier = group_tiers(network, &attachments, &subnet_tier, &tier_names);
+        let tiers = tier_facts(&tier_names, &group_tier);
         let rules = rules(&reader, network);
-        let cidr_tier: BTreeMap<&str, usize> = subnets
-            .iter()
-            .map(|(id, _, _, cidr)| (cidr.as_str(), subnet_tier[id]))
-            .collect();
-        let mut others: BTreeSet<String> = BTreeSet::new();
-        let node_name = |peer: &str| -> Result<usize, String> {
-            if let Some(t) = cidr_tier.get(peer) {
-                return Ok(*t);
-            }
-            match group_tier.get(peer) {
-                Some(Some(t)) => Ok(*t),
-                _ => Err(peer.to_owned()),
-            }
+        let peers = PeerNodes::new(&declared, &subnet_tier, &group_tier, &rules);
+        let flows = flows(&rules, &peers);
+        let view = NetworkView {
+            reader: &reader,
+            network,
+            subnet_tier: &subnet_tier,
+            tiers: &tiers,
         };
-        for rule in &rules {
-            if !is_world(&rule.peer)
-                && let Err(other) = node_name(&rule.peer)
-            {
-                others.insert(other);
-            }
-            if let Some(None) = group_tier.get(&rule.group) {
-                others.insert(rule.group.clone());
-            }
-        }
-        let others: Vec<String> = others.into_iter().collect();
-        let node_of = |peer: &str| -> Node {
-            if is_world(peer) {
-                return Node::Internet;
-            }
-            match node_name(peer) {
-                Ok(t) => Node::Tier(t),
-                Err(o) => Node::Other(others.iter().position(|x| *x == o).unwrap_or(0)),
-            }
-        };
-        let flows = flows(&rules, &node_of, &|g: &str| match group_tier.get(g) {
-            Some(Some(t)) => Node::Tier(*t),
-            _ => Node::Other(others.iter().position(|x| x == g).unwrap_or(0)),
-        });
-
-        let subnets = subnets
+        let services = services
             .iter()
-            .map(|(id, tier, zone, cidr)| SubnetFacts {
-                id: id.clone(),
-                tier: tier_of_name(tier),
-                zone: zone.clone(),
-                cidr: cidr.clone(),
-                lines: subnet_lines(&reader, network, id, &attachments),
-            })
-            .collect::<Vec<_>>();
-        let mut subnets = subnets;
-        subnets.sort_by(|a, b| (a.tier, &a.zone, &a.id).cmp(&(b.tier, &b.zone, &b.id)));
-
-        let service_facts = services
-            .iter()
-            .flat_map(|t| service_facts(&reader, t, &subnet_tier, &tiers, network))
+            .flat_map(|t| service_facts(&view, t))
             .collect();
         let repository = bp.stack(&StackKind::Repository).map(|s| &s.template);
         let pipeline = bp.stack(&StackKind::Pipeline).map(|s| &s.template);
@@ -303,15 +194,15 @@ impl Architecture {
             env: bp.env.clone(),
             region: region.to_owned(),
             vpc_id: vpc_id.to_owned(),
-            vpc_cidr,
+            vpc_cidr: reader.shown(vpc.properties.get("CidrBlock")),
             vpc_notes: vpc_notes(&reader, network),
-            zones,
+            zones: zones(&declared),
+            subnets: subnet_facts(&reader, network, &declared, &subnet_tier, &attachments),
             tiers,
-            subnets,
-            others,
+            others: peers.others,
             rules,
             flows,
-            services: service_facts,
+            services,
             ecr: repository
                 .map(|t| ecr_lines(&reader, t))
                 .unwrap_or_default(),
@@ -352,6 +243,215 @@ impl Architecture {
     }
 }
 
+/// The error for something every env's stacks have.
+fn missing(bp: &EnvBlueprint, what: &str) -> DiagramError {
+    DiagramError::Missing {
+        env: bp.env.clone(),
+        what: what.to_owned(),
+    }
+}
+
+/// The templates of the env's services (one a backend stack).
+fn service_templates(bp: &EnvBlueprint) -> Vec<&Template> {
+    bp.stacks
+        .iter()
+        .filter(|s| matches!(s.kind, StackKind::Service { .. }))
+        .map(|s| &s.template)
+        .collect()
+}
+
+/// A subnet as the network template declares it, its tier still a name.
+struct DeclaredSubnet {
+    id: String,
+    /// The `Subnet` tag (the tier's name), else the logical id.
+    tier: String,
+    zone: String,
+    cidr: String,
+}
+
+/// The network's subnets, in logical-id order.
+fn declared_subnets(reader: &Reader, network: &Template) -> Vec<DeclaredSubnet> {
+    of_kind(network, "AWS::EC2::Subnet")
+        .map(|(id, r)| DeclaredSubnet {
+            id: id.to_owned(),
+            tier: tag(r, "Subnet").unwrap_or_else(|| id.to_owned()),
+            zone: tag(r, "Az")
+                .or_else(|| reader.text(r.properties.get("AvailabilityZone")))
+                .unwrap_or_default(),
+            cidr: reader.shown(r.properties.get("CidrBlock")),
+        })
+        .collect()
+}
+
+/// Tier names ordered by the lowest address of their subnets, so that rows
+/// read public, protect, private whatever the tags are called.
+fn tier_names(subnets: &[DeclaredSubnet]) -> Vec<String> {
+    let mut lowest: Vec<(u64, String)> = Vec::new();
+    for s in subnets {
+        let key = cidr_key(&s.cidr);
+        match lowest.iter_mut().find(|(_, n)| *n == s.tier) {
+            Some(entry) => entry.0 = entry.0.min(key),
+            None => lowest.push((key, s.tier.clone())),
+        }
+    }
+    lowest.sort();
+    lowest.into_iter().map(|(_, name)| name).collect()
+}
+
+/// A tier's row; a name no subnet carries (none can) falls to the first.
+fn tier_index(tier_names: &[String], name: &str) -> usize {
+    tier_names.iter().position(|n| n == name).unwrap_or(0)
+}
+
+/// Zone letters (or names), sorted, each once.
+fn zones(subnets: &[DeclaredSubnet]) -> Vec<String> {
+    let mut zones: Vec<String> = subnets.iter().map(|s| s.zone.clone()).collect();
+    zones.sort();
+    zones.dedup();
+    zones
+}
+
+/// The tier of each security group: the lowest tier whose subnets it is
+/// attached to, else the tier its logical id starts with, else none (it
+/// becomes a node of its own).
+fn group_tiers(
+    network: &Template,
+    attachments: &[Attachment],
+    subnet_tier: &BTreeMap<String, usize>,
+    tier_names: &[String],
+) -> BTreeMap<String, Option<usize>> {
+    of_kind(network, "AWS::EC2::SecurityGroup")
+        .map(|(id, _)| {
+            let used = attachments
+                .iter()
+                .filter(|a| a.groups.iter().any(|g| g == id))
+                .flat_map(|a| a.subnets.iter().filter_map(|s| subnet_tier.get(s)))
+                .min()
+                .copied();
+            let named = tier_names.iter().position(|n| id.starts_with(n.as_str()));
+            (id.to_owned(), used.or(named))
+        })
+        .collect()
+}
+
+/// Each tier with the security groups drawn on it.
+fn tier_facts(
+    tier_names: &[String],
+    group_tier: &BTreeMap<String, Option<usize>>,
+) -> Vec<TierFacts> {
+    let mut tiers: Vec<TierFacts> = tier_names
+        .iter()
+        .map(|name| TierFacts {
+            name: name.clone(),
+            groups: Vec::new(),
+        })
+        .collect();
+    for (group, tier) in group_tier {
+        if let Some(t) = tier {
+            tiers[*t].groups.push(group.clone());
+        }
+    }
+    tiers
+}
+
+/// Where the ends of security-group arrows are drawn: a tier (a subnet's
+/// CIDR or a group on the tier), the Internet, or a node of its own.
+struct PeerNodes<'a> {
+    cidr_tier: BTreeMap<&'a str, usize>,
+    group_tier: &'a BTreeMap<String, Option<usize>>,
+    /// Peers and groups that are no tier, sorted ([`Architecture::others`]).
+    others: Vec<String>,
+}
+
+impl<'a> PeerNodes<'a> {
+    fn new(
+        subnets: &'a [DeclaredSubnet],
+        subnet_tier: &BTreeMap<String, usize>,
+        group_tier: &'a BTreeMap<String, Option<usize>>,
+        rules: &[Rule],
+    ) -> Self {
+        let cidr_tier = subnets
+            .iter()
+            .map(|s| (s.cidr.as_str(), subnet_tier[&s.id]))
+            .collect();
+        let mut nodes = PeerNodes {
+            cidr_tier,
+            group_tier,
+            others: Vec::new(),
+        };
+        let mut others: BTreeSet<String> = BTreeSet::new();
+        for rule in rules {
+            if !is_world(&rule.peer)
+                && let Err(other) = nodes.tier_of_peer(&rule.peer)
+            {
+                others.insert(other);
+            }
+            if let Some(None) = group_tier.get(&rule.group) {
+                others.insert(rule.group.clone());
+            }
+        }
+        nodes.others = others.into_iter().collect();
+        nodes
+    }
+
+    /// The tier a peer belongs to, or the peer itself when it is no tier.
+    fn tier_of_peer(&self, peer: &str) -> Result<usize, String> {
+        if let Some(t) = self.cidr_tier.get(peer) {
+            return Ok(*t);
+        }
+        match self.group_tier.get(peer) {
+            Some(Some(t)) => Ok(*t),
+            _ => Err(peer.to_owned()),
+        }
+    }
+
+    fn other(&self, name: &str) -> Node {
+        Node::Other(self.others.iter().position(|x| x == name).unwrap_or(0))
+    }
+
+    /// The node of a rule's peer.
+    fn of_peer(&self, peer: &str) -> Node {
+        if is_world(peer) {
+            return Node::Internet;
+        }
+        match self.tier_of_peer(peer) {
+            Ok(t) => Node::Tier(t),
+            Err(o) => self.other(&o),
+        }
+    }
+
+    /// The node of the group that owns a rule.
+    fn of_group(&self, group: &str) -> Node {
+        match self.group_tier.get(group) {
+            Some(Some(t)) => Node::Tier(*t),
+            _ => self.other(group),
+        }
+    }
+}
+
+/// The subnets' facts, ordered by tier, zone and id.
+fn subnet_facts(
+    reader: &Reader,
+    network: &Template,
+    declared: &[DeclaredSubnet],
+    subnet_tier: &BTreeMap<String, usize>,
+    attachments: &[Attachment],
+) -> Vec<SubnetFacts> {
+    let mut subnets: Vec<SubnetFacts> = declared
+        .iter()
+        .map(|s| SubnetFacts {
+            id: s.id.clone(),
+            tier: subnet_tier[&s.id],
+            zone: s.zone.clone(),
+            cidr: s.cidr.clone(),
+            lines: subnet_lines(reader, network, &s.id, attachments),
+        })
+        .collect();
+    subnets.sort_by(|a, b| (a.tier, &a.zone, &a.id).cmp(&(b.tier, &b.zone, &b.id)));
+    subnets
+}
+
+/// The whole IPv4 or IPv6 internet.
 fn is_world(peer: &str) -> bool {
     peer == "0.0.0.0/0" || peer == "::/0"
 }
@@ -367,6 +467,7 @@ fn cidr_key(cidr: &str) -> u64 {
     }
 }
 
+/// The resources of one type, in logical-id order.
 fn of_kind<'t>(t: &'t Template, kind: &'t str) -> impl Iterator<Item = (&'t str, &'t Resource)> {
     t.resources
         .iter()
@@ -374,6 +475,7 @@ fn of_kind<'t>(t: &'t Template, kind: &'t str) -> impl Iterator<Item = (&'t str,
         .map(|(id, r)| (id.as_str(), r))
 }
 
+/// The value of the tag `key`, if it is a literal.
 fn tag(r: &Resource, key: &str) -> Option<String> {
     r.properties.get("Tags")?.as_list()?.iter().find_map(|t| {
         (t.get("Key")?.as_str()? == key).then(|| t.get("Value")?.as_str().map(str::to_owned))?
@@ -421,6 +523,17 @@ impl<'t> Reader<'t> {
         }
     }
 
+    /// A literal value as text, empty when the template has none (the
+    /// diagram still draws the line, with a blank where the fact is).
+    fn shown(&self, v: Option<&Value>) -> String {
+        self.text(v).unwrap_or_default()
+    }
+
+    /// The values of `keys` in the map `v`, each as [`Reader::shown`].
+    fn fields<const N: usize>(&self, v: &Value, keys: [&str; N]) -> [String; N] {
+        keys.map(|k| self.shown(v.get(k)))
+    }
+
     /// The logical id a value refers to: `Ref`, `GetAtt` or an import of
     /// a network export.
     fn target(&self, v: &Value) -> Option<String> {
@@ -430,6 +543,11 @@ impl<'t> Reader<'t> {
             Intrinsic::ImportValue(name) => self.exports.get(name.as_str()?).cloned(),
             _ => None,
         }
+    }
+
+    /// [`Reader::target`] of a value that may be absent.
+    fn target_of(&self, v: Option<&Value>) -> Option<String> {
+        self.target(v?)
     }
 
     fn targets(&self, v: Option<&Value>) -> Vec<String> {
@@ -483,13 +601,12 @@ fn attachments(reader: &Reader, network: &Template, services: &[&Template]) -> V
 
 /// `com.amazonaws.<region>.ecr.api` drawn as `ecr.api`.
 fn endpoint_service(reader: &Reader, r: &Resource) -> String {
-    let name = reader
-        .text(r.properties.get("ServiceName"))
-        .unwrap_or_default();
+    let name = reader.shown(r.properties.get("ServiceName"));
     let prefix = format!("com.amazonaws.{}.", reader.region);
     name.strip_prefix(&prefix).unwrap_or(&name).to_owned()
 }
 
+/// VPC-wide facts: internet gateways and gateway endpoints (no subnets).
 fn vpc_notes(reader: &Reader, network: &Template) -> Vec<String> {
     let mut notes = Vec::new();
     for (id, _) in of_kind(network, "AWS::EC2::InternetGateway") {
@@ -513,74 +630,78 @@ fn subnet_lines(
     subnet: &str,
     attachments: &[Attachment],
 ) -> Vec<String> {
-    let mut lines = Vec::new();
-    let table = of_kind(network, "AWS::EC2::SubnetRouteTableAssociation").find_map(|(_, r)| {
-        let s = r
-            .properties
-            .get("SubnetId")
-            .and_then(|v| reader.target(v))?;
-        (s == subnet)
-            .then(|| {
-                r.properties
-                    .get("RouteTableId")
-                    .and_then(|v| reader.target(v))
-            })
-            .flatten()
-    });
-    match table {
-        Some(table) => {
-            let mut routes: Vec<String> = of_kind(network, "AWS::EC2::Route")
-                .filter(|(_, r)| {
-                    r.properties
-                        .get("RouteTableId")
-                        .and_then(|v| reader.target(v))
-                        == Some(table.clone())
-                })
-                .map(|(_, r)| {
-                    let dest = reader
-                        .text(r.properties.get("DestinationCidrBlock"))
-                        .or_else(|| reader.text(r.properties.get("DestinationIpv6CidrBlock")))
-                        .unwrap_or_default();
-                    let via = [
-                        "GatewayId",
-                        "NatGatewayId",
-                        "VpcEndpointId",
-                        "TransitGatewayId",
-                    ]
-                    .iter()
-                    .find_map(|k| r.properties.get(*k).and_then(|v| reader.target(v)))
-                    .unwrap_or_else(|| "?".to_owned());
-                    format!("route {dest} -> {via}")
-                })
-                .collect();
-            routes.sort();
-            if routes.is_empty() {
-                routes.push("routes: VPC only".to_owned());
-            }
-            lines.extend(routes);
-        }
-        None => lines.push("routes: VPC only".to_owned()),
-    }
-    let mut items: Vec<String> = of_kind(network, "AWS::EC2::NatGateway")
-        .filter(|(_, r)| {
-            r.properties
-                .get("SubnetId")
-                .and_then(|v| reader.target(v))
-                .as_deref()
-                == Some(subnet)
-        })
-        .map(|(id, _)| format!("NAT gateway {id}"))
-        .collect();
-    items.extend(
-        attachments
-            .iter()
-            .filter(|a| a.subnets.iter().any(|s| s == subnet))
-            .map(|a| a.what.clone()),
-    );
-    lines.extend(items);
+    let mut lines = route_lines(reader, network, subnet);
+    lines.extend(residents(reader, network, subnet, attachments));
     lines
 }
 
+/// The logical id of the route table associated with the subnet.
+fn route_table(reader: &Reader, network: &Template, subnet: &str) -> Option<String> {
+    of_kind(network, "AWS::EC2::SubnetRouteTableAssociation").find_map(|(_, r)| {
+        let s = reader.target_of(r.properties.get("SubnetId"))?;
+        (s == subnet)
+            .then(|| reader.target_of(r.properties.get("RouteTableId")))
+            .flatten()
+    })
+}
+
+/// The subnet's routes, sorted; `routes: VPC only` when it has no route
+/// beyond the VPC's own (no route table, or an empty one).
+fn route_lines(reader: &Reader, network: &Template, subnet: &str) -> Vec<String> {
+    let mut routes: Vec<String> = match route_table(reader, network, subnet) {
+        Some(table) => of_kind(network, "AWS::EC2::Route")
+            .filter(|(_, r)| {
+                reader.target_of(r.properties.get("RouteTableId")) == Some(table.clone())
+            })
+            .map(|(_, r)| route_line(reader, r))
+            .collect(),
+        None => Vec::new(),
+    };
+    routes.sort();
+    if routes.is_empty() {
+        routes.push("routes: VPC only".to_owned());
+    }
+    routes
+}
+
+/// `route 0.0.0.0/0 -> InternetGateway`.
+fn route_line(reader: &Reader, route: &Resource) -> String {
+    let p = &route.properties;
+    let dest = reader
+        .text(p.get("DestinationCidrBlock"))
+        .or_else(|| reader.text(p.get("DestinationIpv6CidrBlock")))
+        .unwrap_or_default();
+    let via = [
+        "GatewayId",
+        "NatGatewayId",
+        "VpcEndpointId",
+        "TransitGatewayId",
+    ]
+    .iter()
+    .find_map(|k| reader.target_of(p.get(*k)))
+    .unwrap_or_else(|| "?".to_owned());
+    format!("route {dest} -> {via}")
+}
+
+/// What lives in the subnet: NAT gateways, then endpoints, connectors and
+/// tasks attached to it.
+fn residents(
+    reader: &Reader,
+    network: &Template,
+    subnet: &str,
+    attachments: &[Attachment],
+) -> Vec<String> {
+    let nat = of_kind(network, "AWS::EC2::NatGateway")
+        .filter(|(_, r)| reader.target_of(r.properties.get("SubnetId")).as_deref() == Some(subnet))
+        .map(|(id, _)| format!("NAT gateway {id}"));
+    let attached = attachments
+        .iter()
+        .filter(|a| a.subnets.iter().any(|s| s == subnet))
+        .map(|a| a.what.clone());
+    nat.chain(attached).collect()
+}
+
+/// A rule's ports as drawn: `80`, `1024-65535` or `all`.
 fn port_text(protocol: &str, from: Option<i64>, to: Option<i64>) -> String {
     match (from, to) {
         _ if protocol == "all" => "all".to_owned(),
@@ -591,6 +712,7 @@ fn port_text(protocol: &str, from: Option<i64>, to: Option<i64>) -> String {
     }
 }
 
+/// A literal number.
 fn int(reader: &Reader, v: Option<&Value>) -> Option<i64> {
     reader.text(v)?.parse().ok()
 }
@@ -598,39 +720,6 @@ fn int(reader: &Reader, v: Option<&Value>) -> Option<i64> {
 /// Every rule of every security group of the network, inline or standalone.
 fn rules(reader: &Reader, network: &Template) -> Vec<Rule> {
     let mut out = Vec::new();
-    let mut push = |group: &str, direction: Direction, rule: &Value| {
-        let get = |k: &str| rule.get(k);
-        let protocol = match reader.text(get("IpProtocol")).as_deref() {
-            Some("-1") | None => "all".to_owned(),
-            Some(p) => p.to_owned(),
-        };
-        let ports = port_text(
-            &protocol,
-            int(reader, get("FromPort")),
-            int(reader, get("ToPort")),
-        );
-        let peer = [
-            "CidrIp",
-            "CidrIpv6",
-            "SourcePrefixListId",
-            "DestinationPrefixListId",
-        ]
-        .iter()
-        .find_map(|k| reader.text(get(k)))
-        .or_else(|| {
-            ["SourceSecurityGroupId", "DestinationSecurityGroupId"]
-                .iter()
-                .find_map(|k| get(k).and_then(|v| reader.target(v)))
-        })
-        .unwrap_or_else(|| "?".to_owned());
-        out.push(Rule {
-            group: group.to_owned(),
-            direction,
-            protocol,
-            ports,
-            peer,
-        });
-    };
     for (id, r) in of_kind(network, "AWS::EC2::SecurityGroup") {
         for (key, dir) in [
             ("SecurityGroupIngress", Direction::Ingress),
@@ -642,7 +731,7 @@ fn rules(reader: &Reader, network: &Template) -> Vec<Rule> {
                 .and_then(Value::as_list)
                 .unwrap_or_default()
             {
-                push(id, dir, rule);
+                out.push(rule_of(reader, id, dir, rule));
             }
         }
     }
@@ -651,55 +740,70 @@ fn rules(reader: &Reader, network: &Template) -> Vec<Rule> {
         ("AWS::EC2::SecurityGroupEgress", Direction::Egress),
     ] {
         for (_, r) in of_kind(network, kind) {
-            if let Some(group) = r.properties.get("GroupId").and_then(|v| reader.target(v)) {
-                push(&group, dir, &Value::Map(r.properties.clone()));
+            if let Some(group) = reader.target_of(r.properties.get("GroupId")) {
+                out.push(rule_of(
+                    reader,
+                    &group,
+                    dir,
+                    &Value::Map(r.properties.clone()),
+                ));
             }
         }
     }
     out
 }
 
+/// One entry of `group`'s rules: an inline entry, or the properties of a
+/// standalone rule resource (the same keys).
+fn rule_of(reader: &Reader, group: &str, direction: Direction, rule: &Value) -> Rule {
+    let protocol = match reader.text(rule.get("IpProtocol")).as_deref() {
+        Some("-1") | None => "all".to_owned(),
+        Some(p) => p.to_owned(),
+    };
+    let ports = port_text(
+        &protocol,
+        int(reader, rule.get("FromPort")),
+        int(reader, rule.get("ToPort")),
+    );
+    Rule {
+        group: group.to_owned(),
+        direction,
+        protocol,
+        ports,
+        peer: rule_peer(reader, rule),
+    }
+}
+
+/// The CIDR, prefix list or security group a rule names (`?` if none).
+fn rule_peer(reader: &Reader, rule: &Value) -> String {
+    [
+        "CidrIp",
+        "CidrIpv6",
+        "SourcePrefixListId",
+        "DestinationPrefixListId",
+    ]
+    .iter()
+    .find_map(|k| reader.text(rule.get(k)))
+    .or_else(|| {
+        ["SourceSecurityGroupId", "DestinationSecurityGroupId"]
+            .iter()
+            .find_map(|k| reader.target_of(rule.get(k)))
+    })
+    .unwrap_or_else(|| "?".to_owned())
+}
+
+/// A rule's group, direction, peer node and peer.
+type PeerKey = (String, Direction, Node, String);
+/// Protocol to ports, ports in numeric order.
+type Ports = BTreeMap<String, BTreeSet<(i64, String)>>;
+
 /// Groups rules into arrows: same group, direction and peer node, and the
 /// same protocols and ports for every peer of the arrow.
-fn flows(
-    rules: &[Rule],
-    node_of: &dyn Fn(&str) -> Node,
-    group_node: &dyn Fn(&str) -> Node,
-) -> Vec<Flow> {
-    // (group, direction, node, peer) -> protocol -> ports (numeric order).
-    type Ports = BTreeMap<String, BTreeSet<(i64, String)>>;
-    let mut per_peer: BTreeMap<(String, Direction, Node, String), Ports> = BTreeMap::new();
-    for r in rules {
-        let order = r
-            .ports
-            .split('-')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(-1);
-        per_peer
-            .entry((
-                r.group.clone(),
-                r.direction,
-                node_of(&r.peer),
-                r.peer.clone(),
-            ))
-            .or_default()
-            .entry(r.protocol.clone())
-            .or_default()
-            .insert((order, r.ports.clone()));
-    }
+fn flows(rules: &[Rule], nodes: &PeerNodes) -> Vec<Flow> {
     let mut grouped: BTreeMap<(String, Direction, Node, String), Vec<String>> = BTreeMap::new();
-    for ((group, dir, node, peer), ports) in per_peer {
-        let services = ports
-            .iter()
-            .map(|(proto, ports)| {
-                let list: Vec<&str> = ports.iter().map(|(_, p)| p.as_str()).collect();
-                format!("{proto} {}", list.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join(" · ");
+    for ((group, dir, node, peer), ports) in ports_per_peer(rules, nodes) {
         grouped
-            .entry((group, dir, node, services))
+            .entry((group, dir, node, services_text(&ports)))
             .or_default()
             .push(peer);
     }
@@ -707,7 +811,7 @@ fn flows(
         .into_iter()
         .map(|((group, direction, node, services), mut peers)| {
             peers.sort_by_key(|p| (cidr_key(p), p.clone()));
-            let own = group_node(&group);
+            let own = nodes.of_group(&group);
             let (from, to) = match direction {
                 Direction::Ingress => (node, own),
                 Direction::Egress => (own, node),
@@ -724,184 +828,237 @@ fn flows(
         .collect()
 }
 
-/// The tiers the given subnets belong to, as `Public` or `Public, Protect`.
-fn tier_list(
-    subnets: &[String],
-    subnet_tier: &BTreeMap<String, usize>,
-    tiers: &[TierFacts],
-) -> String {
-    let set: BTreeSet<usize> = subnets
+/// The protocols and ports the rules allow, per group, direction and peer.
+fn ports_per_peer(rules: &[Rule], nodes: &PeerNodes) -> BTreeMap<PeerKey, Ports> {
+    let mut per_peer: BTreeMap<PeerKey, Ports> = BTreeMap::new();
+    for r in rules {
+        // Ranges sort by their first port; `all` sorts first.
+        let order = r
+            .ports
+            .split('-')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(-1);
+        let key = (
+            r.group.clone(),
+            r.direction,
+            nodes.of_peer(&r.peer),
+            r.peer.clone(),
+        );
+        per_peer
+            .entry(key)
+            .or_default()
+            .entry(r.protocol.clone())
+            .or_default()
+            .insert((order, r.ports.clone()));
+    }
+    per_peer
+}
+
+/// `tcp 80, 443 · udp 53`.
+fn services_text(ports: &Ports) -> String {
+    ports
         .iter()
-        .filter_map(|s| subnet_tier.get(s))
-        .copied()
-        .collect();
-    set.iter()
-        .map(|t| tiers[*t].name.as_str())
+        .map(|(proto, ports)| {
+            let list: Vec<&str> = ports.iter().map(|(_, p)| p.as_str()).collect();
+            format!("{proto} {}", list.join(", "))
+        })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(" · ")
 }
 
-/// Whether a subnet's route table sends 0.0.0.0/0 to an internet gateway.
-fn routes_to_internet(network: &Template, reader: &Reader, subnet: &str) -> bool {
-    subnet_lines(reader, network, subnet, &[]).iter().any(|l| {
-        l.starts_with("route 0.0.0.0/0 -> ")
-            && l.rsplit(' ')
-                .next()
-                .and_then(|gw| network.resources.get(gw))
-                .map(|r| r.kind.as_str())
-                == Some("AWS::EC2::InternetGateway")
-    })
+/// What a service's facts need from the network: each subnet's tier, and
+/// the routes that tell an internet-facing load balancer from an internal one.
+struct NetworkView<'a> {
+    reader: &'a Reader<'a>,
+    network: &'a Template,
+    subnet_tier: &'a BTreeMap<String, usize>,
+    tiers: &'a [TierFacts],
 }
 
-fn service_facts(
-    reader: &Reader,
-    t: &Template,
-    subnet_tier: &BTreeMap<String, usize>,
-    tiers: &[TierFacts],
-    network: &Template,
-) -> Vec<ServiceFacts> {
-    let mut out = Vec::new();
-    for (_, r) in of_kind(t, "AWS::AppRunner::Service") {
-        let p = &r.properties;
-        let name = reader.text(p.get("ServiceName")).unwrap_or_default();
-        let inst = p.get("InstanceConfiguration");
-        let image = p
-            .get("SourceConfiguration")
-            .and_then(|s| s.get("ImageRepository"));
-        let port = reader
-            .text(
-                image
-                    .and_then(|i| i.get("ImageConfiguration"))
-                    .and_then(|c| c.get("Port")),
-            )
-            .unwrap_or_default();
-        let mut lines = vec![
-            "AWS App Runner service".to_owned(),
-            format!(
-                "{} · {} · port {port}",
-                reader
-                    .text(inst.and_then(|i| i.get("Cpu")))
-                    .unwrap_or_default(),
-                reader
-                    .text(inst.and_then(|i| i.get("Memory")))
-                    .unwrap_or_default(),
-            ),
-            format!(
-                "image: {} repository, tag = ImageTag",
-                reader
-                    .text(image.and_then(|i| i.get("ImageRepositoryType")))
-                    .unwrap_or_default()
-            ),
-        ];
-        let net = p.get("NetworkConfiguration");
-        let public = net
-            .and_then(|n| n.get("IngressConfiguration"))
-            .and_then(|i| i.get("IsPubliclyAccessible"));
-        lines.push(match public {
-            Some(Value::Bool(false)) => {
-                let via = of_kind(t, "AWS::AppRunner::VpcIngressConnection")
-                    .next()
-                    .and_then(|(_, r)| {
-                        r.properties
-                            .get("IngressVpcConfiguration")
-                            .and_then(|c| c.get("VpcEndpointId"))
-                            .and_then(|v| reader.target(v))
-                    })
-                    .unwrap_or_else(|| "a VPC ingress connection".to_owned());
-                format!("ingress: private, through {via}")
-            }
-            _ => "ingress: public HTTPS URL".to_owned(),
-        });
-        for (_, c) in of_kind(t, "AWS::AppRunner::VpcConnector") {
-            let subnets = reader.targets(c.properties.get("Subnets"));
-            let groups = reader.targets(c.properties.get("SecurityGroups"));
-            lines.push(format!(
-                "egress: VPC connector in {} subnets",
-                tier_list(&subnets, subnet_tier, tiers)
-            ));
-            lines.push(format!("        SG {}", groups.join(", ")));
-        }
-        if let Some(h) = p.get("HealthCheckConfiguration") {
-            lines.push(format!(
-                "health: {} {} every {}s",
-                reader.text(h.get("Protocol")).unwrap_or_default(),
-                reader.text(h.get("Path")).unwrap_or_default(),
-                reader.text(h.get("Interval")).unwrap_or_default(),
-            ));
-        }
-        out.push(ServiceFacts {
-            name,
-            lines,
-            load_balancer: None,
-        });
+impl NetworkView<'_> {
+    /// The tiers the given subnets belong to, as `Public` or `Public, Protect`.
+    fn tier_list(&self, subnets: &[String]) -> String {
+        let set: BTreeSet<usize> = subnets
+            .iter()
+            .filter_map(|s| self.subnet_tier.get(s))
+            .copied()
+            .collect();
+        set.iter()
+            .map(|t| self.tiers[*t].name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
-    for (_, r) in of_kind(t, "AWS::ECS::ExpressGatewayService") {
-        let p = &r.properties;
-        let name = reader.text(p.get("ServiceName")).unwrap_or_default();
-        let container = p.get("PrimaryContainer");
-        let scaling = p.get("ScalingTarget");
-        let mut lines = vec![
-            "Amazon ECS Express Mode service".to_owned(),
-            format!(
-                "cpu {} · memory {} MiB · port {}",
-                reader.text(p.get("Cpu")).unwrap_or_default(),
-                reader.text(p.get("Memory")).unwrap_or_default(),
-                reader
-                    .text(container.and_then(|c| c.get("ContainerPort")))
-                    .unwrap_or_default(),
-            ),
-            "image: ECR repository, tag = ImageTag".to_owned(),
-        ];
-        if let Some(s) = scaling {
-            lines.push(format!(
-                "tasks {}-{}, {} target {}",
-                reader.text(s.get("MinTaskCount")).unwrap_or_default(),
-                reader.text(s.get("MaxTaskCount")).unwrap_or_default(),
-                reader.text(s.get("AutoScalingMetric")).unwrap_or_default(),
-                reader
-                    .text(s.get("AutoScalingTargetValue"))
-                    .unwrap_or_default(),
-            ));
-        }
-        lines.push(format!(
-            "health: {}",
-            reader.text(p.get("HealthCheckPath")).unwrap_or_default()
-        ));
-        let net = p.get("NetworkConfiguration");
-        let subnets = reader.targets(net.and_then(|n| n.get("Subnets")));
-        let groups = reader.targets(net.and_then(|n| n.get("SecurityGroups")));
-        let facing = if !subnets.is_empty()
-            && subnets
-                .iter()
-                .all(|s| routes_to_internet(network, reader, s))
-        {
-            "internet-facing"
-        } else {
-            "internal"
-        };
-        let lb = vec![
-            "Application Load Balancer".to_owned(),
-            "(provisioned by ECS Express)".to_owned(),
-            format!("{facing}, HTTPS"),
-            format!("in {} subnets", tier_list(&subnets, subnet_tier, tiers)),
-            format!("SG {}", groups.join(", ")),
-        ];
-        out.push(ServiceFacts {
-            name,
-            lines,
-            load_balancer: Some(lb),
-        });
+
+    /// Whether a subnet's route table sends 0.0.0.0/0 to an internet gateway.
+    fn routes_to_internet(&self, subnet: &str) -> bool {
+        subnet_lines(self.reader, self.network, subnet, &[])
+            .iter()
+            .any(|l| {
+                l.starts_with("route 0.0.0.0/0 -> ")
+                    && l.rsplit(' ')
+                        .next()
+                        .and_then(|gw| self.network.resources.get(gw))
+                        .map(|r| r.kind.as_str())
+                        == Some("AWS::EC2::InternetGateway")
+            })
     }
-    out
 }
 
+/// The services of one service stack: App Runner ones first, then ECS Express.
+fn service_facts(view: &NetworkView, t: &Template) -> Vec<ServiceFacts> {
+    let app_runner =
+        of_kind(t, "AWS::AppRunner::Service").map(|(_, r)| app_runner_service(view, t, r));
+    let express = of_kind(t, "AWS::ECS::ExpressGatewayService")
+        .map(|(_, r)| express_service(view, &r.properties));
+    app_runner.chain(express).collect()
+}
+
+/// An App Runner service: size, port, image, ingress, VPC egress, health check.
+fn app_runner_service(view: &NetworkView, t: &Template, r: &Resource) -> ServiceFacts {
+    let reader = view.reader;
+    let p = &r.properties;
+    let inst = p.get("InstanceConfiguration");
+    let image = p
+        .get("SourceConfiguration")
+        .and_then(|s| s.get("ImageRepository"));
+    let port = reader.shown(
+        image
+            .and_then(|i| i.get("ImageConfiguration"))
+            .and_then(|c| c.get("Port")),
+    );
+    let mut lines = vec![
+        "AWS App Runner service".to_owned(),
+        format!(
+            "{} · {} · port {port}",
+            reader.shown(inst.and_then(|i| i.get("Cpu"))),
+            reader.shown(inst.and_then(|i| i.get("Memory"))),
+        ),
+        format!(
+            "image: {} repository, tag = ImageTag",
+            reader.shown(image.and_then(|i| i.get("ImageRepositoryType")))
+        ),
+        app_runner_ingress(reader, t, p),
+    ];
+    lines.extend(app_runner_connectors(view, t));
+    if let Some(h) = p.get("HealthCheckConfiguration") {
+        let [protocol, path, interval] = reader.fields(h, ["Protocol", "Path", "Interval"]);
+        lines.push(format!("health: {protocol} {path} every {interval}s"));
+    }
+    ServiceFacts {
+        name: reader.shown(p.get("ServiceName")),
+        lines,
+        load_balancer: None,
+    }
+}
+
+/// How requests reach an App Runner service: its public URL, or the VPC
+/// endpoint of its ingress connection when it is private.
+fn app_runner_ingress(reader: &Reader, t: &Template, service: &Map) -> String {
+    let public = service
+        .get("NetworkConfiguration")
+        .and_then(|n| n.get("IngressConfiguration"))
+        .and_then(|i| i.get("IsPubliclyAccessible"));
+    if public != Some(&Value::Bool(false)) {
+        return "ingress: public HTTPS URL".to_owned();
+    }
+    let via = of_kind(t, "AWS::AppRunner::VpcIngressConnection")
+        .next()
+        .and_then(|(_, r)| {
+            r.properties
+                .get("IngressVpcConfiguration")
+                .and_then(|c| c.get("VpcEndpointId"))
+                .and_then(|v| reader.target(v))
+        })
+        .unwrap_or_else(|| "a VPC ingress connection".to_owned());
+    format!("ingress: private, through {via}")
+}
+
+/// The VPC connectors the service's outbound traffic leaves through.
+fn app_runner_connectors(view: &NetworkView, t: &Template) -> Vec<String> {
+    of_kind(t, "AWS::AppRunner::VpcConnector")
+        .flat_map(|(_, c)| {
+            let subnets = view.reader.targets(c.properties.get("Subnets"));
+            let groups = view.reader.targets(c.properties.get("SecurityGroups"));
+            [
+                format!(
+                    "egress: VPC connector in {} subnets",
+                    view.tier_list(&subnets)
+                ),
+                format!("        SG {}", groups.join(", ")),
+            ]
+        })
+        .collect()
+}
+
+/// An ECS Express service: size, port, image, scaling, health check; its
+/// load balancer drawn apart.
+fn express_service(view: &NetworkView, p: &Map) -> ServiceFacts {
+    let reader = view.reader;
+    let container = p.get("PrimaryContainer");
+    let mut lines = vec![
+        "Amazon ECS Express Mode service".to_owned(),
+        format!(
+            "cpu {} · memory {} MiB · port {}",
+            reader.shown(p.get("Cpu")),
+            reader.shown(p.get("Memory")),
+            reader.shown(container.and_then(|c| c.get("ContainerPort"))),
+        ),
+        "image: ECR repository, tag = ImageTag".to_owned(),
+    ];
+    if let Some(s) = p.get("ScalingTarget") {
+        let [min, max, metric, target] = reader.fields(
+            s,
+            [
+                "MinTaskCount",
+                "MaxTaskCount",
+                "AutoScalingMetric",
+                "AutoScalingTargetValue",
+            ],
+        );
+        lines.push(format!("tasks {min}-{max}, {metric} target {target}"));
+    }
+    lines.push(format!(
+        "health: {}",
+        reader.shown(p.get("HealthCheckPath"))
+    ));
+    ServiceFacts {
+        name: reader.shown(p.get("ServiceName")),
+        lines,
+        load_balancer: Some(express_load_balancer(view, p)),
+    }
+}
+
+/// The load balancer ECS Express provisions in the service's subnets: it
+/// faces the internet when every one of them routes to an internet gateway.
+fn express_load_balancer(view: &NetworkView, service: &Map) -> Vec<String> {
+    let net = service.get("NetworkConfiguration");
+    let subnets = view.reader.targets(net.and_then(|n| n.get("Subnets")));
+    let groups = view
+        .reader
+        .targets(net.and_then(|n| n.get("SecurityGroups")));
+    let facing = if !subnets.is_empty() && subnets.iter().all(|s| view.routes_to_internet(s)) {
+        "internet-facing"
+    } else {
+        "internal"
+    };
+    vec![
+        "Application Load Balancer".to_owned(),
+        "(provisioned by ECS Express)".to_owned(),
+        format!("{facing}, HTTPS"),
+        format!("in {} subnets", view.tier_list(&subnets)),
+        format!("SG {}", groups.join(", ")),
+    ]
+}
+
+/// The image repository the services pull from.
 fn ecr_lines(reader: &Reader, t: &Template) -> Vec<String> {
     of_kind(t, "AWS::ECR::Repository")
         .flat_map(|(_, r)| {
             let p = &r.properties;
             vec![
                 "Amazon ECR repository".to_owned(),
-                reader.text(p.get("RepositoryName")).unwrap_or_default(),
+                reader.shown(p.get("RepositoryName")),
                 format!(
                     "tags {} · scan on push {}",
                     reader
@@ -919,26 +1076,26 @@ fn ecr_lines(reader: &Reader, t: &Template) -> Vec<String> {
         .collect()
 }
 
+/// The source repository the pipeline starts from.
 fn source_lines(reader: &Reader, t: &Template) -> Vec<String> {
     of_kind(t, "AWS::CodeCommit::Repository")
         .flat_map(|(_, r)| {
             vec![
                 "AWS CodeCommit repository".to_owned(),
-                reader
-                    .text(r.properties.get("RepositoryName"))
-                    .unwrap_or_default(),
+                reader.shown(r.properties.get("RepositoryName")),
             ]
         })
         .collect()
 }
 
+/// The pipeline, what starts it, and each stage with its actions.
 fn pipeline_facts(reader: &Reader, t: &Template) -> PipelineFacts {
     let mut lines = Vec::new();
     let mut stages = Vec::new();
     for (_, r) in of_kind(t, "AWS::CodePipeline::Pipeline") {
         lines.push(format!(
             "AWS CodePipeline {} ({})",
-            reader.text(r.properties.get("Name")).unwrap_or_default(),
+            reader.shown(r.properties.get("Name")),
             reader
                 .text(r.properties.get("PipelineType"))
                 .unwrap_or_else(|| "V1".into()),
@@ -949,7 +1106,7 @@ fn pipeline_facts(reader: &Reader, t: &Template) -> PipelineFacts {
             .and_then(Value::as_list)
             .unwrap_or_default()
         {
-            let name = reader.text(stage.get("Name")).unwrap_or_default();
+            let name = reader.shown(stage.get("Name"));
             let actions = stage
                 .get("Actions")
                 .and_then(Value::as_list)
@@ -966,11 +1123,10 @@ fn pipeline_facts(reader: &Reader, t: &Template) -> PipelineFacts {
     PipelineFacts { lines, stages }
 }
 
+/// `Build: CodeBuild`, or `Source: CodeCommit @ main` for a branch.
 fn action_line(reader: &Reader, action: &Value) -> String {
-    let name = reader.text(action.get("Name")).unwrap_or_default();
-    let provider = reader
-        .text(action.get("ActionTypeId").and_then(|t| t.get("Provider")))
-        .unwrap_or_default();
+    let name = reader.shown(action.get("Name"));
+    let provider = reader.shown(action.get("ActionTypeId").and_then(|t| t.get("Provider")));
     let config = action.get("Configuration");
     match config.and_then(|c| reader.text(c.get("BranchName"))) {
         Some(branch) => format!("{name}: {provider} @ {branch}"),

@@ -24,7 +24,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Architecture, Node};
+use crate::model::{Architecture, Flow, Node, ServiceFacts};
 use crate::text::xml;
 
 /// Font size of every text, in pixels.
@@ -82,18 +82,18 @@ struct Frame {
 impl Frame {
     /// A box just big enough for its text.
     fn leaf(id: &str, class: &'static str, lines: Vec<Line>) -> Frame {
-        let w = lines.iter().map(|l| text_width(&l.text)).max().unwrap_or(0) + 2 * PAD;
-        let h = lines.len() as i32 * LINE + 2 * PAD;
-        Frame {
+        let mut frame = Frame {
             id: id.to_owned(),
             class,
             x: 0,
             y: 0,
-            w,
-            h,
+            w: 0,
+            h: lines.len() as i32 * LINE + 2 * PAD,
             lines,
             children: Vec::new(),
-        }
+        };
+        frame.w = frame.text_w();
+        frame
     }
 
     /// Where nested boxes may start, below the text.
@@ -101,6 +101,7 @@ impl Frame {
         self.y + PAD + self.lines.len() as i32 * LINE + 6
     }
 
+    /// The width its text needs.
     fn text_w(&self) -> i32 {
         self.lines
             .iter()
@@ -206,399 +207,38 @@ fn link_gap(label: &str) -> i32 {
     (text_width(label) + 24).max(GAP)
 }
 
+/// The SVG document of the architecture.
 pub fn render(arch: &Architecture) -> String {
-    let mut links = String::new();
     let title = format!(
         "{} · env {} · {} — drawn from the synthesized stacks",
         arch.system, arch.env, arch.region
     );
+    // Plain arrows between boxes, drawn above every box.
+    let mut links = String::new();
+    let top = top_row(arch, &mut links);
+    let lanes = Lanes::new(arch);
+    let nodes = node_frames(arch, &lanes);
+    let grid = Grid::measure(arch, &nodes);
+    let network = network_frames(arch, grid, nodes, top.bottom + GAP, top.right);
+    let arrows = arrows(arch, &lanes, &network);
+    let pipeline_y = network.region.bottom().max(arrows.labels_bottom) + GAP;
+    let (source, pipeline) = pipeline_row(arch, pipeline_y, &mut links);
 
-    // Top row: ECR, then the services, pulling their image from it.
-    let y0 = MARGIN + 30;
-    let mut top: Vec<Frame> = Vec::new();
-    let ecr = Frame::leaf("ecr", "store", titled("ECR", &arch.ecr)).at(MARGIN, y0);
-    let mut x = ecr.right();
-    top.push(ecr);
-    for (i, service) in arch.services.iter().enumerate() {
-        let label = if i == 0 { "image" } else { "" };
-        let gap = link_gap(label);
-        let mut frame = Frame::leaf(
-            &format!("service-{}", service.name),
-            "service",
-            titled(&service.name, &service.lines),
-        )
-        .at(x + gap, y0);
-        if i == 0 {
-            emit_link(&mut links, x, frame.x, y0 + 20, label);
-        }
-        if let Some(lb) = &service.load_balancer {
-            let (cx, cy) = (frame.x + PAD, frame.content_top());
-            let (title, rest) = lb
-                .split_first()
-                .map(|(t, r)| (t.as_str(), r))
-                .unwrap_or(("", &[]));
-            frame.children.push(
-                Frame::leaf(&format!("lb-{}", service.name), "lb", titled(title, rest)).at(cx, cy),
-            );
-            frame.wrap();
-        }
-        x = frame.right();
-        top.push(frame);
-    }
-    let top_right = x;
-    let top_bottom = top.iter().map(Frame::bottom).max().unwrap_or(y0);
-
-    // The nodes security-group arrows join, and their ports.
-    let nodes = arch.nodes();
-    let index: BTreeMap<Node, usize> = nodes
-        .iter()
-        .cloned()
-        .enumerate()
-        .map(|(i, n)| (n, i))
-        .collect();
-    let node_index = |n: &Node| index.get(n).copied().unwrap_or(0);
-    // Lanes: short arrows nearest the nodes (fewer crossings).
-    let mut order: Vec<usize> = (0..arch.flows.len()).collect();
-    order.sort_by_key(|&k| {
-        let f = &arch.flows[k];
-        let (a, b) = (node_index(&f.from), node_index(&f.to));
-        (
-            a.abs_diff(b),
-            a.min(b),
-            a.max(b),
-            f.group.clone(),
-            f.direction,
-            k,
-        )
-    });
-    // Ports of each node: (lane, is the arrow's start), in lane order.
-    let mut ports: Vec<Vec<(usize, bool)>> = vec![Vec::new(); nodes.len()];
-    for (lane, &k) in order.iter().enumerate() {
-        let f = &arch.flows[k];
-        ports[node_index(&f.from)].push((lane, true));
-        ports[node_index(&f.to)].push((lane, false));
-    }
-    let mut node_frames: Vec<Frame> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            let rest: Vec<String> = match n {
-                Node::Internet => vec!["0.0.0.0/0, ::/0".to_owned()],
-                Node::Tier(t) => arch.tiers[*t]
-                    .groups
-                    .iter()
-                    .map(|g| format!("SG {g}"))
-                    .collect(),
-                Node::Other(o) => vec![other_kind(&arch.others[*o]).to_owned()],
-            };
-            let mut f = Frame::leaf(
-                &format!("node-{i}"),
-                "node",
-                titled(&arch.node_title(n), &rest),
-            );
-            f.h = f.h.max(2 * PAD + ports[i].len() as i32 * PORT_GAP);
-            f
-        })
-        .collect();
-    let node_w = node_frames.iter().map(|f| f.w).max().unwrap_or(0);
-    for f in &mut node_frames {
-        f.w = node_w;
-    }
-
-    // Subnet boxes: one column per zone, one row per tier.
-    let mut subnet_frames: BTreeMap<(usize, usize), Frame> = BTreeMap::new();
-    for (z, zone) in arch.zones.iter().enumerate() {
-        for t in 0..arch.tiers.len() {
-            if let Some(s) = arch.subnet(t, zone) {
-                let mut rest = vec![s.cidr.clone()];
-                rest.extend(s.lines.iter().cloned());
-                subnet_frames.insert((z, t), Frame::leaf(&s.id, "subnet", titled(&s.id, &rest)));
-            }
-        }
-    }
-    let col_w: Vec<i32> = (0..arch.zones.len())
-        .map(|z| {
-            subnet_frames
-                .iter()
-                .filter(|((zz, _), _)| *zz == z)
-                .map(|(_, f)| f.w)
-                .max()
-                .unwrap_or(0)
-                .max(text_width(&format!("zone {}", arch.zones[z])) + 2 * PAD)
-        })
-        .collect();
-    let rows = nodes.len() - 1;
-    let row_h: Vec<i32> = (0..rows)
-        .map(|r| {
-            let subnets = subnet_frames
-                .iter()
-                .filter(|((_, t), _)| *t == r)
-                .map(|(_, f)| f.h)
-                .max()
-                .unwrap_or(0);
-            subnets.max(node_frames[r + 1].h)
-        })
-        .collect();
-
-    // Region, VPC and zones, from the outside in.
-    let mut region = Frame::leaf(
-        "region",
-        "region",
-        titled(&format!("Region {}", arch.region), &[]),
-    )
-    .at(MARGIN, top_bottom + GAP);
-    let mut vpc_lines = vec![format!("{} · {}", arch.vpc_id, arch.vpc_cidr)];
-    vpc_lines.extend(arch.vpc_notes.iter().cloned());
-    let mut vpc = Frame::leaf("vpc", "vpc", titled("VPC", &vpc_lines))
-        .at(region.x + PAD, region.content_top());
-    let zone_top = vpc.content_top();
-    let row0 = zone_top + PAD + LINE + 6;
-    let mut row_top = vec![row0];
-    for r in 1..rows {
-        row_top.push(row_top[r - 1] + row_h[r - 1] + 24);
-    }
-    let mut zx = vpc.x + PAD;
-    let mut zones_right = zx;
-    let tier_rows = arch.tiers.len();
-    for (z, zone) in arch.zones.iter().enumerate() {
-        let mut frame = Frame::leaf(
-            &format!("zone-{zone}"),
-            "zone",
-            titled(&format!("zone {zone}"), &[]),
-        )
-        .at(zx, zone_top);
-        for t in 0..tier_rows {
-            if let Some(mut s) = subnet_frames.remove(&(z, t)) {
-                s.w = col_w[z];
-                s.h = row_h[t];
-                frame.children.push(s.at(zx + PAD, row_top[t]));
-            }
-        }
-        frame.wrap();
-        frame.w = frame.w.max(col_w[z] + 2 * PAD);
-        zx = frame.right() + 16;
-        zones_right = frame.right();
-        vpc.children.push(frame);
-    }
-    let node_x = (zones_right + 24).max(top_right + GAP);
-    for (i, f) in node_frames.iter_mut().enumerate() {
-        let y = if i == 0 { y0 } else { row_top[i - 1] };
-        f.x = node_x;
-        f.y = y;
-    }
-    let mut node_iter = node_frames.into_iter();
-    let internet = node_iter.next();
-    vpc.children.extend(node_iter);
-    vpc.wrap();
-    region.children.push(vpc);
-    region.wrap();
-
-    // Arrows: ports on the right edge of the nodes, one lane each.
-    let node_right = node_x + node_w;
-    let node_tops: Vec<i32> = (0..nodes.len())
-        .map(|i| if i == 0 { y0 } else { row_top[i - 1] })
-        .collect();
-    let port_y = |node: usize, lane: usize, start: bool| -> i32 {
-        let i = ports[node]
-            .iter()
-            .position(|p| *p == (lane, start))
-            .unwrap_or(0);
-        node_tops[node] + PAD + 5 + i as i32 * PORT_GAP
-    };
-    let lane0 = region.right() + 30;
-    let lane_x = |lane: usize| lane0 + lane as i32 * LANE_GAP;
-    let label_x = lane_x(order.len()) + 20;
-    struct Placed {
-        lane: usize,
-        ys: (i32, i32),
-        top: i32,
-        h: i32,
-        lines: Vec<String>,
-    }
-    let mut placed: Vec<Placed> = order
-        .iter()
-        .enumerate()
-        .map(|(lane, &k)| {
-            let f = &arch.flows[k];
-            let ys = (
-                port_y(node_index(&f.from), lane, true),
-                port_y(node_index(&f.to), lane, false),
-            );
-            let lines = f.label();
-            let h = lines.len() as i32 * LINE + 8;
-            Placed {
-                lane,
-                ys,
-                top: 0,
-                h,
-                lines,
-            }
-        })
-        .collect();
-    // Labels stacked top to bottom, each as near its arrow as the ones above allow.
-    placed.sort_by_key(|p| (p.ys.0 + p.ys.1, p.lane));
-    let mut next_free = y0;
-    for p in &mut placed {
-        let want = (p.ys.0 + p.ys.1) / 2 - p.h / 2;
-        p.top = want.max(next_free);
-        next_free = p.top + p.h + 8;
-    }
-    let labels_bottom = next_free;
-    // Every port's y, by lane: a leader must not run along another arrow's stub.
-    let stub_ys: Vec<(usize, i32)> = placed
-        .iter()
-        .flat_map(|p| [(p.lane, p.ys.0), (p.lane, p.ys.1)])
-        .collect();
-    let mut flows_svg = String::new();
-    placed.sort_by_key(|p| p.lane);
-    for p in &placed {
-        let k = order[p.lane];
-        let f = &arch.flows[k];
-        let color = PALETTE[p.lane % PALETTE.len()];
-        let lx = lane_x(p.lane);
-        let (lo, hi) = (p.ys.0.min(p.ys.1), p.ys.0.max(p.ys.1));
-        // The leader: inside the label, as near its middle as possible, on
-        // the lane's span if the label reaches it, clear of later stubs.
-        let mid = p.top + p.h / 2;
-        let lead = (p.top + 6..=p.top + p.h - 6)
-            .filter(|y| {
-                !stub_ys
-                    .iter()
-                    .any(|(lane, sy)| *lane > p.lane && (sy - y).abs() < 4)
-            })
-            .min_by_key(|y| {
-                let outside = if *y < lo {
-                    lo - y
-                } else if *y > hi {
-                    y - hi
-                } else {
-                    0
-                };
-                (outside, (y - mid).abs(), *y)
-            })
-            .unwrap_or(mid);
-        let (vlo, vhi) = (lo.min(lead), hi.max(lead));
-        flows_svg.push_str(&format!(
-            "<g class=\"flow\" data-group=\"{}\" data-direction=\"{}\" data-from=\"{}\" data-to=\"{}\">\n",
-            xml(&f.group),
-            f.direction.as_str(),
-            xml(&arch.node_title(&f.from)),
-            xml(&arch.node_title(&f.to)),
-        ));
-        flows_svg.push_str(&format!(
-            "<path class=\"arrow\" stroke=\"{color}\" d=\"M{node_right},{} H{lx} V{} H{}\" marker-end=\"url(#a{})\"/>\n",
-            p.ys.0,
-            p.ys.1,
-            node_right + 2,
-            p.lane % PALETTE.len()
-        ));
-        if vlo < lo || vhi > hi {
-            flows_svg.push_str(&format!(
-                "<path class=\"arrow\" stroke=\"{color}\" d=\"M{lx},{vlo} V{vhi}\"/>\n"
-            ));
-        }
-        flows_svg.push_str(&format!(
-            "<path class=\"leader\" stroke=\"{color}\" d=\"M{lx},{lead} H{label_x}\"/>\n"
-        ));
-        let w = p.lines.iter().map(|l| text_width(l)).max().unwrap_or(0) + 2 * PAD;
-        flows_svg.push_str(&format!(
-            "<g class=\"box label\" id=\"label-{}\">\n<rect x=\"{label_x}\" y=\"{}\" width=\"{w}\" height=\"{}\" rx=\"3\" stroke=\"{color}\"/>\n",
-            p.lane, p.top, p.h
-        ));
-        for (i, line) in p.lines.iter().enumerate() {
-            emit_text(
-                &mut flows_svg,
-                label_x + PAD,
-                p.top + 4 + i as i32 * LINE + 12,
-                &Line {
-                    text: line.clone(),
-                    bold: i == 0,
-                },
-            );
-        }
-        flows_svg.push_str("</g>\n</g>\n");
-    }
-    let labels_right = placed
-        .iter()
-        .map(|p| label_x + p.lines.iter().map(|l| text_width(l)).max().unwrap_or(0) + 2 * PAD)
-        .max()
-        .unwrap_or(label_x);
-
-    // Bottom row: the source repository feeding the pipeline's stages.
-    let y_p = region.bottom().max(labels_bottom) + GAP;
-    let source = Frame::leaf("source", "store", titled("Source", &arch.source)).at(MARGIN, y_p);
-    let mut pipeline = Frame::leaf(
-        "pipeline",
-        "pipeline",
-        titled("Pipeline", &arch.pipeline.lines),
-    )
-    .at(source.right() + link_gap("push"), y_p);
-    emit_link(&mut links, source.right(), pipeline.x, y_p + 20, "push");
-    let mut sx = pipeline.x + PAD;
-    let sy = pipeline.content_top();
-    let mut stages: Vec<Frame> = arch
-        .pipeline
-        .stages
-        .iter()
-        .map(|(name, actions)| {
-            Frame::leaf(&format!("stage-{name}"), "stage", titled(name, actions))
-        })
-        .collect();
-    let stage_h = stages.iter().map(|s| s.h).max().unwrap_or(0);
-    for (i, stage) in stages.iter_mut().enumerate() {
-        if i > 0 {
-            emit_link(&mut links, sx, sx + 30, sy + 20, "");
-            sx += 30;
-        }
-        stage.x = sx;
-        stage.y = sy;
-        stage.h = stage_h;
-        sx = stage.right();
-    }
-    pipeline.children = stages;
-    pipeline.wrap();
-
-    let width = [region.right(), labels_right, pipeline.right(), top_right]
-        .into_iter()
-        .max()
-        .unwrap_or(0)
-        .max(MARGIN + text_width(&title))
+    let width = [
+        network.region.right(),
+        arrows.labels_right,
+        pipeline.right(),
+        top.right,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0)
+    .max(MARGIN + text_width(&title))
         + MARGIN;
     let height = pipeline.bottom().max(source.bottom()) + MARGIN;
 
     let mut out = String::new();
-    out.push_str(&format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"DejaVu Sans Mono, monospace\" font-size=\"{FONT_SIZE}\">\n"
-    ));
-    out.push_str("<defs>\n<style>\n");
-    out.push_str(
-        "rect { fill: #ffffff; stroke: #5f6b7a; stroke-width: 1; }\n\
-         .region > rect { fill: #f7f9fc; stroke-dasharray: 6 3; }\n\
-         .vpc > rect { fill: #eef6ee; stroke: #3c8d40; }\n\
-         .zone > rect { fill: #f4fbf4; stroke: #3c8d40; stroke-dasharray: 4 3; }\n\
-         .subnet > rect { fill: #ffffff; stroke: #3c8d40; }\n\
-         .node > rect { fill: #fff7e6; stroke: #c77700; }\n\
-         .service > rect, .lb > rect { fill: #fdf0f6; stroke: #b0306e; }\n\
-         .store > rect { fill: #eef3fb; stroke: #2f5fa8; }\n\
-         .pipeline > rect, .stage > rect { fill: #f3f0fb; stroke: #5a3fa8; }\n\
-         .label > rect { fill: #ffffff; stroke-width: 1.5; }\n\
-         text { fill: #1b1f24; white-space: pre; }\n\
-         text.b { font-weight: bold; }\n\
-         path.arrow, path.link, path.leader { fill: none; stroke-width: 1.5; }\n\
-         path.link { stroke: #5f6b7a; }\n\
-         path.leader { stroke-width: 1; stroke-dasharray: 3 2; }\n",
-    );
-    out.push_str("</style>\n");
-    out.push_str("<marker id=\"link\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#5f6b7a\"/></marker>\n");
-    for (i, color) in PALETTE.iter().enumerate() {
-        out.push_str(&format!(
-            "<marker id=\"a{i}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{color}\"/></marker>\n"
-        ));
-    }
-    out.push_str("</defs>\n");
-    out.push_str(&format!(
-        "<rect class=\"background\" x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" style=\"fill:#ffffff;stroke:none\"/>\n"
-    ));
+    emit_prologue(&mut out, width, height);
     emit_text(
         &mut out,
         MARGIN,
@@ -608,17 +248,599 @@ pub fn render(arch: &Architecture) -> String {
             bold: true,
         },
     );
-    for frame in &top {
+    let frames = top.frames.iter().chain(&network.internet);
+    for frame in frames.chain([&network.region, &source, &pipeline]) {
         frame.emit(&mut out);
     }
-    if let Some(internet) = &internet {
-        internet.emit(&mut out);
-    }
-    region.emit(&mut out);
-    source.emit(&mut out);
-    pipeline.emit(&mut out);
     out.push_str(&links);
-    out.push_str(&flows_svg);
+    out.push_str(&arrows.svg);
     out.push_str("</svg>\n");
     out
+}
+
+/// Where the top row (ECR and the services) stands; the Internet node and
+/// the first label may start there too.
+const TOP_Y: i32 = MARGIN + 30;
+
+/// The top row: ECR, then the services, pulling their image from it.
+struct TopRow {
+    frames: Vec<Frame>,
+    right: i32,
+    bottom: i32,
+}
+
+fn top_row(arch: &Architecture, links: &mut String) -> TopRow {
+    let ecr = Frame::leaf("ecr", "store", titled("ECR", &arch.ecr)).at(MARGIN, TOP_Y);
+    let mut x = ecr.right();
+    let mut frames = vec![ecr];
+    for (i, service) in arch.services.iter().enumerate() {
+        // One labelled arrow, to the first service, says where images come
+        // from; the other services stand beside it without one.
+        let label = if i == 0 { "image" } else { "" };
+        let frame = service_frame(service, x + link_gap(label), TOP_Y);
+        if i == 0 {
+            emit_link(links, x, frame.x, TOP_Y + 20, label);
+        }
+        x = frame.right();
+        frames.push(frame);
+    }
+    let bottom = frames.iter().map(Frame::bottom).max().unwrap_or(TOP_Y);
+    TopRow {
+        frames,
+        right: x,
+        bottom,
+    }
+}
+
+/// A service's box at (x, y), with the load balancer in front of it (ECS
+/// Express) nested inside.
+fn service_frame(service: &ServiceFacts, x: i32, y: i32) -> Frame {
+    let mut frame = Frame::leaf(
+        &format!("service-{}", service.name),
+        "service",
+        titled(&service.name, &service.lines),
+    )
+    .at(x, y);
+    if let Some(lb) = &service.load_balancer {
+        let (title, rest) = lb
+            .split_first()
+            .map(|(t, r)| (t.as_str(), r))
+            .unwrap_or(("", &[]));
+        let lb = Frame::leaf(&format!("lb-{}", service.name), "lb", titled(title, rest))
+            .at(frame.x + PAD, frame.content_top());
+        frame.children.push(lb);
+        frame.wrap();
+    }
+    frame
+}
+
+/// The nodes security-group arrows join, the lane of each arrow, and the
+/// ports on each node's right edge.
+struct Lanes {
+    nodes: Vec<Node>,
+    index: BTreeMap<Node, usize>,
+    /// The flow drawn in each lane.
+    order: Vec<usize>,
+    /// Ports of each node: (lane, is the arrow's start), in lane order.
+    ports: Vec<Vec<(usize, bool)>>,
+}
+
+impl Lanes {
+    fn new(arch: &Architecture) -> Lanes {
+        let nodes = arch.nodes();
+        let index = nodes
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, n)| (n, i))
+            .collect();
+        let mut lanes = Lanes {
+            ports: vec![Vec::new(); nodes.len()],
+            nodes,
+            index,
+            order: (0..arch.flows.len()).collect(),
+        };
+        // Short arrows nearest the nodes (fewer crossings).
+        let mut order = std::mem::take(&mut lanes.order);
+        order.sort_by_key(|&k| {
+            let f = &arch.flows[k];
+            let (a, b) = (lanes.node_index(&f.from), lanes.node_index(&f.to));
+            (
+                a.abs_diff(b),
+                a.min(b),
+                a.max(b),
+                f.group.clone(),
+                f.direction,
+                k,
+            )
+        });
+        for (lane, &k) in order.iter().enumerate() {
+            let f = &arch.flows[k];
+            let (from, to) = (lanes.node_index(&f.from), lanes.node_index(&f.to));
+            lanes.ports[from].push((lane, true));
+            lanes.ports[to].push((lane, false));
+        }
+        lanes.order = order;
+        lanes
+    }
+
+    fn node_index(&self, node: &Node) -> usize {
+        self.index.get(node).copied().unwrap_or(0)
+    }
+
+    /// The y of the port of `lane` on `node`, whose box starts at `node_top`.
+    fn port_y(&self, node: usize, node_top: i32, lane: usize, start: bool) -> i32 {
+        let i = self.ports[node]
+            .iter()
+            .position(|p| *p == (lane, start))
+            .unwrap_or(0);
+        node_top + PAD + 5 + i as i32 * PORT_GAP
+    }
+}
+
+/// One box per node, tall enough for its ports, all as wide as the widest
+/// so that every port sits on one vertical line.
+fn node_frames(arch: &Architecture, lanes: &Lanes) -> Vec<Frame> {
+    let mut frames: Vec<Frame> = lanes
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut f = Frame::leaf(
+                &format!("node-{i}"),
+                "node",
+                titled(&arch.node_title(n), &node_lines(arch, n)),
+            );
+            f.h = f.h.max(2 * PAD + lanes.ports[i].len() as i32 * PORT_GAP);
+            f
+        })
+        .collect();
+    let width = frames.iter().map(|f| f.w).max().unwrap_or(0);
+    for f in &mut frames {
+        f.w = width;
+    }
+    frames
+}
+
+/// The lines under a node's title: what the Internet covers, a tier's
+/// security groups, or what kind of thing another end is.
+fn node_lines(arch: &Architecture, node: &Node) -> Vec<String> {
+    match node {
+        Node::Internet => vec!["0.0.0.0/0, ::/0".to_owned()],
+        Node::Tier(t) => arch.tiers[*t]
+            .groups
+            .iter()
+            .map(|g| format!("SG {g}"))
+            .collect(),
+        Node::Other(o) => vec![other_kind(&arch.others[*o]).to_owned()],
+    }
+}
+
+/// Subnet boxes by (zone, tier), the width of each zone's column and the
+/// height of each row. A row holds a tier's subnets and, right of the
+/// zones, the node of the same index (tiers first, then the other ends).
+struct Grid {
+    subnets: BTreeMap<(usize, usize), Frame>,
+    col_w: Vec<i32>,
+    row_h: Vec<i32>,
+}
+
+impl Grid {
+    fn measure(arch: &Architecture, nodes: &[Frame]) -> Grid {
+        let mut subnets: BTreeMap<(usize, usize), Frame> = BTreeMap::new();
+        for (z, zone) in arch.zones.iter().enumerate() {
+            for t in 0..arch.tiers.len() {
+                if let Some(s) = arch.subnet(t, zone) {
+                    let mut rest = vec![s.cidr.clone()];
+                    rest.extend(s.lines.iter().cloned());
+                    subnets.insert((z, t), Frame::leaf(&s.id, "subnet", titled(&s.id, &rest)));
+                }
+            }
+        }
+        let col_w = (0..arch.zones.len())
+            .map(|z| {
+                subnets
+                    .iter()
+                    .filter(|((zz, _), _)| *zz == z)
+                    .map(|(_, f)| f.w)
+                    .max()
+                    .unwrap_or(0)
+                    .max(text_width(&format!("zone {}", arch.zones[z])) + 2 * PAD)
+            })
+            .collect();
+        // Row r is the row of node r + 1 (node 0, the Internet, is above).
+        let row_h = (0..nodes.len() - 1)
+            .map(|r| {
+                let tallest = subnets
+                    .iter()
+                    .filter(|((_, t), _)| *t == r)
+                    .map(|(_, f)| f.h)
+                    .max()
+                    .unwrap_or(0);
+                tallest.max(nodes[r + 1].h)
+            })
+            .collect();
+        Grid {
+            subnets,
+            col_w,
+            row_h,
+        }
+    }
+
+    /// The top of each row, the first at `first`.
+    fn row_tops(&self, first: i32) -> Vec<i32> {
+        let mut tops = vec![first];
+        for r in 1..self.row_h.len() {
+            tops.push(tops[r - 1] + self.row_h[r - 1] + 24);
+        }
+        tops
+    }
+}
+
+/// The region box (VPC, zones, subnets and every node but the Internet
+/// inside), the Internet node above, and where the node boxes stand.
+struct Network {
+    region: Frame,
+    internet: Option<Frame>,
+    node_x: i32,
+    node_w: i32,
+    node_tops: Vec<i32>,
+}
+
+fn network_frames(
+    arch: &Architecture,
+    mut grid: Grid,
+    nodes: Vec<Frame>,
+    y: i32,
+    top_right: i32,
+) -> Network {
+    let mut region = Frame::leaf(
+        "region",
+        "region",
+        titled(&format!("Region {}", arch.region), &[]),
+    )
+    .at(MARGIN, y);
+    let mut vpc_lines = vec![format!("{} · {}", arch.vpc_id, arch.vpc_cidr)];
+    vpc_lines.extend(arch.vpc_notes.iter().cloned());
+    let mut vpc = Frame::leaf("vpc", "vpc", titled("VPC", &vpc_lines))
+        .at(region.x + PAD, region.content_top());
+    let zone_top = vpc.content_top();
+    let row_top = grid.row_tops(zone_top + PAD + LINE + 6);
+    let zones = zone_frames(arch, &mut grid, vpc.x + PAD, zone_top, &row_top);
+    let zones_right = zones.last().map_or(vpc.x + PAD, Frame::right);
+    vpc.children.extend(zones);
+    // Nodes right of the zones and of the top row, so that no arrow from
+    // their right edge crosses a box.
+    let node_x = (zones_right + 24).max(top_right + GAP);
+    let node_w = nodes.iter().map(|f| f.w).max().unwrap_or(0);
+    let node_tops: Vec<i32> = (0..nodes.len())
+        .map(|i| if i == 0 { TOP_Y } else { row_top[i - 1] })
+        .collect();
+    let mut placed = nodes
+        .into_iter()
+        .zip(&node_tops)
+        .map(|(f, y)| f.at(node_x, *y));
+    let internet = placed.next();
+    vpc.children.extend(placed);
+    vpc.wrap();
+    region.children.push(vpc);
+    region.wrap();
+    Network {
+        region,
+        internet,
+        node_x,
+        node_w,
+        node_tops,
+    }
+}
+
+/// One column per zone from `x`, each subnet in its tier's row.
+fn zone_frames(
+    arch: &Architecture,
+    grid: &mut Grid,
+    x: i32,
+    top: i32,
+    row_top: &[i32],
+) -> Vec<Frame> {
+    let mut zx = x;
+    let mut frames = Vec::new();
+    for (z, zone) in arch.zones.iter().enumerate() {
+        let mut frame = Frame::leaf(
+            &format!("zone-{zone}"),
+            "zone",
+            titled(&format!("zone {zone}"), &[]),
+        )
+        .at(zx, top);
+        // Rows past the tiers hold only nodes.
+        for (t, top) in row_top.iter().enumerate().take(arch.tiers.len()) {
+            if let Some(mut s) = grid.subnets.remove(&(z, t)) {
+                s.w = grid.col_w[z];
+                s.h = grid.row_h[t];
+                frame.children.push(s.at(zx + PAD, *top));
+            }
+        }
+        frame.wrap();
+        frame.w = frame.w.max(grid.col_w[z] + 2 * PAD);
+        zx = frame.right() + 16;
+        frames.push(frame);
+    }
+    frames
+}
+
+/// An arrow's label: its lane, the y of its two ports and its box.
+struct Placed {
+    lane: usize,
+    ys: (i32, i32),
+    top: i32,
+    h: i32,
+    lines: Vec<String>,
+}
+
+/// Where lanes and labels stand, left to right.
+struct Columns {
+    /// The nodes' right edge, where every arrow starts and ends.
+    node_right: i32,
+    lane0: i32,
+    label_x: i32,
+}
+
+impl Columns {
+    fn lane_x(&self, lane: usize) -> i32 {
+        self.lane0 + lane as i32 * LANE_GAP
+    }
+}
+
+/// The security-group arrows drawn, and the space their labels take.
+struct Arrows {
+    svg: String,
+    labels_bottom: i32,
+    labels_right: i32,
+}
+
+fn arrows(arch: &Architecture, lanes: &Lanes, network: &Network) -> Arrows {
+    let lane0 = network.region.right() + 30;
+    let columns = Columns {
+        node_right: network.node_x + network.node_w,
+        lane0,
+        label_x: lane0 + lanes.order.len() as i32 * LANE_GAP + 20,
+    };
+    let mut placed = labels(arch, lanes, &network.node_tops);
+    let labels_bottom = stack_labels(&mut placed);
+    // Every port's y, by lane: a leader must not run along another arrow's stub.
+    let stub_ys: Vec<(usize, i32)> = placed
+        .iter()
+        .flat_map(|p| [(p.lane, p.ys.0), (p.lane, p.ys.1)])
+        .collect();
+    let mut svg = String::new();
+    placed.sort_by_key(|p| p.lane);
+    for p in &placed {
+        let f = &arch.flows[lanes.order[p.lane]];
+        emit_flow(&mut svg, arch, f, p, &stub_ys, &columns);
+    }
+    let labels_right = placed
+        .iter()
+        .map(|p| columns.label_x + label_width(&p.lines))
+        .max()
+        .unwrap_or(columns.label_x);
+    Arrows {
+        svg,
+        labels_bottom,
+        labels_right,
+    }
+}
+
+/// Each lane's label, its ports found and its box not yet placed.
+fn labels(arch: &Architecture, lanes: &Lanes, node_tops: &[i32]) -> Vec<Placed> {
+    let port_y = |node: &Node, lane: usize, start: bool| {
+        let i = lanes.node_index(node);
+        lanes.port_y(i, node_tops[i], lane, start)
+    };
+    lanes
+        .order
+        .iter()
+        .enumerate()
+        .map(|(lane, &k)| {
+            let f = &arch.flows[k];
+            let lines = f.label();
+            Placed {
+                lane,
+                ys: (port_y(&f.from, lane, true), port_y(&f.to, lane, false)),
+                top: 0,
+                h: lines.len() as i32 * LINE + 8,
+                lines,
+            }
+        })
+        .collect()
+}
+
+/// Stacks the labels top to bottom, each as near its arrow as the ones
+/// above allow; returns where the next label could start.
+fn stack_labels(placed: &mut [Placed]) -> i32 {
+    placed.sort_by_key(|p| (p.ys.0 + p.ys.1, p.lane));
+    let mut next_free = TOP_Y;
+    for p in placed.iter_mut() {
+        let want = (p.ys.0 + p.ys.1) / 2 - p.h / 2;
+        p.top = want.max(next_free);
+        next_free = p.top + p.h + 8;
+    }
+    next_free
+}
+
+/// The y of the leader from the lane to the label: inside the label, as
+/// near its middle as possible, on the lane's span if the label reaches
+/// it, clear of the stubs of later lanes (which the leader crosses).
+fn leader_y(p: &Placed, stub_ys: &[(usize, i32)]) -> i32 {
+    let (lo, hi) = (p.ys.0.min(p.ys.1), p.ys.0.max(p.ys.1));
+    let mid = p.top + p.h / 2;
+    (p.top + 6..=p.top + p.h - 6)
+        .filter(|y| {
+            !stub_ys
+                .iter()
+                .any(|(lane, sy)| *lane > p.lane && (sy - y).abs() < 4)
+        })
+        .min_by_key(|y| {
+            let outside = if *y < lo {
+                lo - y
+            } else if *y > hi {
+                y - hi
+            } else {
+                0
+            };
+            (outside, (y - mid).abs(), *y)
+        })
+        .unwrap_or(mid)
+}
+
+/// One arrow: from its start port to its lane, along it and into its end
+/// port; the lane extended to the leader if needed; the leader; the label.
+fn emit_flow(
+    out: &mut String,
+    arch: &Architecture,
+    f: &Flow,
+    p: &Placed,
+    stub_ys: &[(usize, i32)],
+    columns: &Columns,
+) {
+    let color = PALETTE[p.lane % PALETTE.len()];
+    let (lx, label_x, node_right) = (columns.lane_x(p.lane), columns.label_x, columns.node_right);
+    let (lo, hi) = (p.ys.0.min(p.ys.1), p.ys.0.max(p.ys.1));
+    let lead = leader_y(p, stub_ys);
+    let (vlo, vhi) = (lo.min(lead), hi.max(lead));
+    out.push_str(&format!(
+        "<g class=\"flow\" data-group=\"{}\" data-direction=\"{}\" data-from=\"{}\" data-to=\"{}\">\n",
+        xml(&f.group),
+        f.direction.as_str(),
+        xml(&arch.node_title(&f.from)),
+        xml(&arch.node_title(&f.to)),
+    ));
+    out.push_str(&format!(
+        "<path class=\"arrow\" stroke=\"{color}\" d=\"M{node_right},{} H{lx} V{} H{}\" marker-end=\"url(#a{})\"/>\n",
+        p.ys.0,
+        p.ys.1,
+        node_right + 2,
+        p.lane % PALETTE.len()
+    ));
+    if vlo < lo || vhi > hi {
+        out.push_str(&format!(
+            "<path class=\"arrow\" stroke=\"{color}\" d=\"M{lx},{vlo} V{vhi}\"/>\n"
+        ));
+    }
+    out.push_str(&format!(
+        "<path class=\"leader\" stroke=\"{color}\" d=\"M{lx},{lead} H{label_x}\"/>\n"
+    ));
+    emit_label(out, p, label_x, color);
+    out.push_str("</g>\n");
+}
+
+/// A label's width: its longest line and the padding.
+fn label_width(lines: &[String]) -> i32 {
+    lines.iter().map(|l| text_width(l)).max().unwrap_or(0) + 2 * PAD
+}
+
+/// A label's box at `x`, its first line (the group and direction) in bold.
+fn emit_label(out: &mut String, p: &Placed, x: i32, color: &str) {
+    out.push_str(&format!(
+        "<g class=\"box label\" id=\"label-{}\">\n<rect x=\"{x}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"3\" stroke=\"{color}\"/>\n",
+        p.lane,
+        p.top,
+        label_width(&p.lines),
+        p.h
+    ));
+    for (i, line) in p.lines.iter().enumerate() {
+        emit_text(
+            out,
+            x + PAD,
+            p.top + 4 + i as i32 * LINE + 12,
+            &Line {
+                text: line.clone(),
+                bold: i == 0,
+            },
+        );
+    }
+    out.push_str("</g>\n");
+}
+
+/// The bottom row at `y`: the source repository feeding the pipeline,
+/// whose stages stand side by side inside it.
+fn pipeline_row(arch: &Architecture, y: i32, links: &mut String) -> (Frame, Frame) {
+    let source = Frame::leaf("source", "store", titled("Source", &arch.source)).at(MARGIN, y);
+    let mut pipeline = Frame::leaf(
+        "pipeline",
+        "pipeline",
+        titled("Pipeline", &arch.pipeline.lines),
+    )
+    .at(source.right() + link_gap("push"), y);
+    emit_link(links, source.right(), pipeline.x, y + 20, "push");
+    pipeline.children = stage_frames(arch, pipeline.x + PAD, pipeline.content_top(), links);
+    pipeline.wrap();
+    (source, pipeline)
+}
+
+/// The pipeline's stages from (x, y), all as tall as the tallest, linked
+/// left to right.
+fn stage_frames(arch: &Architecture, x: i32, y: i32, links: &mut String) -> Vec<Frame> {
+    let mut stages: Vec<Frame> = arch
+        .pipeline
+        .stages
+        .iter()
+        .map(|(name, actions)| {
+            Frame::leaf(&format!("stage-{name}"), "stage", titled(name, actions))
+        })
+        .collect();
+    let stage_h = stages.iter().map(|s| s.h).max().unwrap_or(0);
+    let mut sx = x;
+    for (i, stage) in stages.iter_mut().enumerate() {
+        if i > 0 {
+            emit_link(links, sx, sx + 30, y + 20, "");
+            sx += 30;
+        }
+        stage.x = sx;
+        stage.y = y;
+        stage.h = stage_h;
+        sx = stage.right();
+    }
+    stages
+}
+
+/// The style of every box, text and arrow class.
+const STYLE: &str = "rect { fill: #ffffff; stroke: #5f6b7a; stroke-width: 1; }\n\
+     .region > rect { fill: #f7f9fc; stroke-dasharray: 6 3; }\n\
+     .vpc > rect { fill: #eef6ee; stroke: #3c8d40; }\n\
+     .zone > rect { fill: #f4fbf4; stroke: #3c8d40; stroke-dasharray: 4 3; }\n\
+     .subnet > rect { fill: #ffffff; stroke: #3c8d40; }\n\
+     .node > rect { fill: #fff7e6; stroke: #c77700; }\n\
+     .service > rect, .lb > rect { fill: #fdf0f6; stroke: #b0306e; }\n\
+     .store > rect { fill: #eef3fb; stroke: #2f5fa8; }\n\
+     .pipeline > rect, .stage > rect { fill: #f3f0fb; stroke: #5a3fa8; }\n\
+     .label > rect { fill: #ffffff; stroke-width: 1.5; }\n\
+     text { fill: #1b1f24; white-space: pre; }\n\
+     text.b { font-weight: bold; }\n\
+     path.arrow, path.link, path.leader { fill: none; stroke-width: 1.5; }\n\
+     path.link { stroke: #5f6b7a; }\n\
+     path.leader { stroke-width: 1; stroke-dasharray: 3 2; }\n";
+
+/// An arrowhead in `color`.
+fn marker(id: &str, color: &str) -> String {
+    format!(
+        "<marker id=\"{id}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{color}\"/></marker>\n"
+    )
+}
+
+/// The document's start: its size, the styles, the arrowheads (one for
+/// plain links, one per palette colour) and a white background.
+fn emit_prologue(out: &mut String, width: i32, height: i32) {
+    out.push_str(&format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"DejaVu Sans Mono, monospace\" font-size=\"{FONT_SIZE}\">\n"
+    ));
+    out.push_str("<defs>\n<style>\n");
+    out.push_str(STYLE);
+    out.push_str("</style>\n");
+    out.push_str(&marker("link", "#5f6b7a"));
+    for (i, color) in PALETTE.iter().enumerate() {
+        out.push_str(&marker(&format!("a{i}"), color));
+    }
+    out.push_str("</defs>\n");
+    out.push_str(&format!(
+        "<rect class=\"background\" x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" style=\"fill:#ffffff;stroke:none\"/>\n"
+    ));
 }
