@@ -228,7 +228,7 @@ shown and, without --yes, asked for. Ctrl-C stops waiting and leaves AWS as it i
 With --exit-code, like `git diff --exit-code`: 0 no changes, 2 changes pending, 1 an error.")]
     Diff(DiffArgs),
 
-    /// Show each stack's status, last update and the service URL.
+    /// Show each stack's status, last update and the service URL, and the pipeline's last runs.
     #[command(after_help = "Examples:
   apprun status --env dev
   apprun status --env prod --output json | jq -r '.stacks[] | select(.url) | .url'")]

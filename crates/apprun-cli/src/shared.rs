@@ -32,6 +32,92 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(Failure::io("starting the async runtime"))
 }
 
+/// The runtime of a command that calls AWS (deploy, destroy, release,
+/// migrate, approve, and the read-only diff/status/logs for one behaviour): building it
+/// also installs the SIGINT/SIGTERM handler, so that from here on a signal
+/// means "stop before the next write" instead of killing the process in
+/// the middle of a call. Commands that do not watch the stop flag keep
+/// [`runtime`] and the default signal behaviour.
+pub(crate) fn aws_runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    let rt = runtime()?;
+    install_signal_handler(&rt);
+    Ok(rt)
+}
+
+/// Whether a stop signal arrived.
+pub(crate) fn stop_requested() -> bool {
+    *stop_flag().borrow()
+}
+
+/// A failure that happened after a stop signal is reported as the
+/// interruption it is: e.g. an image build whose tool the terminal's
+/// Ctrl-C stopped too (its own error is on stderr above).
+pub(crate) fn interrupted_if_stopped(
+    result: Result<std::process::ExitCode, Failure>,
+) -> Result<std::process::ExitCode, Failure> {
+    match result {
+        Err(f) if stop_requested() && f.exit_code() != crate::exit::INTERRUPTED => {
+            Err(Failure::Interrupted(
+                "interrupted: the step that was running stopped too; nothing was sent to AWS after the signal. Run the same command again to continue".into(),
+            ))
+        }
+        other => other,
+    }
+}
+
+/// Whether [`confirm`] is waiting for an answer on the terminal.
+static ASKING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The process-wide stop flag: `true` once SIGINT or SIGTERM arrived.
+static STOP: std::sync::OnceLock<tokio::sync::watch::Sender<bool>> = std::sync::OnceLock::new();
+
+fn stop_flag() -> &'static tokio::sync::watch::Sender<bool> {
+    STOP.get_or_init(|| tokio::sync::watch::channel(false).0)
+}
+
+/// Turns SIGINT and SIGTERM into the stop flag. The handlers are registered
+/// before this returns (not when a task first runs), so a signal that
+/// arrives during the first AWS call is already caught. A second signal
+/// exits at once with 130, for a user who does not want to wait for the
+/// call in flight to return.
+pub(crate) fn install_signal_handler(rt: &tokio::runtime::Runtime) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let _guard = rt.enter();
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        // Without handlers the default action (terminate) stays: still a stop.
+        return;
+    };
+    rt.spawn(async move {
+        let mut signals = 0u32;
+        loop {
+            let name = tokio::select! {
+                Some(()) = int.recv() => "SIGINT",
+                Some(()) = term.recv() => "SIGTERM",
+                else => return,
+            };
+            signals += 1;
+            // At a question nothing is in flight: the answer is "no" and
+            // nothing of the wave was executed (a blocking read of the
+            // terminal cannot be woken otherwise).
+            if ASKING.load(std::sync::atomic::Ordering::SeqCst) {
+                eprintln!("\napprun: {name} at the question: nothing of it was executed; exiting");
+                std::process::exit(i32::from(crate::exit::INTERRUPTED));
+            }
+            if signals > 1 {
+                eprintln!("apprun: second {name}: exiting now; AWS keeps going with what was sent");
+                std::process::exit(i32::from(crate::exit::INTERRUPTED));
+            }
+            eprintln!(
+                "apprun: {name}: stopping; nothing more is sent to AWS (again to exit at once)"
+            );
+            stop_flag().send_replace(true);
+        }
+    });
+}
+
 /// Loads the config, synthesizes and validates the env's blueprint, and
 /// connects to AWS as `aws` says.
 pub(crate) async fn session(ctx: &Context, env: &str, aws: &AwsArgs) -> Result<Session, Failure> {
@@ -52,15 +138,35 @@ pub(crate) async fn session(ctx: &Context, env: &str, aws: &AwsArgs) -> Result<S
     })
 }
 
-/// A watch that turns true on Ctrl-C; waits end and report where AWS is.
+/// The engine's cancellation token: a watch that turns true on SIGINT or
+/// SIGTERM (installed by [`runtime`]). The engine checks it before every
+/// write and races it against every read and wait.
 pub(crate) fn interrupt_watch() -> tokio::sync::watch::Receiver<bool> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = tx.send(true);
+    stop_flag().subscribe()
+}
+
+/// Runs a read-only step (loading credentials, GetCallerIdentity, ...)
+/// before the engine has started, ending it early with the interrupted
+/// failure when a stop signal arrives: nothing was written yet.
+pub(crate) async fn unless_stopped<T>(
+    step: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    let mut rx = interrupt_watch();
+    let stopped = async move {
+        // A dropped sender never happens (the flag is static); wait forever then.
+        while !*rx.borrow_and_update() {
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
         }
-    });
-    rx
+    };
+    tokio::select! {
+        biased;
+        () = stopped => Err(Failure::Interrupted(
+            "interrupted before anything was sent to AWS: no stack was touched".into(),
+        )),
+        r = step => r,
+    }
 }
 
 /// Runs an engine operation with live progress (on a terminal, not in JSON
@@ -223,7 +329,9 @@ pub(crate) fn confirm(question: &str) -> Answer {
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
+    ASKING.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = std::io::stdin().lock().read_line(&mut answer);
+    ASKING.store(false, std::sync::atomic::Ordering::SeqCst);
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Answer::Yes
     } else {

@@ -30,7 +30,6 @@ pub fn stack_json(bp: &EnvBlueprint, wave: usize, s: &Stack, file: String) -> Ma
 
 /// The pipeline part of `apprun status`: the pending approval, then each of
 /// the last runs (newest first) with its commit, image tag and stages.
-#[allow(dead_code)] // see commands::pipeline::status_section
 pub fn pipeline_text(env: &str, p: &apprun_deploy::PipelineStatus) -> String {
     if !p.exists {
         return format!(

@@ -112,6 +112,7 @@ pub(crate) async fn create_update(
     body: TemplateSource,
     parameters: Vec<Parameter>,
     name: &str,
+    interrupt: &tokio::sync::watch::Receiver<bool>,
 ) -> Result<Created, DeployError> {
     let mut req = clients
         .cfn
@@ -149,7 +150,11 @@ pub(crate) async fn create_update(
             }
             Some(ChangeSetStatus::Failed) => {
                 let reason = d.status_reason().unwrap_or("no reason given").to_owned();
-                delete(clients, stack, &id).await?;
+                // After a stop request nothing more is written: a failed
+                // change set changes nothing and may stay.
+                if !crate::wait::stop_requested(interrupt) {
+                    delete(clients, stack, &id).await?;
+                }
                 if means_no_changes(&reason) {
                     return Ok(Created::Nothing);
                 }
@@ -169,6 +174,34 @@ pub(crate) async fn create_update(
                     });
                 }
                 tokio::time::sleep(clients.tuning.poll).await;
+            }
+        }
+    }
+}
+
+/// A change set's ExecutionStatus (`AVAILABLE` until it is executed);
+/// `None` when CloudFormation no longer has it.
+pub(crate) async fn execution_status(
+    clients: &Clients,
+    stack: &str,
+    id: &str,
+) -> Result<Option<String>, DeployError> {
+    match clients
+        .cfn
+        .describe_change_set()
+        .stack_name(stack)
+        .change_set_name(id)
+        .send()
+        .await
+    {
+        Ok(d) => Ok(d.execution_status().map(|s| s.as_str().to_owned())),
+        Err(e) => {
+            let error = DeployError::aws("DescribeChangeSet", Some(stack), e);
+            match &error {
+                DeployError::Aws { message, .. } if message.contains("ChangeSetNotFound") => {
+                    Ok(None)
+                }
+                _ => Err(error),
             }
         }
     }

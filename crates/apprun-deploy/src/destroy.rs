@@ -16,7 +16,7 @@ use aws_sdk_cloudformation::types::StackStatus;
 
 use crate::events::{Event, Observer, Review, ReviewKind};
 use crate::stack::{describe, failed_events, template_body};
-use crate::wait::{Waited, wait_for};
+use crate::wait::{Waited, before_write, read, stop_requested, wait_for};
 
 #[derive(Debug, Default, Serialize)]
 pub struct DestroyReport {
@@ -116,7 +116,11 @@ async fn scan_imports(
 }
 
 /// Empties a bucket (every version) so that its stack can delete it.
-async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<usize, DeployError> {
+async fn empty_bucket(
+    clients: &Clients,
+    bucket: &str,
+    interrupt: &watch::Receiver<bool>,
+) -> Result<usize, DeployError> {
     use aws_sdk_s3::types::{Delete, ObjectIdentifier};
     let mut removed = 0;
     loop {
@@ -158,6 +162,7 @@ async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<usize, DeployEr
         if ids.is_empty() {
             return Ok(removed);
         }
+        before_write(interrupt)?;
         removed += ids.len();
         let delete = Delete::builder()
             .set_objects(Some(ids))
@@ -181,15 +186,17 @@ async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<usize, DeployEr
 
 /// Deletes one stack and waits until it is gone; `empty_first` is a bucket
 /// of the stack that must be emptied before CloudFormation can delete it.
+/// `resume` is the command that continues after a failure.
 pub(crate) async fn delete_one(
     clients: &Clients,
     name: &str,
     empty_first: Option<&str>,
+    resume: &str,
     observer: &Arc<dyn Observer>,
     interrupt: &watch::Receiver<bool>,
 ) -> Result<(), DeployError> {
     if let Some(artifact_bucket) = empty_first {
-        let n = empty_bucket(clients, artifact_bucket).await?;
+        let n = empty_bucket(clients, artifact_bucket, interrupt).await?;
         if n > 0 {
             observer.event(Event::Note(format!(
                 "emptied s3://{artifact_bucket} ({n} objects)"
@@ -197,13 +204,19 @@ pub(crate) async fn delete_one(
         }
     }
     let since = DateTime::from(std::time::SystemTime::now() - std::time::Duration::from_secs(1));
-    clients
-        .cfn
-        .delete_stack()
-        .stack_name(name)
-        .send()
-        .await
-        .map_err(|e| DeployError::aws("DeleteStack", Some(name), e))?;
+    before_write(interrupt)?;
+    if let Err(e) = clients.cfn.delete_stack().stack_name(name).send().await {
+        let error = DeployError::aws("DeleteStack", Some(name), e);
+        crate::engine::after_failed_write(
+            clients,
+            name,
+            crate::engine::Write::Delete,
+            error,
+            resume,
+            observer,
+        )
+        .await?;
+    }
     match wait_for(clients, name, since, observer, interrupt).await? {
         Waited::Done { ok: true, .. } => Ok(()),
         Waited::Done { status, .. } => Err(DeployError::StackFailed {
@@ -214,7 +227,10 @@ pub(crate) async fn delete_one(
                 .into(),
         }),
         Waited::Interrupted { status } => Err(DeployError::Interrupted {
-            states: vec![(name.to_owned(), status)],
+            states: vec![(
+                name.to_owned(),
+                crate::engine::in_flight("DeleteStack", &status),
+            )],
         }),
     }
 }
@@ -231,7 +247,11 @@ pub async fn destroy(
     interrupt: watch::Receiver<bool>,
 ) -> Result<DestroyReport, DeployError> {
     let mut report = DestroyReport::default();
-    let plan = deletion_plan(clients, bp, system_id, &mut report).await?;
+    let plan = read(
+        &interrupt,
+        deletion_plan(clients, bp, system_id, &mut report),
+    )
+    .await?;
     if plan.is_empty() {
         return Ok(report);
     }
@@ -240,27 +260,33 @@ pub async fn destroy(
             "declined: nothing was deleted".into(),
         ));
     }
+    let resume = format!("apprun destroy --env {}", bp.env);
     for (number, wave) in plan.iter().enumerate() {
+        if stop_requested(&interrupt) {
+            return Err(stopped_destroy(&plan, &report, Vec::new()));
+        }
         observer.event(Event::Wave {
             number: number + 1,
             stacks: wave.iter().map(|s| s.name.clone()).collect(),
         });
         let results = futures::future::join_all(wave.iter().map(|s| {
             let bucket = (s.kind == StackKind::Repository).then_some(artifact_bucket);
-            delete_one(clients, &s.name, bucket, &observer, &interrupt)
+            delete_one(clients, &s.name, bucket, &resume, &observer, &interrupt)
         }))
         .await;
+        let mut in_flight = Vec::new();
         for (s, r) in wave.iter().zip(results) {
             match r {
                 Ok(()) => {
                     report.deleted.push(s.name.clone());
                     report.retained.extend(retained(s));
                 }
-                Err(DeployError::Interrupted { states }) => {
-                    return Err(DeployError::Interrupted { states });
-                }
+                Err(DeployError::Interrupted { states }) => in_flight.extend(states),
                 Err(e) => report.failed.push((s.name.clone(), e.to_string())),
             }
+        }
+        if !in_flight.is_empty() || stop_requested(&interrupt) {
+            return Err(stopped_destroy(&plan, &report, in_flight));
         }
         if !report.failed.is_empty() {
             report.not_attempted = plan[number + 1..]
@@ -272,6 +298,32 @@ pub async fn destroy(
         }
     }
     Ok(report)
+}
+
+/// The interrupted error of a destroy: every stack of the plan with what
+/// was sent for it (`known` holds the in-flight ones' own words).
+fn stopped_destroy(
+    plan: &[Vec<&Stack>],
+    report: &DestroyReport,
+    known: Vec<(String, String)>,
+) -> DeployError {
+    let states = plan
+        .iter()
+        .flatten()
+        .map(|s| {
+            let state = if let Some((_, said)) = known.iter().find(|(k, _)| k == &s.name) {
+                said.clone()
+            } else if report.deleted.contains(&s.name) {
+                "completed: deleted".to_owned()
+            } else if let Some((_, why)) = report.failed.iter().find(|(f, _)| f == &s.name) {
+                format!("failed: {why}")
+            } else {
+                "not started: nothing sent".to_owned()
+            };
+            (s.name.clone(), state)
+        })
+        .collect();
+    DeployError::Interrupted { states }
 }
 
 /// The env's deployed stacks in deletion waves (dependents first). Absent

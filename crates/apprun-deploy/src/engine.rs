@@ -33,7 +33,7 @@ use crate::images::{ImageSource, require_tag};
 use crate::stack::{
     Deployed, StackState, classify, describe, failed_events, needs_create, template_body,
 };
-use crate::wait::{Waited, wait_for};
+use crate::wait::{Waited, before_write, interrupted, read, wait_for};
 
 /// CloudFormation's limit for a template passed inline.
 const INLINE_LIMIT: usize = 51_200;
@@ -87,6 +87,11 @@ pub struct StackResult {
     pub status: String,
     pub seconds: f64,
     pub changes: Vec<Change>,
+    /// The write call that started this stack's operation
+    /// (`CreateStack`, `ExecuteChangeSet`, `DeleteStack`, or
+    /// `CreateChangeSet` for a change set prepared and left unexecuted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -217,6 +222,7 @@ async fn template_source(
     opts: &DeployOptions,
     stack: &str,
     body: &str,
+    interrupt: &watch::Receiver<bool>,
 ) -> Result<TemplateSource, DeployError> {
     if body.len() <= INLINE_LIMIT {
         return Ok(TemplateSource::Body(body.to_owned()));
@@ -233,6 +239,7 @@ async fn template_source(
         apprun_blueprint::STAGING_PREFIX,
         fingerprint(body)
     );
+    before_write(interrupt)?;
     clients
         .s3
         .put_object()
@@ -252,6 +259,7 @@ async fn prepare(
     opts: &DeployOptions,
     job: &Job<'_>,
     deployed: Option<Deployed>,
+    interrupt: &watch::Receiver<bool>,
 ) -> Result<Prepared, DeployError> {
     let name = &job.stack.name;
     let Some(d) = deployed else {
@@ -273,16 +281,24 @@ async fn prepare(
             advice: advice.replace("STACK", name),
         }),
         StackState::Stable => {
-            let current = template_body(clients, name).await?;
+            let current = read(interrupt, template_body(clients, name)).await?;
             if current == job.body && parameters_match(&job.parameters, &d.parameters) {
                 return Ok(Prepared::Unchanged {
                     status: d.status.as_str().to_owned(),
                 });
             }
-            let source = template_source(clients, opts, name, &job.body).await?;
+            let source = template_source(clients, opts, name, &job.body, interrupt).await?;
             let cs_name = token(name, &job.body, &job.parameters);
-            match changes::create_update(clients, name, source, job.parameters.clone(), &cs_name)
-                .await?
+            before_write(interrupt)?;
+            match changes::create_update(
+                clients,
+                name,
+                source,
+                job.parameters.clone(),
+                &cs_name,
+                interrupt,
+            )
+            .await?
             {
                 Created::Nothing => Ok(Prepared::Unchanged {
                     status: d.status.as_str().to_owned(),
@@ -339,34 +355,161 @@ async fn settle(
     }
 }
 
+/// A stack-level write call whose answer the engine needs to trust.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Write<'a> {
+    Create,
+    /// ExecuteChangeSet of this change set.
+    Execute(&'a str),
+    Delete,
+}
+
+impl Write<'_> {
+    pub(crate) fn operation(self) -> &'static str {
+        match self {
+            Write::Create => "CreateStack",
+            Write::Execute(_) => "ExecuteChangeSet",
+            Write::Delete => "DeleteStack",
+        }
+    }
+}
+
+/// What reading the stack after a failed write showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Landed {
+    /// The call took effect: AWS runs (or ran) the operation; its status.
+    Yes(String),
+    /// It did not: the stack is as it was; its status.
+    No(String),
+    /// Its state could not be read either: why.
+    Unknown(String),
+}
+
+/// After a write failed — a reset connection, a timeout, a 5xx or
+/// throttling even after retries, or a retry refused because the first
+/// attempt had landed although its answer was lost — reads the stack (and
+/// the change set) to learn whether the call took effect.
+pub(crate) async fn landed(clients: &Clients, name: &str, call: Write<'_>) -> Landed {
+    let stack = match describe(clients, name).await {
+        Ok(d) => d,
+        Err(e) => return Landed::Unknown(e.to_string()),
+    };
+    let status = stack.as_ref().map_or("does not exist".to_owned(), |d| {
+        d.status.as_str().to_owned()
+    });
+    match call {
+        // The stack was missing when the call was made: one that exists now
+        // is the call's.
+        Write::Create if stack.is_some() => Landed::Yes(status),
+        Write::Create => Landed::No(status),
+        Write::Delete => match stack.map(|d| d.status) {
+            None => Landed::Yes(StackStatus::DeleteComplete.as_str().to_owned()),
+            Some(StackStatus::DeleteInProgress) => Landed::Yes(status),
+            Some(_) => Landed::No(status),
+        },
+        Write::Execute(id) => match changes::execution_status(clients, name, id).await {
+            Ok(Some(s)) if s == "AVAILABLE" => Landed::No(status),
+            Ok(_) => Landed::Yes(status),
+            Err(e) => Landed::Unknown(e.to_string()),
+        },
+    }
+}
+
+/// Turns a failed write into what the user must know: `Ok` with the
+/// status when it took effect after all (the engine then follows the
+/// operation), else the error extended with the stack's real state and
+/// the command that continues (`resume`).
+pub(crate) async fn after_failed_write(
+    clients: &Clients,
+    name: &str,
+    call: Write<'_>,
+    error: DeployError,
+    resume: &str,
+    observer: &Arc<dyn Observer>,
+) -> Result<String, DeployError> {
+    let op = call.operation();
+    match landed(clients, name, call).await {
+        Landed::Yes(status) => {
+            observer.event(Event::Note(format!(
+                "{name}: {op} reported an error ({error}), but DescribeStacks shows {status}: the call took effect; following it"
+            )));
+            Ok(status)
+        }
+        Landed::No(status) => Err(with_state(
+            error,
+            format!(
+                "DescribeStacks afterwards shows {name}: {status}; so the call did not take effect and AWS changed nothing. Once the cause is gone (an outage or throttling passes by itself), run `{resume}` again"
+            ),
+        )),
+        Landed::Unknown(why) => Err(with_state(
+            error,
+            format!(
+                "whether it took effect is unknown: reading {name} afterwards failed too ({why}). Once the endpoint answers, run `{resume}` again: it reads every stack's real state before writing"
+            ),
+        )),
+    }
+}
+
+/// Adds a sentence about AWS's real state to an AWS error.
+fn with_state(error: DeployError, sentence: String) -> DeployError {
+    match error {
+        DeployError::Aws {
+            operation,
+            stack,
+            message,
+        } => DeployError::Aws {
+            operation,
+            stack,
+            message: format!("{message}.\n{sentence}"),
+        },
+        other => other,
+    }
+}
+
 /// Starts deleting a stack whose first create failed (`status`), so that it
 /// can be created again.
 async fn delete_failed_create(
     clients: &Clients,
+    opts: &DeployOptions,
     name: &str,
     status: &str,
     observer: &Arc<dyn Observer>,
-) -> Result<(), Stopped> {
+    interrupt: &watch::Receiver<bool>,
+) -> Result<(), DeployError> {
+    before_write(interrupt)?;
     observer.event(Event::Progress {
         stack: name.to_owned(),
         status: StackStatus::DeleteInProgress.as_str().to_owned(),
         detail: format!("deleting the {status} stack before creating it again"),
     });
-    clients
+    let sent = clients
         .cfn
         .delete_stack()
         .stack_name(name)
         .client_request_token(token(name, "delete", &[]))
         .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            (
-                DeployError::aws("DeleteStack", Some(name), e),
-                Outcome::Failed,
-                String::new(),
+        .await;
+    match sent {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let error = DeployError::aws("DeleteStack", Some(name), e);
+            after_failed_write(
+                clients,
+                name,
+                Write::Delete,
+                error,
+                &resume_deploy(opts),
+                observer,
             )
-        })
+            .await
+            .map(|_| ())
+        }
+    }
+}
+
+/// The command that continues a deploy.
+fn resume_deploy(opts: &DeployOptions) -> String {
+    format!("apprun deploy --env {}", opts.env)
 }
 
 async fn execute_change_set(clients: &Clients, name: &str, id: &str) -> Result<(), DeployError> {
@@ -384,11 +527,10 @@ async fn execute_change_set(clients: &Clients, name: &str, id: &str) -> Result<(
 
 async fn create_stack(
     clients: &Clients,
-    opts: &DeployOptions,
+    source: TemplateSource,
     job: &Job<'_>,
 ) -> Result<(), DeployError> {
     let name = &job.stack.name;
-    let source = template_source(clients, opts, name, &job.body).await?;
     let mut req = clients
         .cfn
         .create_stack()
@@ -430,27 +572,35 @@ async fn execute(
     let name = job.stack.name.clone();
     let started = Instant::now();
     let since = DateTime::from(std::time::SystemTime::now() - std::time::Duration::from_secs(1));
-    let result = |outcome, status: String, changes: Vec<Change>| StackResult {
+    let result = |outcome, status: String, changes: Vec<Change>, sent: Option<&str>| StackResult {
         stack: name.clone(),
         outcome,
         status,
         seconds: started.elapsed().as_secs_f64(),
         changes,
+        sent: sent.map(str::to_owned),
     };
     // What to start once anything in the way is gone: a create, or the
     // change set's execution.
     let (outcome, changes, change_set) = match prepared {
         Prepared::Unchanged { status } => {
-            return Ok(result(Outcome::Unchanged, status, Vec::new()));
+            return Ok(result(Outcome::Unchanged, status, Vec::new(), None));
         }
         Prepared::Create { changes } => (Outcome::Created, changes, None),
         Prepared::Recreate { changes, status } => {
-            let deleted = async {
-                delete_failed_create(clients, &name, &status, observer).await?;
+            if let Err(e) =
+                delete_failed_create(clients, opts, &name, &status, observer, interrupt).await
+            {
+                let outcome = match e {
+                    DeployError::Interrupted { .. } => Outcome::NotStarted,
+                    _ => Outcome::Failed,
+                };
+                return Err((e, result(outcome, status, changes, None)));
+            }
+            if let Err((e, outcome, status)) =
                 settle(clients, &name, since, observer, interrupt).await
-            };
-            if let Err((e, outcome, status)) = deleted.await {
-                return Err((e, result(outcome, status, changes)));
+            {
+                return Err((e, result(outcome, status, changes, Some("DeleteStack"))));
             }
             (Outcome::Recreated, changes, None)
         }
@@ -458,16 +608,63 @@ async fn execute(
             (Outcome::Updated, change_set.changes, Some(change_set.id))
         }
     };
-    let begun = match &change_set {
-        Some(id) => execute_change_set(clients, &name, id).await,
-        None => create_stack(clients, opts, job).await,
+    let call = match &change_set {
+        Some(id) => Write::Execute(id),
+        None => Write::Create,
     };
-    if let Err(e) = begun {
-        return Err((e, result(Outcome::Failed, String::new(), changes)));
+    let op = call.operation();
+    // A change set prepared but not executed is named as sent: it exists
+    // at AWS (and changes nothing).
+    let prepared_sent = change_set.as_ref().map(|_| "CreateChangeSet");
+    let begun = async {
+        match call {
+            Write::Execute(id) => {
+                before_write(interrupt)?;
+                execute_change_set(clients, &name, id).await
+            }
+            _ => {
+                let source = template_source(clients, opts, &name, &job.body, interrupt).await?;
+                before_write(interrupt)?;
+                create_stack(clients, source, job).await
+            }
+        }
+    };
+    match begun.await {
+        Ok(()) => {}
+        Err(e @ DeployError::Interrupted { .. }) => {
+            return Err((
+                e,
+                result(Outcome::NotStarted, String::new(), changes, prepared_sent),
+            ));
+        }
+        Err(e) => {
+            let resume = resume_deploy(opts);
+            if let Err(e) = after_failed_write(clients, &name, call, e, &resume, observer).await {
+                let status = describe(clients, &name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|d| d.status.as_str().to_owned())
+                    .unwrap_or_default();
+                return Err((e, result(Outcome::Failed, status, changes, None)));
+            }
+        }
     }
     match settle(clients, &name, since, observer, interrupt).await {
-        Ok(status) => Ok(result(outcome, status, changes)),
-        Err((e, outcome, status)) => Err((e, result(outcome, status, changes))),
+        Ok(status) => Ok(result(outcome, status, changes, Some(op))),
+        Err((e @ DeployError::Aws { .. }, outcome, status)) => {
+            // Only following the operation failed: it was accepted.
+            let e = with_state(
+                e,
+                format!(
+                    "{op} was accepted, so AWS goes on with it; only reading its progress failed. Run `apprun status --env {}` to follow it, then `{}` again",
+                    opts.env,
+                    resume_deploy(opts)
+                ),
+            );
+            Err((e, result(outcome, status, changes, Some(op))))
+        }
+        Err((e, outcome, status)) => Err((e, result(outcome, status, changes, Some(op)))),
     }
 }
 
@@ -552,8 +749,62 @@ pub async fn deploy(
             report.stacks.push(idle(&s.name, Outcome::NotStarted));
         }
     }
+    if let Some(DeployError::Interrupted { states }) = &mut report.error {
+        *states = interrupted_states(&report.stacks, states);
+    }
     report.calls = clients.calls.calls();
     report
+}
+
+/// The state of a stack whose operation a stop left running at AWS:
+/// `STATUS: sent CALL; ...` (the status first, as CloudFormation last
+/// showed it, when it was read).
+pub(crate) fn in_flight(sent: &str, status: &str) -> String {
+    if status.is_empty() {
+        format!(
+            "sent {sent}; in progress at AWS (status not read yet), left running, not cancelled"
+        )
+    } else {
+        format!("{status}: sent {sent}; in progress at AWS, left running, not cancelled")
+    }
+}
+
+/// Per stack, in report order, what a stopped deploy did: nothing sent,
+/// sent and left running at AWS, or completed. `known` holds what the
+/// wave that stopped already said (e.g. a change set left unexecuted).
+fn interrupted_states(stacks: &[StackResult], known: &[(String, String)]) -> Vec<(String, String)> {
+    stacks
+        .iter()
+        .map(|r| {
+            if let Some((_, said)) = known.iter().find(|(s, _)| s == &r.stack) {
+                return (r.stack.clone(), said.clone());
+            }
+            let status = if r.status.is_empty() {
+                "status not read yet".to_owned()
+            } else {
+                r.status.clone()
+            };
+            let sent = r.sent.as_deref().unwrap_or("nothing");
+            let state = match r.outcome {
+                Outcome::NotStarted if r.sent.is_some() => format!(
+                    "not started: only {sent} was sent (a change set that changes nothing until executed)"
+                ),
+                Outcome::NotStarted => "not started: nothing sent".to_owned(),
+                Outcome::Deferred => "deferred: nothing sent".to_owned(),
+                Outcome::Unchanged => format!("unchanged: nothing sent ({status})"),
+                Outcome::Interrupted => in_flight(sent, &r.status),
+                Outcome::Failed => format!("failed ({status})"),
+                done => format!(
+                    "completed: {} ({status})",
+                    serde_json::to_value(done)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+            };
+            (r.stack.clone(), state)
+        })
+        .collect()
 }
 
 /// What every step of one deploy needs.
@@ -573,6 +824,7 @@ fn idle(stack: &str, outcome: Outcome) -> StackResult {
         status: String::new(),
         seconds: 0.0,
         changes: Vec::new(),
+        sent: None,
     }
 }
 
@@ -592,7 +844,11 @@ async fn run(
         interrupt,
     };
     let waves = selected(bp, &opts.only)?;
-    report.account = verify_account(clients, &opts.env, opts.account.as_deref()).await?;
+    report.account = read(
+        interrupt,
+        verify_account(clients, &opts.env, opts.account.as_deref()),
+    )
+    .await?;
     let services: Vec<&Stack> = waves
         .iter()
         .flatten()
@@ -614,6 +870,10 @@ async fn run(
         .collect();
     let mut staged = false;
     for (number, wave) in waves.iter().enumerate() {
+        // Between waves: a stop leaves the later waves not started.
+        if crate::wait::stop_requested(interrupt) {
+            return Err(interrupted());
+        }
         staged |= run_wave(&run, number + 1, wave, report).await?;
     }
     if staged {
@@ -622,7 +882,7 @@ async fn run(
     // Service templates changed without the pipeline stack: its next run
     // must deploy the new ones.
     let deployed = services.into_iter().filter(|s| !deferred.contains(&s.name));
-    stage_pipeline_templates(clients, bp, opts, deployed, observer).await
+    stage_pipeline_templates(clients, bp, opts, deployed, observer, interrupt).await
 }
 
 /// The service stacks left out of this deploy. Without a tag, a service
@@ -634,10 +894,14 @@ async fn run(
 async fn deferred(run: &Run<'_>, services: &[&Stack]) -> Result<Vec<String>, DeployError> {
     match &run.opts.image_tag {
         Some(tag) => {
-            require_tag(run.clients, run.opts, services, tag).await?;
+            read(
+                run.interrupt,
+                require_tag(run.clients, run.opts, services, tag),
+            )
+            .await?;
             Ok(Vec::new())
         }
-        None => Ok(describe_all(run.clients, services)
+        None => Ok(read(run.interrupt, describe_all(run.clients, services))
             .await?
             .into_iter()
             .filter(|(_, d)| needs_create(d.as_ref()))
@@ -659,10 +923,17 @@ async fn run_wave(
         number,
         stacks: wave.iter().map(|s| s.name.clone()).collect(),
     });
-    let deployed = describe_all(clients, wave).await?;
+    let deployed = read(run.interrupt, describe_all(clients, wave)).await?;
     let jobs = jobs(wave, opts, &deployed);
-    let ready = prepare_all(clients, opts, &jobs, &deployed).await?;
+    let ready = prepare_all(clients, opts, &jobs, &deployed, run.interrupt).await?;
 
+    // A stop before or during the review: nothing of the wave is executed;
+    // its change sets stay, unexecuted (deleting them would be a write).
+    if crate::wait::stop_requested(run.interrupt) {
+        return Err(DeployError::Interrupted {
+            states: unexecuted(&ready),
+        });
+    }
     let reviews: Vec<Review> = ready.iter().filter_map(|(s, p)| review_of(s, p)).collect();
     if !reviews.is_empty() && !opts.yes && !observer.confirm(&reviews) {
         discard(clients, &ready).await;
@@ -676,11 +947,30 @@ async fn run_wave(
         )));
     }
 
+    if crate::wait::stop_requested(run.interrupt) {
+        return Err(DeployError::Interrupted {
+            states: unexecuted(&ready),
+        });
+    }
     // The pipeline starts a run as soon as it is created, and that run's
     // build copies the service templates: they must be there first.
     let staged = wave.iter().any(|s| s.kind == StackKind::Pipeline);
     if staged {
-        stage_pipeline_templates(clients, run.bp, opts, run.bp.stacks.iter(), observer).await?;
+        stage_pipeline_templates(
+            clients,
+            run.bp,
+            opts,
+            run.bp.stacks.iter(),
+            observer,
+            run.interrupt,
+        )
+        .await
+        .map_err(|e| match e {
+            DeployError::Interrupted { .. } => DeployError::Interrupted {
+                states: unexecuted(&ready),
+            },
+            e => e,
+        })?;
     }
 
     let results = futures::future::join_all(
@@ -712,6 +1002,7 @@ async fn prepare_all(
     opts: &DeployOptions,
     jobs: &[Job<'_>],
     deployed: &BTreeMap<String, Option<Deployed>>,
+    interrupt: &watch::Receiver<bool>,
 ) -> Result<Vec<(String, Prepared)>, DeployError> {
     let prepared = futures::future::join_all(jobs.iter().map(|j| {
         prepare(
@@ -719,6 +1010,7 @@ async fn prepare_all(
             opts,
             j,
             deployed.get(&j.stack.name).cloned().flatten(),
+            interrupt,
         )
     }))
     .await;
@@ -732,13 +1024,37 @@ async fn prepare_all(
             }
         }
     }
+    let stopped = crate::wait::stop_requested(interrupt)
+        || matches!(first_error, Some(DeployError::Interrupted { .. }));
     match first_error {
+        // After a stop nothing is written, not even DeleteChangeSet: the
+        // change sets are named instead.
+        Some(_) if stopped => Err(DeployError::Interrupted {
+            states: unexecuted(&ready),
+        }),
         Some(e) => {
             discard(clients, &ready).await;
             Err(e)
         }
         None => Ok(ready),
     }
+}
+
+/// The change sets of a wave that a stop leaves unexecuted, as states.
+fn unexecuted(ready: &[(String, Prepared)]) -> Vec<(String, String)> {
+    ready
+        .iter()
+        .filter_map(|(stack, p)| match p {
+            Prepared::Update { change_set } => Some((
+                stack.clone(),
+                format!(
+                    "not started: only CreateChangeSet was sent; change set {} is left unexecuted and changes nothing (delete it with `aws cloudformation delete-change-set --stack-name {stack} --change-set-name {}` or leave it)",
+                    change_set.id, change_set.id
+                ),
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The error a wave ends with: interruptions merged so that every
@@ -752,15 +1068,14 @@ fn wave_error(mut errors: Vec<DeployError>, report: &DeployReport) -> Option<Dep
         })
         .flatten()
         .collect();
-    if states.is_empty() {
+    let stopped = errors
+        .iter()
+        .any(|e| matches!(e, DeployError::Interrupted { .. }));
+    if !stopped {
         return (!errors.is_empty()).then(|| errors.remove(0));
     }
-    for r in &report.stacks {
-        let idle = matches!(r.outcome, Outcome::Unchanged | Outcome::Deferred);
-        if !states.iter().any(|(s, _)| s == &r.stack) && !idle {
-            states.push((r.stack.clone(), r.status.clone()));
-        }
-    }
+    // The other stacks' states are read from the report by `deploy`.
+    states.retain(|(s, _)| !report.stacks.iter().any(|r| &r.stack == s));
     Some(DeployError::Interrupted { states })
 }
 
@@ -772,6 +1087,7 @@ async fn stage_pipeline_templates<'a>(
     opts: &DeployOptions,
     deployed: impl Iterator<Item = &'a Stack>,
     observer: &Arc<dyn Observer>,
+    interrupt: &watch::Receiver<bool>,
 ) -> Result<(), DeployError> {
     let services: Vec<&Stack> = deployed
         .filter(|s| matches!(s.kind, StackKind::Service { .. }))
@@ -786,20 +1102,26 @@ async fn stage_pipeline_templates<'a>(
             s.name
         );
         let body = s.template.render(Format::Yaml);
-        let current = match clients
-            .s3
-            .get_object()
-            .bucket(&opts.artifact_bucket)
-            .key(&key)
-            .send()
-            .await
-        {
-            Ok(o) => o.body.collect().await.ok().map(|b| b.into_bytes().to_vec()),
-            Err(_) => None,
-        };
+        let current = read(interrupt, async {
+            Ok(
+                match clients
+                    .s3
+                    .get_object()
+                    .bucket(&opts.artifact_bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                {
+                    Ok(o) => o.body.collect().await.ok().map(|b| b.into_bytes().to_vec()),
+                    Err(_) => None,
+                },
+            )
+        })
+        .await?;
         if current.as_deref() == Some(body.as_bytes()) {
             continue;
         }
+        before_write(interrupt)?;
         clients
             .s3
             .put_object()
@@ -827,6 +1149,8 @@ pub async fn diff(
     let waves = selected(bp, &opts.only)?;
     let stacks: Vec<&Stack> = waves.into_iter().flatten().collect();
     let deployed = describe_all(clients, &stacks).await?;
+    // `diff` is not stopped half-way: it writes only change sets it deletes.
+    let (_never, interrupt) = watch::channel(false);
     let jobs = jobs(&stacks, opts, &deployed);
     let mut out = Vec::new();
     for job in &jobs {
@@ -836,7 +1160,7 @@ pub async fn diff(
             .as_ref()
             .map(|d| d.status.as_str().to_owned())
             .unwrap_or_default();
-        let (outcome, changes) = match prepare(clients, opts, job, d).await? {
+        let (outcome, changes) = match prepare(clients, opts, job, d, &interrupt).await? {
             Prepared::Unchanged { .. } => (Outcome::Unchanged, Vec::new()),
             Prepared::Create { changes } | Prepared::Recreate { changes, .. } => {
                 (Outcome::New, changes)
@@ -852,7 +1176,87 @@ pub async fn diff(
             status,
             seconds: started.elapsed().as_secs_f64(),
             changes,
+            sent: None,
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack(name: &str, outcome: Outcome, status: &str, sent: Option<&str>) -> StackResult {
+        StackResult {
+            stack: name.to_owned(),
+            outcome,
+            status: status.to_owned(),
+            seconds: 0.0,
+            changes: Vec::new(),
+            sent: sent.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_stopped_deploy_names_per_stack_what_was_sent() {
+        let stacks = [
+            stack(
+                "done",
+                Outcome::Created,
+                "CREATE_COMPLETE",
+                Some("CreateStack"),
+            ),
+            stack(
+                "running",
+                Outcome::Interrupted,
+                "UPDATE_IN_PROGRESS",
+                Some("ExecuteChangeSet"),
+            ),
+            stack("unread", Outcome::Interrupted, "", Some("CreateStack")),
+            stack("same", Outcome::Unchanged, "CREATE_COMPLETE", None),
+            stack("later", Outcome::NotStarted, "", None),
+            stack("prepared", Outcome::NotStarted, "", None),
+        ];
+        let known = [("prepared".to_owned(), "change set X left".to_owned())];
+        let states: BTreeMap<String, String> =
+            interrupted_states(&stacks, &known).into_iter().collect();
+        assert_eq!(states["done"], "completed: created (CREATE_COMPLETE)");
+        assert_eq!(
+            states["running"],
+            "UPDATE_IN_PROGRESS: sent ExecuteChangeSet; in progress at AWS, left running, not cancelled"
+        );
+        assert_eq!(
+            states["unread"],
+            "sent CreateStack; in progress at AWS (status not read yet), left running, not cancelled"
+        );
+        assert_eq!(states["same"], "unchanged: nothing sent (CREATE_COMPLETE)");
+        assert_eq!(states["later"], "not started: nothing sent");
+        assert_eq!(states["prepared"], "change set X left");
+        let text = DeployError::Interrupted {
+            states: interrupted_states(&stacks, &known),
+        }
+        .to_string();
+        assert!(text.starts_with("interrupted: nothing was sent to AWS after the signal"));
+        assert!(
+            text.contains("\n  later: not started: nothing sent\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_write_error_gains_the_real_state() {
+        let e = DeployError::Aws {
+            operation: "CreateStack",
+            stack: Some("s".into()),
+            message: "HTTP 500".into(),
+        };
+        let text = with_state(e, "the stack does not exist. Run `x` again".into()).to_string();
+        assert_eq!(
+            text,
+            "CreateStack failed for s: HTTP 500.\nthe stack does not exist. Run `x` again"
+        );
+        // Other errors carry their own state already.
+        let declined = with_state(DeployError::Declined("no".into()), "ignored".into());
+        assert_eq!(declined.to_string(), "no");
+    }
 }

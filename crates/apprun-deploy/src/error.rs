@@ -73,7 +73,9 @@ pub enum DeployError {
     },
     #[error("{0}")]
     Declined(String),
-    #[error("interrupted: AWS keeps going with what was started, nothing was cancelled.\n{}\nRun `apprun status` to follow it, or the same deploy again to resume.", states.iter().map(|(s, st)| format!("  {s}: {st}")).collect::<Vec<_>>().join("\n"))]
+    /// A stop signal (SIGINT/SIGTERM): nothing was written after it. Per
+    /// stack, what was sent and where AWS is.
+    #[error("interrupted: nothing was sent to AWS after the signal; what was sent before goes on at AWS, nothing was cancelled.\n{}\nRun `apprun status` to follow what is in progress, then the same command again to continue.", if states.is_empty() { "  nothing was sent".to_owned() } else { states.iter().map(|(s, st)| format!("  {s}: {st}")).collect::<Vec<_>>().join("\n") })]
     Interrupted { states: Vec<(String, String)> },
     #[error(
         "template of {stack} is {bytes} bytes; CloudFormation accepts at most {max} (even through S3)"

@@ -97,7 +97,19 @@ pub async fn migrate(
             })?;
         if opts.remove_old {
             // The old service stack holds no bucket to empty.
-            delete_one(clients, &opts.old_stack, None, &observer, &interrupt).await?;
+            let resume = format!(
+                "aws cloudformation delete-stack --stack-name {}",
+                opts.old_stack
+            );
+            delete_one(
+                clients,
+                &opts.old_stack,
+                None,
+                &resume,
+                &observer,
+                &interrupt,
+            )
+            .await?;
             report.removed_old = true;
         }
         Ok(())

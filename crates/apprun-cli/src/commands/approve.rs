@@ -10,10 +10,10 @@ use crate::cli::ApproveArgs;
 use crate::commands::pipeline::{ops_clients, ops_failure};
 use crate::diagnostics::Failure;
 use crate::output::{Context, outln, print_json};
-use crate::shared::{Answer, NOT_ASKED, confirm, runtime, session};
+use crate::shared::{Answer, NOT_ASKED, aws_runtime, confirm, session};
 
 pub fn run(ctx: &Context, args: &ApproveArgs) -> Result<ExitCode, Failure> {
-    runtime()?.block_on(async {
+    aws_runtime()?.block_on(async {
         let s = session(ctx, &args.env, &args.aws).await?;
         let ops = ops_clients(&s, &args.aws).await;
         let (pending, summary) = apprun_deploy::pending_approval(&ops, &s.bp)

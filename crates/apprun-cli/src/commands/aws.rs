@@ -12,7 +12,8 @@ use crate::exit;
 use crate::output::{Context, outln, print_json, write_stdout};
 use crate::progress::render_reviews;
 use crate::shared::{
-    check_stacks, deferred_json, deferred_services, options, runtime, session, with_progress,
+    aws_runtime, check_stacks, deferred_json, deferred_services, options, session, unless_stopped,
+    with_progress,
 };
 
 fn outcome_word(o: Outcome) -> &'static str {
@@ -50,14 +51,22 @@ fn result_table(results: &[StackResult]) -> String {
 /// A deploy report as data: the JSON result, or the partial result in the
 /// JSON error document.
 pub(crate) fn report_json(report: &DeployReport, deferred: &[(String, String)]) -> Value {
-    json!({
+    let mut doc = json!({
         "account": report.account,
         "stacks": report.stacks,
         "deferred": deferred_json(deferred),
         "api_calls": report.calls.len(),
         "mutating_calls": report.calls.iter().filter(|c| c.is_mutating()).count(),
         "calls": report.calls,
-    })
+    });
+    // After a stop signal: per stack, what was sent and where AWS is.
+    if let Some(DeployError::Interrupted { states }) = &report.error {
+        doc["interrupted"] = states
+            .iter()
+            .map(|(stack, state)| json!({ "stack": stack, "state": state }))
+            .collect();
+    }
+    doc
 }
 
 fn print_report_text(ctx: &Context, report: &DeployReport, deferred: &[(String, String)]) {
@@ -97,8 +106,8 @@ pub(crate) fn finish_deploy(
 }
 
 pub fn deploy(ctx: &Context, args: &DeployArgs) -> Result<ExitCode, Failure> {
-    runtime()?.block_on(async {
-        let s = session(ctx, &args.env, &args.aws).await?;
+    aws_runtime()?.block_on(async {
+        let s = unless_stopped(session(ctx, &args.env, &args.aws)).await?;
         check_stacks(&s.bp, &args.stack)?;
         // The same check as `apprun check --env`: nothing is deployed past an error.
         crate::checking::require_clean(ctx, &s.config, &s.bp)?;
@@ -119,7 +128,10 @@ pub fn deploy(ctx: &Context, args: &DeployArgs) -> Result<ExitCode, Failure> {
 }
 
 pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode, Failure> {
-    runtime()?.block_on(async {
+    // It changes nothing (a change set it creates is deleted right after it
+    // is read; a signal between the two leaves that one unexecuted change
+    // set): a stop signal ends it at once, with exit 130.
+    aws_runtime()?.block_on(unless_stopped(async {
         let s = session(ctx, &args.env, &args.aws).await?;
         check_stacks(&s.bp, &args.stack)?;
         let opts = options(
@@ -141,7 +153,7 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode, Failure> {
         } else {
             ExitCode::SUCCESS
         })
-    })
+    }))
 }
 
 fn diff_text(results: &[StackResult]) -> String {
@@ -166,11 +178,18 @@ fn diff_text(results: &[StackResult]) -> String {
 }
 
 pub fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode, Failure> {
-    runtime()?.block_on(async {
+    // Read-only: a stop signal ends it at once, with exit 130.
+    aws_runtime()?.block_on(unless_stopped(async {
         let s = session(ctx, &args.env, &args.aws).await?;
         let lines = apprun_deploy::status(&s.clients, &s.bp).await?;
+        let pipeline = crate::commands::pipeline::status_section(&s, &args.env, &args.aws).await;
         if ctx.json() {
-            print_json(&json!({ "ok": true, "env": args.env, "stacks": lines }));
+            print_json(&json!({
+                "ok": true,
+                "env": args.env,
+                "stacks": lines,
+                "pipeline": pipeline.json,
+            }));
             return Ok(ExitCode::SUCCESS);
         }
         outln!(
@@ -193,15 +212,21 @@ pub fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode, Failure> {
                 l.last_updated.as_deref().unwrap_or("-")
             );
         }
+        write_stdout(&pipeline.text);
         Ok(ExitCode::SUCCESS)
-    })
+    }))
 }
 
 pub fn destroy(ctx: &Context, args: &DestroyArgs) -> Result<ExitCode, Failure> {
-    runtime()?.block_on(async {
-        let s = session(ctx, &args.env, &args.aws).await?;
+    aws_runtime()?.block_on(async {
+        let s = unless_stopped(session(ctx, &args.env, &args.aws)).await?;
         let env = s.config.env(&args.env)?;
-        apprun_deploy::verify_account(&s.clients, &args.env, env.account.as_deref()).await?;
+        unless_stopped(async {
+            apprun_deploy::verify_account(&s.clients, &args.env, env.account.as_deref())
+                .await
+                .map_err(Failure::deploy)
+        })
+        .await?;
         let bucket = Names::new(&s.config.system.id).artifact_bucket(&args.env);
         let report = with_progress(ctx, |observer, interrupt| {
             apprun_deploy::destroy(

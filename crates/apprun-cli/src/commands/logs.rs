@@ -11,10 +11,10 @@ use crate::cli::LogsArgs;
 use crate::commands::pipeline::{ops_clients, ops_failure};
 use crate::diagnostics::Failure;
 use crate::output::{Context, write_stdout};
-use crate::shared::{interrupt_watch, runtime, session};
+use crate::shared::{aws_runtime, interrupt_watch, session};
 
 pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode, Failure> {
-    runtime()?.block_on(async {
+    aws_runtime()?.block_on(async {
         let s = session(ctx, &args.env, &args.aws).await?;
         let ops = ops_clients(&s, &args.aws).await;
         let source = if args.build {

@@ -12,12 +12,12 @@ use crate::cli::MigrateArgs;
 use crate::diagnostics::Failure;
 use crate::output::{Context, outln, print_json};
 use crate::shared::{
-    Answer, NOT_ASKED, Session, confirm, options, runtime, service, session, with_progress,
+    Answer, NOT_ASKED, Session, confirm, options, service, session, with_progress,
 };
 
 pub fn run(ctx: &Context, args: &MigrateArgs) -> Result<ExitCode, Failure> {
     let to = args.to.0;
-    runtime()?.block_on(async {
+    crate::shared::aws_runtime()?.block_on(async {
         let s = session(ctx, &args.env, &args.aws).await?;
         let svc = service(&s.config, Some(&args.service))?.clone();
         let (target_config, target) = target_blueprint(&s.config, &svc, &args.env, to)?;

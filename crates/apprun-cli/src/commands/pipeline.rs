@@ -46,7 +46,6 @@ pub(crate) fn ops_failure(e: OpsError) -> Failure {
 
 /// The pipeline part of `apprun status`, as JSON (the document's
 /// `pipeline` key) and as text (after the stacks' table).
-#[allow(dead_code)] // read by `status` once wired (see status_section)
 pub(crate) struct PipelineSection {
     /// `null` when the env has no pipeline stack; `{"error": …}` when its
     /// runs could not be read.
@@ -60,7 +59,6 @@ pub(crate) struct PipelineSection {
 /// part of the section.
 // Called by `status` in commands/aws.rs once it is wired there; until then
 // nothing calls it.
-#[allow(dead_code)]
 pub(crate) async fn status_section(s: &Session, env: &str, aws: &AwsArgs) -> PipelineSection {
     let ops = ops_clients(s, aws).await;
     match apprun_deploy::pipeline_status(&ops, &s.bp).await {

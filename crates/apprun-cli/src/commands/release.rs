@@ -19,8 +19,7 @@ use crate::cli::ReleaseArgs;
 use crate::diagnostics::Failure;
 use crate::output::{Context, outln, print_json};
 use crate::shared::{
-    Session, config_dir, deferred_json, deferred_services, options, runtime, service, session,
-    with_progress,
+    Session, config_dir, deferred_json, deferred_services, options, service, session, with_progress,
 };
 
 /// The steps of a release, as numbered on stderr.
@@ -79,7 +78,7 @@ pub fn run(ctx: &Context, args: &ReleaseArgs) -> Result<ExitCode, Failure> {
         builder,
         registry,
     };
-    runtime()?.block_on(release.run())
+    crate::shared::interrupted_if_stopped(crate::shared::aws_runtime()?.block_on(release.run()))
 }
 
 impl Release<'_> {
