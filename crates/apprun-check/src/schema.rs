@@ -418,6 +418,9 @@ fn kind_of(v: &Value) -> &'static str {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
         Value::Int(_) => "integer",
+        Value::Float(f) if !f.is_finite() => {
+            "infinity or NaN (JSON, and so CloudFormation, has neither)"
+        }
         Value::Float(_) => "number",
         Value::String(_) => "string",
         Value::List(_) => "array",
@@ -432,8 +435,11 @@ fn type_matches(v: &Value, want: &str) -> bool {
         ("string", Value::String(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)) => true,
         ("integer", Value::Int(_)) => true,
         ("integer", Value::String(s)) => s.parse::<i64>().is_ok(),
-        ("number", Value::Int(_) | Value::Float(_)) => true,
-        ("number", Value::String(s)) => s.parse::<f64>().is_ok(),
+        // JSON, which CloudFormation converts every template to, has no
+        // infinity or NaN: YAML's `.inf` and `.nan` are no numbers there.
+        ("number", Value::Int(_)) => true,
+        ("number", Value::Float(f)) => f.is_finite(),
+        ("number", Value::String(s)) => s.parse::<f64>().is_ok_and(f64::is_finite),
         ("boolean", Value::Bool(_)) => true,
         // YAML 1.1, which CloudFormation reads, also spells booleans
         // yes/no/on/off (the YAML reader here reads those as strings).

@@ -25,6 +25,30 @@ pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
         ));
     }
     subnets(t, out);
+    cidr_blocks(t, out);
+}
+
+/// A literal `CidrBlock` of a VPC or subnet must be an IPv4 CIDR block
+/// (`10.0.0.0/33` is not: the prefix length is 0 to 32).
+fn cidr_blocks(t: &Template, out: &mut Vec<Finding>) {
+    for (id, r) in &t.resources {
+        if !matches!(r.kind.as_str(), "AWS::EC2::VPC" | "AWS::EC2::Subnet") {
+            continue;
+        }
+        let Some(text) = r.properties.get("CidrBlock").and_then(Value::as_str) else {
+            continue;
+        };
+        if text.parse::<Ipv4Net>().is_err() {
+            out.push(Finding::error(
+                "E-PROP-PATTERN",
+                id,
+                format!("Resources/{id}/Properties/CidrBlock"),
+                format!(
+                    "`{text}` is not an IPv4 CIDR block: an address a.b.c.d and a prefix length from 0 to 32, e.g. 10.0.0.0/24"
+                ),
+            ));
+        }
+    }
 }
 
 /// What the parser could not read as written (the rest was still read).

@@ -8,7 +8,7 @@ use apprun_check::{Finding, GuardRules, Report, Severity, Suppression, check_env
 use apprun_config::Config;
 
 use crate::diagnostics::Failure;
-use crate::output::Context;
+use crate::output::{Context, escape_controls};
 
 /// What `deploy`, `release` and `migrate` run before changing anything: the
 /// same check as `apprun check --env`, with the config's guard rules;
@@ -131,10 +131,13 @@ pub(crate) fn text_line(f: &Finding) -> String {
         .as_ref()
         .map(|s| format!("  [silenced: {}]", s.reason))
         .unwrap_or_default();
-    format!(
+    // File names, paths and messages may carry a template's or a user's
+    // text: escaped, so that one line stays one line of plain text.
+    let line = format!(
         "{level}[{}] {location}: {what}: {}{silenced}",
         f.rule, f.message
-    )
+    );
+    escape_controls(&line).into_owned()
 }
 
 pub(crate) fn summary(ctx: &Context, report: &Report) {

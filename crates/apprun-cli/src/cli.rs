@@ -567,6 +567,9 @@ pub struct CheckArgs {
     /// Report format (default: text, or json with --output json).
     #[arg(long, value_enum)]
     pub format: Option<ReportFormat>,
+    /// Largest template file read, in bytes (default 1048576: CloudFormation's limit for a template in S3).
+    #[arg(long, value_name = "BYTES", requires = "template")]
+    pub max_template_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,7 +10,9 @@ use miette::{Diagnostic, NamedSource, SourceSpan};
 use serde_json::{Map, Value, json};
 
 use crate::exit;
-use crate::output::{Context, print_json};
+use crate::output::{
+    Context, escape_controls, escape_controls_multiline, needs_escape, print_json,
+};
 
 /// Everything a command can fail with, by kind. The exit code follows from
 /// the kind alone ([`Failure::exit_code`]); no call site chooses one.
@@ -106,7 +108,7 @@ impl Failure {
         kind_name(self.exit_code())
     }
 
-    fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             Failure::Config(e @ LoadError::Invalid { .. }) => format!("invalid config: {e}"),
             Failure::Config(e) => e.to_string(),
@@ -232,15 +234,16 @@ pub fn install_hook(color: bool) {
     }));
 }
 
-/// One config error with its source snippet.
+/// One config error with its source snippet (none when its line is too
+/// long to show: the message says what is wrong).
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[error("{error}")]
 struct ConfigDiagnostic {
     error: ConfigError,
     #[source_code]
-    source_code: NamedSource<String>,
+    source_code: Option<NamedSource<SharedText>>,
     #[label("{}", error.key)]
-    span: SourceSpan,
+    span: Option<SourceSpan>,
 }
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -252,21 +255,74 @@ struct ConfigReport {
     errors: Vec<ConfigDiagnostic>,
 }
 
+/// The config text, shared by every error's snippet (not copied per error).
+#[derive(Debug, Clone)]
+struct SharedText(std::sync::Arc<String>);
+
+impl miette::SourceCode for SharedText {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        self.0
+            .as_str()
+            .read_span(span, context_lines_before, context_lines_after)
+    }
+}
+
+/// Lines longer than this are not shown as a snippet.
+const SNIPPET_MAX_LINE: usize = 200;
+
+/// The text as a snippet may show it: control characters replaced by
+/// characters of the same UTF-8 length (so spans stay valid), line breaks
+/// and tabs kept.
+fn snippet_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\n' | '\t' | '\r') || !needs_escape(c) {
+            out.push(c);
+        } else {
+            out.push(match c.len_utf8() {
+                1 => '?',
+                2 => '\u{bf}',
+                _ => '\u{fffd}',
+            });
+        }
+    }
+    out
+}
+
 fn config_report(
     file: &std::path::Path,
     text: &str,
     errors: &[ConfigError],
     headline: String,
 ) -> ConfigReport {
-    let name = file.display().to_string();
+    let name = escape_controls(&file.display().to_string()).into_owned();
+    let shared = SharedText(std::sync::Arc::new(snippet_text(text)));
     ConfigReport {
-        headline,
+        headline: escape_controls(&headline).into_owned(),
         errors: errors
             .iter()
-            .map(|e| ConfigDiagnostic {
-                error: e.clone(),
-                source_code: NamedSource::new(&name, text.to_owned()),
-                span: SourceSpan::from(e.span.start..e.span.end.max(e.span.start)),
+            .map(|e| {
+                let start = e.span.start.min(text.len());
+                let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+                let line_len = text[line_start..]
+                    .find('\n')
+                    .unwrap_or(text.len() - line_start);
+                let show = line_len <= SNIPPET_MAX_LINE && text.is_char_boundary(start);
+                let mut error = e.clone();
+                error.file = std::path::PathBuf::from(&name);
+                error.key = escape_controls(&e.key).into_owned();
+                error.message = escape_controls(&e.message).into_owned();
+                ConfigDiagnostic {
+                    error,
+                    source_code: show.then(|| NamedSource::new(&name, shared.clone())),
+                    span: show
+                        .then(|| SourceSpan::from(e.span.start..e.span.end.max(e.span.start))),
+                }
             })
             .collect(),
     }
@@ -291,10 +347,10 @@ fn print_text(ctx: &Context, failure: &Failure) {
         }
         Failure::CheckFailed { report, .. } => {
             crate::checking::print_findings_stderr(ctx, report);
-            eprintln!("error: {}", failure.message());
+            eprintln!("error: {}", escape_controls_multiline(&failure.message()));
         }
         Failure::WithResult { failure, .. } => print_text(ctx, failure),
-        _ => eprintln!("error: {}", failure.message()),
+        _ => eprintln!("error: {}", escape_controls_multiline(&failure.message())),
     }
 }
 

@@ -113,3 +113,74 @@ pub fn print_json(value: &serde_json::Value) {
     text.push('\n');
     write_stdout(&text);
 }
+
+/// Text from a file or a user as it may reach a terminal or a log: control
+/// characters (C0 and DEL, C1, NUL, line breaks) and the Unicode controls
+/// that reorder or hide text (bidi embeddings, overrides and isolates,
+/// marks, line/paragraph separators, the BOM) are written as escapes
+/// (`\x1b`, `\n`, `\u{202e}`), so that a value can neither drive the
+/// terminal nor make a line read differently than it is. JSON output needs
+/// none of this: it has its own escaping.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        push_escaped(&mut out, c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`escape_controls`] for a message of several lines: its own line breaks
+/// stay, every other control is escaped.
+pub fn escape_controls_multiline(text: &str) -> String {
+    text.split('\n')
+        .map(|line| escape_controls(line))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether [`escape_controls`] escapes `c`.
+pub(crate) fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+                | '\u{2028}' | '\u{2029}' | '\u{feff}'
+        )
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if needs_escape(c) && (c as u32) < 0x80 => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c if needs_escape(c) => {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_escaped_and_text_kept() {
+        assert_eq!(
+            escape_controls("a\u{1b}[31mred\u{0}\nb\u{202e}c\u{85}é"),
+            "a\\x1b[31mred\\x00\\nb\\u{202e}c\\u{0085}é"
+        );
+        assert!(matches!(
+            escape_controls("plain, ünïcode"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(escape_controls_multiline("a\u{7}\nb"), "a\\x07\nb");
+    }
+}

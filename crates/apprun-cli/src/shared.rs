@@ -57,9 +57,10 @@ pub(crate) fn interrupted_if_stopped(
 ) -> Result<std::process::ExitCode, Failure> {
     match result {
         Err(f) if stop_requested() && f.exit_code() != crate::exit::INTERRUPTED => {
-            Err(Failure::Interrupted(
-                "interrupted: the step that was running stopped too; nothing was sent to AWS after the signal. Run the same command again to continue".into(),
-            ))
+            Err(Failure::Interrupted(format!(
+                "interrupted: the step that was running stopped too ({}); nothing was sent to AWS after the signal. Run the same command again to continue",
+                f.message()
+            )))
         }
         other => other,
     }

@@ -88,10 +88,15 @@ fn synth_is_byte_for_byte_deterministic_and_replaces_its_own_output() {
             "{f}"
         );
     }
-    // A stale file from an earlier run disappears: the folder is replaced whole.
+    // A file apprun did not write is never deleted: replacing the folder is
+    // refused (exit 2), naming the file, and the file stays.
     std::fs::write(p.path().join("a/dev/stale.yaml"), "x").unwrap();
+    let o = apprun(p.path(), &["synth", "--all", "--out", "a"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("stale.yaml"), "{}", stderr(&o));
+    assert!(p.path().join("a/dev/stale.yaml").exists());
+    std::fs::remove_file(p.path().join("a/dev/stale.yaml")).unwrap();
     run("a");
-    assert!(!p.path().join("a/dev/stale.yaml").exists());
     let leftovers: Vec<_> = std::fs::read_dir(p.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())

@@ -177,13 +177,17 @@ fn exit_2_usage_unreadable_template() {
         &["check", "--template", "missing.yaml", "--output", "json"],
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // The report is still the one document: the unreadable file is an
+    // E-PARSE finding (other files would be checked and reported beside it).
     let doc = one_document(&o);
-    assert_eq!(doc["kind"], "usage");
+    assert_eq!(doc["ok"], false, "{doc}");
+    assert_eq!(doc["findings"][0]["rule"], "E-PARSE", "{doc}");
+    assert_eq!(doc["findings"][0]["file"], "missing.yaml", "{doc}");
     assert!(
-        doc["error"]
+        doc["findings"][0]["message"]
             .as_str()
             .unwrap()
-            .starts_with("--template missing.yaml: "),
+            .starts_with("cannot read: "),
         "{doc}"
     );
 }

@@ -4,6 +4,7 @@
 //! problem found, each naming the file, line, key and what is allowed.
 
 mod error;
+mod input;
 mod load;
 mod model;
 mod names;
@@ -13,6 +14,9 @@ mod spans;
 mod subnets;
 
 pub use error::{ConfigError, LoadError};
+pub use input::{
+    MAX_CONFIG_SIZE, ReadError, SHOWN_CHARS, read_bounded, shorten, shorten_values, utf8_error_at,
+};
 pub use model::{
     Allow, Compute, Config, Env, Health, Ingress, KeyLocation, Policy, ReleaseBuild, Service,
     Source, SourceKind, System,

@@ -8,6 +8,9 @@ use ipnet::Ipv4Net;
 
 use crate::CONFIG_FILE;
 use crate::error::{ConfigError, LoadError};
+use crate::input::{
+    MAX_CONFIG_SIZE, ReadError, read_bounded, shorten, shorten_values, utf8_error_at,
+};
 use crate::model::*;
 use crate::names::{NameKind, Names};
 use crate::raw::*;
@@ -29,12 +32,21 @@ impl Config {
     }
 
     /// Loads and validates the file at `path`.
+    /// A FIFO, a device or a folder is refused unread, and so is a file
+    /// larger than [`MAX_CONFIG_SIZE`]; a file that is not UTF-8 is invalid
+    /// at the line of its first byte that is not.
     pub fn load(path: &Path) -> Result<Config, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        let bytes = read_bounded(path, MAX_CONFIG_SIZE).map_err(|e| LoadError::Read {
             path: path.to_path_buf(),
-            source,
+            source: match e {
+                ReadError::Io(io) => io,
+                other => std::io::Error::new(std::io::ErrorKind::InvalidInput, other.to_string()),
+            },
         })?;
-        Config::parse(&text, path)
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => Config::parse(text, path),
+            Err(e) => Err(not_utf8(path, &bytes, &e)),
+        }
     }
 
     /// Validates `text` as if read from `file`.
@@ -66,6 +78,26 @@ impl Config {
     }
 }
 
+/// A config that is not UTF-8: one error at its first invalid byte (TOML
+/// files are UTF-8).
+fn not_utf8(path: &Path, bytes: &[u8], e: &std::str::Utf8Error) -> LoadError {
+    let (line, column, byte) = utf8_error_at(bytes, e);
+    let offset = e.valid_up_to();
+    LoadError::Invalid {
+        file: path.to_path_buf(),
+        text: String::from_utf8_lossy(bytes).into_owned(),
+        errors: vec![ConfigError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            key: "(document)".into(),
+            message: format!("byte 0x{byte:02X} is not UTF-8; a TOML file must be UTF-8 text"),
+            // The lossy text replaces the byte with U+FFFD (3 bytes).
+            span: offset..offset + 3,
+        }],
+    }
+}
+
 struct Validator {
     file: PathBuf,
     index: SpanIndex,
@@ -81,14 +113,17 @@ fn is_slug(s: &str, hyphens: bool) -> bool {
 }
 
 impl Validator {
+    /// Records an error; values quoted in it (and the key, which may hold
+    /// a user's table name) are shortened, so that a 1 MB value costs a
+    /// line, not a megabyte per error.
     fn push(&mut self, key: &str, span: std::ops::Range<usize>, message: String) {
         let (line, column) = self.index.line_col(span.start);
         self.errors.push(ConfigError {
             file: self.file.clone(),
             line,
             column,
-            key: key.to_owned(),
-            message,
+            key: shorten(key).into_owned(),
+            message: shorten_values(&message).into_owned(),
             span,
         });
     }
@@ -106,9 +141,19 @@ impl Validator {
     }
 
     fn serde_error(&mut self, e: &toml::de::Error) {
-        let span = e.span().unwrap_or(0..0);
+        let mut span = e.span().unwrap_or(0..0);
         let mut key = self.index.path_at(&span).unwrap_or("").to_owned();
         let message = e.message().trim().to_owned();
+        // "unknown field `x`" may point at the whole table (a dotted key
+        // `x.y = 1` under a header): the key itself is more precise.
+        if let Some(field) = message
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+            && let Some((path, at)) = self.index.key_within(field, &span)
+        {
+            key = path;
+            span = at;
+        }
         // "missing field `x`" points at the table that lacks it.
         if let Some(field) = message
             .strip_prefix("missing field `")

@@ -68,6 +68,24 @@ impl SpanIndex {
             .map(|(k, _, _)| k.as_str())
     }
 
+    /// The first key named `name` (the last segment of its path) written
+    /// inside `within`: its path and span.
+    pub(crate) fn key_within(
+        &self,
+        name: &str,
+        within: &Range<usize>,
+    ) -> Option<(String, Range<usize>)> {
+        self.entries
+            .iter()
+            .filter(|(p, k, _)| {
+                within.start <= k.start
+                    && k.end <= within.end
+                    && (p == name || p.ends_with(&format!(".{name}")))
+            })
+            .min_by_key(|(_, k, _)| k.start)
+            .map(|(p, k, _)| (p.clone(), k.clone()))
+    }
+
     /// Where each key is written (its first occurrence), by dotted path.
     pub(crate) fn key_locations(&self) -> BTreeMap<String, KeyLocation> {
         let mut out = BTreeMap::new();

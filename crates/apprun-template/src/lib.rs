@@ -11,6 +11,7 @@ mod build;
 mod dupkeys;
 mod json;
 mod lang;
+mod limits;
 mod parse;
 mod refs;
 mod template;

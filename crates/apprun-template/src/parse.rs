@@ -103,8 +103,17 @@ pub fn parse_template(text: &str) -> Result<Template, ParseError> {
 }
 
 pub fn parse_yaml(text: &str) -> Result<Template, ParseError> {
-    let raw: serde_norway::Value =
-        serde_norway::from_str(without_bom(text)).map_err(|e| yaml_error(&e))?;
+    let text = without_bom(text);
+    // Refused before the YAML library builds its tree: it slows down more
+    // than linearly with nesting.
+    if let Some((line, column)) = crate::limits::yaml_too_deep(text, MAX_DEPTH) {
+        return Err(ParseError::Yaml {
+            message: format!("nested deeper than {MAX_DEPTH} levels"),
+            line: Some(line),
+            column: Some(column),
+        });
+    }
+    let raw: serde_norway::Value = serde_norway::from_str(text).map_err(|e| yaml_error(&e))?;
     let mut reader = Reader::new(transforms_of_yaml(&raw));
     let root = reader.yaml(&raw, "", 0);
     reader.template(root)
@@ -846,6 +855,33 @@ fn other(name: &str, arg: Value) -> Value {
     }))
 }
 
+/// A literal `Fn::Select` index must name an item: CloudFormation refuses a
+/// negative one, and one past the end of a literal list.
+fn select_index_in_range(index: &Value, list: &Value) -> Result<(), String> {
+    let i = match index {
+        Value::Int(i) => *i,
+        Value::String(s) => match s.trim().parse::<i64>() {
+            Ok(i) => i,
+            Err(_) => return Err(format!("Fn::Select index `{s}` is not a number")),
+        },
+        _ => return Ok(()),
+    };
+    if i < 0 {
+        return Err(format!(
+            "Fn::Select index {i} is negative; indexes start at 0"
+        ));
+    }
+    if let Value::List(items) = list
+        && i >= items.len() as i64
+    {
+        return Err(format!(
+            "Fn::Select index {i} is out of range for a list of {} items",
+            items.len()
+        ));
+    }
+    Ok(())
+}
+
 fn string_arg(name: &str, v: Value) -> Result<String, String> {
     match v {
         Value::String(s) => Ok(s),
@@ -952,6 +988,7 @@ pub(crate) fn typed(name: &str, arg: Value, lang_ext: bool) -> Result<Option<Int
         }
         "Fn::Select" => {
             let [index, list] = list_arg::<2>(name, arg)?;
+            select_index_in_range(&index, &list)?;
             Select { index, list }
         }
         "Fn::Split" => {

@@ -37,10 +37,14 @@ async fn main() -> std::process::ExitCode {
         Err(_) => 3000,
     };
     let info = AppInfo::from_env();
-    let listener = match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
+    // Every interface by default (a container's own namespace, where App
+    // Runner and ECS reach it); `HOST=127.0.0.1` keeps it on loopback, as
+    // `apprun local` runs it.
+    let host = std::env::var("HOST").unwrap_or_else(|_| "0.0.0.0".into());
+    let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
         Ok(l) => l,
         Err(e) => {
-            log("error", &format!("cannot listen on port {port}: {e}"));
+            log("error", &format!("cannot listen on {host}:{port}: {e}"));
             return std::process::ExitCode::from(1);
         }
     };

@@ -8,6 +8,7 @@ use apprun_blueprint::synthesize;
 use apprun_check::{
     Context as CheckContext, Finding, GuardRules, Input, Report, Severity, check, to_sarif,
 };
+use apprun_config::{ReadError, SHOWN_CHARS, read_bounded, shorten, shorten_values, utf8_error_at};
 use apprun_template::{Template, parse_template};
 use serde_json::json;
 
@@ -17,51 +18,82 @@ use crate::diagnostics::Failure;
 use crate::exit;
 use crate::output::{Context, outln, print_json};
 
+/// The largest template `check --template` reads: CloudFormation's own
+/// limit for a template body in S3 (`TemplateURL`, 1 MB), the larger of its
+/// two (a body passed inline may have 51,200 bytes; apprun's deploy goes
+/// through S3 beyond that). Larger files are refused unread.
+pub const MAX_TEMPLATE_SIZE: u64 = 1024 * 1024;
+
 pub fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitCode, Failure> {
-    let report = if let Some(env) = &args.env {
+    let mut report = if let Some(env) = &args.env {
         let config = ctx.load_config()?;
         let bp = synthesize(&config, env)?;
         let guard = load_guard(Some(&config), args.rules.as_deref())?;
         env_report(&config, &bp, guard.as_ref())
     } else {
         let guard = load_guard(None, args.rules.as_deref())?;
-        check_files(&args.template, guard.as_ref())?
+        check_files(
+            &args.template,
+            guard.as_ref(),
+            args.max_template_size.unwrap_or(MAX_TEMPLATE_SIZE),
+        )
     };
+    // A value repeated in a finding (its message, a logical id, a key of
+    // its path) is shown shortened, with its length.
+    for f in &mut report.findings {
+        if let std::borrow::Cow::Owned(short) = shorten_values(&f.message) {
+            f.message = short;
+        }
+        if let std::borrow::Cow::Owned(short) = shorten(&f.logical_id) {
+            f.logical_id = short;
+        }
+        if f.path.split('/').any(|segment| segment.len() > SHOWN_CHARS) {
+            f.path = f.path.split('/').map(shorten).collect::<Vec<_>>().join("/");
+        }
+    }
     let format = args.format.unwrap_or(match ctx.format {
         OutputFormat::Json => ReportFormat::Json,
         OutputFormat::Text => ReportFormat::Text,
     });
     print_report(ctx, &report, format);
-    Ok(if report.errors() > 0 {
-        ExitCode::from(exit::FAILED)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(exit_code(&report)))
 }
 
-fn check_files(
-    paths: &[std::path::PathBuf],
-    guard: Option<&GuardRules>,
-) -> Result<Report, Failure> {
+/// 0 without errors; 2 when every error is a file that could not be read
+/// (the input is invalid, nothing was checked there); 1 when anything
+/// else is wrong.
+fn exit_code(report: &Report) -> u8 {
+    let mut errors = report.findings.iter().filter(|f| f.is_error()).peekable();
+    if errors.peek().is_none() {
+        0
+    } else if errors.all(|f| f.rule == PARSE_RULE) {
+        exit::USAGE
+    } else {
+        exit::FAILED
+    }
+}
+
+const PARSE_RULE: &str = "E-PARSE";
+
+/// Each file is read and parsed on its own: one that cannot be read, is
+/// not UTF-8 or is not YAML/JSON is an `E-PARSE` finding at its location,
+/// and every other file is still checked.
+fn check_files(paths: &[PathBuf], guard: Option<&GuardRules>, max_size: u64) -> Report {
     let mut parsed: Vec<(String, String, Template)> = Vec::new();
     let mut parse_errors = Vec::new();
     for path in paths {
-        // A template that cannot be read is invalid input (2), like a
-        // missing config; 3 is for output apprun could not write.
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::Usage(format!("--template {}: {e}", path.display())))?;
         let file = path.display().to_string();
-        match parse_template(&text) {
-            Ok(t) => parsed.push((file, text, t)),
-            Err(e) => parse_errors.push(Finding {
-                rule: "E-PARSE".into(),
+        match read_template(path, max_size) {
+            Ok((text, t)) => parsed.push((file, text, t)),
+            Err((line, message)) => parse_errors.push(Finding {
+                rule: PARSE_RULE.into(),
                 severity: Severity::Error,
                 file,
                 stack: None,
                 logical_id: String::new(),
                 path: String::new(),
-                line: None,
-                message: e.to_string(),
+                line,
+                message,
                 suppressed: None,
             }),
         }
@@ -75,14 +107,44 @@ fn check_files(
             file: file.clone(),
             stack: manifest_stack_name(Path::new(file), &mut manifests),
             template: t,
-            text: (!text.trim_start().starts_with('{')).then(|| text.clone()),
+            text: (!text
+                .trim_start_matches('\u{feff}')
+                .trim_start()
+                .starts_with('{'))
+            .then(|| text.clone()),
         })
         .collect();
     let mut report = check(&inputs, &CheckContext::default(), guard);
     report.checked += parse_errors.len();
     report.findings.extend(parse_errors);
     report.sort();
-    Ok(report)
+    report
+}
+
+/// One template file: its text and what it parses to, or the line (when
+/// known) and message of why it cannot be read.
+fn read_template(
+    path: &Path,
+    max_size: u64,
+) -> Result<(String, Template), (Option<usize>, String)> {
+    let bytes = read_bounded(path, max_size).map_err(|e| match e {
+        ReadError::TooLarge { size, max } => (
+            None,
+            format!(
+                "{size} bytes is larger than CloudFormation accepts ({max} bytes, a template in S3); not read"
+            ),
+        ),
+        other => (None, format!("cannot read: {other}")),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let (line, column, byte) = utf8_error_at(e.as_bytes(), &e.utf8_error());
+        (
+            Some(line),
+            format!("byte 0x{byte:02X} at line {line} column {column} is not UTF-8; CloudFormation reads templates as UTF-8"),
+        )
+    })?;
+    let template = parse_template(&text).map_err(|e| (e.line(), e.to_string()))?;
+    Ok((text, template))
 }
 
 /// The stack a template file becomes, when the file sits in an `apprun synth`

@@ -22,6 +22,8 @@ use crate::shared::{config_dir, runtime, service};
 const HEALTHY_WITHIN: Duration = Duration::from_secs(60);
 /// How long it may take to stop after SIGTERM, as App Runner and ECS allow.
 const GRACE: Duration = Duration::from_secs(10);
+/// The only address `apprun local` exposes the service on.
+const LOOPBACK: &str = "127.0.0.1";
 
 pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
     let config = ctx.load_config()?;
@@ -96,9 +98,14 @@ impl Target<'_> {
             apprun_image::prebuild(&dir, prebuild)?;
         }
         let mut c = Command::new(&program);
+        // On this machine the service listens on loopback only (`HOST`,
+        // which the shipped app honours): `local` is for the developer, not
+        // the network. A container keeps binding every interface inside its
+        // own namespace; its port is published on 127.0.0.1 only.
         c.args(rest)
             .current_dir(&dir)
-            .envs(variables(config, env, port));
+            .envs(variables(config, env, port))
+            .env("HOST", LOOPBACK);
         Ok(c)
     }
 
@@ -126,7 +133,7 @@ impl Target<'_> {
             "run",
             "--rm",
             "-p",
-            &format!("127.0.0.1:{port}:{}", svc.port),
+            &format!("{LOOPBACK}:{port}:{}", svc.port),
         ]);
         for (k, v) in variables(config, env, svc.port) {
             c.args(["-e", &format!("{k}={v}")]);
@@ -194,7 +201,8 @@ async fn supervise(
         _ = &mut ctrl_c => {
             stop(ctx, &mut child).await;
             let _ = tokio::time::timeout(Duration::from_secs(2), forward).await;
-            Ok(ExitCode::SUCCESS)
+            // Stopped by the user: 130, as the exit-code table says.
+            Ok(ExitCode::from(crate::exit::INTERRUPTED))
         }
     }
 }
@@ -243,10 +251,33 @@ async fn stop(ctx: &Context, child: &mut Child) {
     }
 }
 
-/// Sends SIGTERM. The standard library and tokio only send SIGKILL; the
-/// system's `kill` sends SIGTERM without adding a dependency.
+/// Sends SIGTERM (the standard library and tokio only send SIGKILL).
 fn terminate(pid: u32) {
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
+    let _ = send_signal(pid, libc::SIGTERM);
+}
+
+/// Sends `signal` to process `pid`; `Ok` when it was delivered. Signal 0
+/// delivers nothing and tells whether the process exists.
+pub(crate) fn send_signal(pid: u32, signal: libc::c_int) -> std::io::Result<()> {
+    // A pid beyond pid_t, or 0 / negative (a process group), is never sent to.
+    let pid = libc::pid_t::try_from(pid)
+        .ok()
+        .filter(|&p| p > 0)
+        .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: kill(2) takes two integers and touches no memory of ours; the
+    // pid is positive, so it names one process, never a group.
+    let rc = unsafe { libc::kill(pid, signal) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Whether process `pid` still exists (EPERM: it exists, owned by another user).
+pub(crate) fn process_alive(pid: u32) -> bool {
+    match send_signal(pid, 0) {
+        Ok(()) => true,
+        Err(e) => e.raw_os_error() == Some(libc::EPERM),
+    }
 }

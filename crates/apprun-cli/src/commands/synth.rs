@@ -87,34 +87,159 @@ fn manifest_entry(bp: &EnvBlueprint, dir: &Path, format: Format) -> serde_json::
     json!({ "env": bp.env, "stacks": stacks })
 }
 
-/// `out` may be replaced when it does not exist, is empty, or holds an
-/// earlier synth's output (its manifest says so).
+/// `out` may be replaced when it does not exist, is empty, or holds only
+/// what an earlier synth wrote (its manifest lists every file). A file
+/// apprun did not write is never deleted: such a folder is refused, naming
+/// the file (carrying user files over would mix them into a folder apprun
+/// owns and overwrites, and a later synth could clobber one of the same name).
 fn ensure_replaceable(out: &Path) -> Result<(), Failure> {
-    if !out.exists() {
-        return Ok(());
-    }
-    if !out.is_dir() {
+    let meta = match std::fs::symlink_metadata(out) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Failure::io(out.display().to_string())(e)),
+    };
+    if !meta.is_dir() {
         return Err(Failure::Usage(format!(
             "--out {} exists and is not a folder; choose another path",
             out.display()
         )));
     }
-    let empty = std::fs::read_dir(out)
-        .map_err(Failure::io(out.display().to_string()))?
-        .next()
-        .is_none();
-    if !empty && !out.join(MANIFEST).exists() {
+    let mut present = Vec::new();
+    list_files(out, Path::new(""), &mut present).map_err(Failure::io(out.display().to_string()))?;
+    if present.is_empty() {
+        return Ok(());
+    }
+    let Some(written) = manifest_files(out) else {
         return Err(Failure::Usage(format!(
-            "--out {} is not empty and was not written by apprun synth (no {MANIFEST}); choose another folder or empty it",
+            "--out {} is not empty and was not written by apprun synth (no readable {MANIFEST}); choose another folder or empty it",
             out.display()
+        )));
+    };
+    present.sort();
+    if let Some(foreign) = present.iter().find(|p| !written.contains(*p)) {
+        return Err(Failure::Usage(format!(
+            "--out {} holds {}, which apprun synth did not write (not in {MANIFEST}); move it elsewhere so that it is not deleted, then run synth again",
+            out.display(),
+            out.join(foreign).display()
         )));
     }
     Ok(())
 }
 
-/// Writes `files` into `out` so that `out` ends up either complete or as it
-/// was: everything goes to a temporary sibling folder first, which then
-/// replaces `out` by rename.
+/// Every file under `dir` (folders themselves are not listed), relative.
+fn list_files(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let rel = rel.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            list_files(&entry.path(), &rel, out)?;
+        } else {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// The files an earlier synth wrote into `out`: the manifest and the file
+/// of every stack it lists.
+fn manifest_files(out: &Path) -> Option<std::collections::BTreeSet<PathBuf>> {
+    let text = std::fs::read_to_string(out.join(MANIFEST)).ok()?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let mut files: std::collections::BTreeSet<PathBuf> = manifest["envs"]
+        .as_array()?
+        .iter()
+        .filter_map(|env| env["stacks"].as_array())
+        .flatten()
+        .filter_map(|stack| stack["file"].as_str())
+        .map(PathBuf::from)
+        .collect();
+    files.insert(PathBuf::from(MANIFEST));
+    Some(files)
+}
+
+/// Marks the temporary siblings of `out`: `.<name>.apprun-tmp-<pid>`.
+const TMP_MARK: &str = ".apprun-tmp-";
+/// Where the old folder waits when no atomic exchange is available.
+const OLD_SUFFIX: &str = "-old";
+
+/// Removes temporary folders that an earlier run left beside `out` when it
+/// was killed, but only those whose process is gone (a run still going
+/// keeps its own).
+fn remove_stale_temps(parent: &Path, name: &str) {
+    let prefix = format!(".{name}{TMP_MARK}");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .map(|p| p.strip_suffix(OLD_SUFFIX).unwrap_or(p))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && (pid == std::process::id() || !crate::commands::local::process_alive(pid)) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP held back (blocked) while alive, delivered
+/// when dropped: a signal then acts as usual, but never between the first
+/// write to a temporary folder and its removal or renaming. (SIGKILL cannot
+/// be held back: what it leaves is removed by the next run.)
+struct DeferredSignals(Option<libc::sigset_t>);
+
+impl DeferredSignals {
+    fn new() -> Self {
+        let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        let mut old = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: sigemptyset initialises `set` before sigaddset and
+        // pthread_sigmask read it; pthread_sigmask fully writes `old` when
+        // it returns 0, the only case in which `old` is read.
+        let saved = unsafe {
+            libc::sigemptyset(set.as_mut_ptr());
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::sigaddset(set.as_mut_ptr(), signal);
+            }
+            (libc::pthread_sigmask(libc::SIG_BLOCK, set.as_ptr(), old.as_mut_ptr()) == 0)
+                .then(|| old.assume_init())
+        };
+        DeferredSignals(saved)
+    }
+}
+
+impl Drop for DeferredSignals {
+    fn drop(&mut self) {
+        if let Some(old) = self.0.take() {
+            // SAFETY: `old` is the mask pthread_sigmask returned; restoring
+            // it delivers a held-back signal now.
+            unsafe {
+                libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// Removes the temporary folder unless it has been put in place.
+struct Staging(Option<PathBuf>);
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Writes `files` into `out` so that `out` is, at every instant, either the
+/// old complete folder or the new complete one: everything goes to a
+/// temporary sibling first, which then takes `out`'s place in one atomic
+/// exchange where the OS offers it (Linux `renameat2(RENAME_EXCHANGE)`);
+/// elsewhere two renames leave a short window without `out`.
 pub fn write_folder(out: &Path, files: &[(PathBuf, String)]) -> Result<(), Failure> {
     let parent = parent_dir(out);
     let name = out
@@ -122,22 +247,19 @@ pub fn write_folder(out: &Path, files: &[(PathBuf, String)]) -> Result<(), Failu
         .ok_or_else(|| Failure::Usage(format!("--out {} does not name a folder", out.display())))?
         .to_string_lossy()
         .into_owned();
-    ensure_replaceable(out)?;
     std::fs::create_dir_all(&parent).map_err(Failure::io(parent.display().to_string()))?;
-    let pid = std::process::id();
-    // A fresh, unique sibling (same filesystem, so the rename is atomic); it
-    // is removed if anything below fails before the rename.
-    let mut builder = tempfile::Builder::new();
-    let prefix = format!(".{name}.apprun-tmp-");
-    builder.prefix(&prefix);
-    // A folder like any other (mode 0777 less the umask), not a private 0700 one.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777));
-    let staging = builder.tempdir_in(&parent).map_err(Failure::io(format!(
+    remove_stale_temps(&parent, &name);
+    ensure_replaceable(out)?;
+    // Ctrl-C (or SIGTERM, SIGHUP) while the folder is written waits until
+    // the temporary folder is in place or removed; then it takes effect.
+    let _deferred = DeferredSignals::new();
+    // Same folder as `out`, so same filesystem: the exchange is atomic.
+    let tmp = parent.join(format!(".{name}{TMP_MARK}{}", std::process::id()));
+    std::fs::create_dir(&tmp).map_err(Failure::io(format!(
         "creating a folder in {}",
         parent.display()
     )))?;
-    let tmp = staging.path().to_path_buf();
+    let mut staging = Staging(Some(tmp.clone()));
     let write_all = || -> std::io::Result<()> {
         for (rel, text) in files {
             let path = tmp.join(rel);
@@ -148,33 +270,76 @@ pub fn write_folder(out: &Path, files: &[(PathBuf, String)]) -> Result<(), Failu
         }
         Ok(())
     };
-    if let Err(e) = write_all() {
-        return Err(Failure::Io {
-            what: format!("writing {}", out.display()),
-            error: e,
-        });
-    }
-    let old = parent.join(format!(".{name}.apprun-old-{pid}"));
-    let had_old = out.exists();
-    if had_old && let Err(e) = std::fs::rename(out, &old) {
-        return Err(Failure::Io {
-            what: format!("replacing {}", out.display()),
-            error: e,
-        });
-    }
-    if let Err(e) = std::fs::rename(&tmp, out) {
-        if had_old {
-            let _ = std::fs::rename(&old, out);
-        }
-        return Err(Failure::Io {
-            what: format!("replacing {}", out.display()),
-            error: e,
-        });
-    }
-    // The folder now lives at `out`: nothing is left to clean up.
-    let _ = staging.keep();
-    if had_old {
-        let _ = std::fs::remove_dir_all(&old);
+    write_all().map_err(Failure::io(format!("writing {}", out.display())))?;
+    let replaced =
+        replace(&tmp, out).map_err(Failure::io(format!("replacing {}", out.display())))?;
+    // `tmp` now holds the old folder (or nothing): removing it is cleanup.
+    if !replaced {
+        staging.0 = None;
     }
     Ok(())
+}
+
+/// Puts `new` in place of `dest`. `Ok(true)`: `dest` existed and its old
+/// content now sits at `new`; `Ok(false)`: `new` was simply renamed.
+fn replace(new: &Path, dest: &Path) -> std::io::Result<bool> {
+    if std::fs::symlink_metadata(dest).is_err() {
+        std::fs::rename(new, dest)?;
+        return Ok(false);
+    }
+    match exchange(new, dest) {
+        Ok(()) => Ok(true),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EINVAL | libc::ENOSYS | libc::ENOTSUP)
+            ) =>
+        {
+            // No atomic exchange here (an old kernel, a filesystem without
+            // it): two renames, the old folder moved aside first.
+            // `.<out>.apprun-tmp-<pid>-old`: found by the next run like
+            // the temporary folder itself.
+            let mut aside = new.as_os_str().to_owned();
+            aside.push(OLD_SUFFIX);
+            let aside = PathBuf::from(aside);
+            std::fs::rename(dest, &aside)?;
+            if let Err(e) = std::fs::rename(new, dest) {
+                let _ = std::fs::rename(&aside, dest);
+                return Err(e);
+            }
+            std::fs::rename(&aside, new)?;
+            Ok(true)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Swaps two paths atomically (Linux `renameat2` with `RENAME_EXCHANGE`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let a = std::ffi::CString::new(a.as_os_str().as_bytes())?;
+    let b = std::ffi::CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both pointers are NUL-terminated strings that live until the
+    // call returns; AT_FDCWD makes relative paths relative to the current
+    // folder, as std::fs::rename does.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from_raw_os_error(libc::ENOSYS))
 }
