@@ -66,6 +66,8 @@ fn init_then_check_passes_on_every_fixture() {
             assert!(o.status.success(), "{name}: {}", stderr(&o));
             let mut expected = vec!["./apprun.toml".to_owned()];
             if dockerfile_written {
+                // A generated Dockerfile comes with a .dockerignore.
+                expected.insert(0, "./.dockerignore".to_owned());
                 expected.insert(0, "./Dockerfile".to_owned());
             }
             assert_eq!(stdout(&o).lines().collect::<Vec<_>>(), expected, "{name}");
@@ -78,7 +80,11 @@ fn init_then_check_passes_on_every_fixture() {
                     stdout(&o),
                     stderr(&o)
                 );
-                assert!(stdout(&o).contains(" 0 errors"), "{}", stdout(&o));
+                // The summary is progress (stderr); the count is in the report.
+                assert!(stderr(&o).contains(": 0 errors"), "{}", stderr(&o));
+                let o = run(&dir, &["--output", "json", "check", "--env", env]);
+                let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                assert_eq!(report["errors"], 0, "{report}");
             }
         }
     }
