@@ -36,8 +36,6 @@ const GOOD_DISAGREEMENTS: &[(&str, &str)] = &[
         "good/resources/cloudformation/stack_nested.yaml",
         NO_RESOURCES,
     ),
-    ("good/resources_deletionpolicy.yaml", POLICY_FUNCTIONS),
-    ("good/resources_updatereplacepolicy.yaml", POLICY_FUNCTIONS),
 ];
 
 /// CloudFormation User Guide, "Working with CloudFormation templates": the
@@ -45,12 +43,6 @@ const GOOD_DISAGREEMENTS: &[(&str, &str)] = &[
 /// resource"; CloudFormation rejects these files (E-EMPTY), cfn-lint's
 /// fixtures use them to test its own configuration and parsing.
 const NO_RESOURCES: &str = "no resource: CloudFormation requires at least one";
-
-/// CloudFormation User Guide, "Intrinsic function references in
-/// DeletionPolicy and UpdateReplacePolicy attributes": functions there need
-/// `Transform: AWS::LanguageExtensions`, which these files do not declare.
-const POLICY_FUNCTIONS: &str =
-    "intrinsic functions in DeletionPolicy/UpdateReplacePolicy without AWS::LanguageExtensions";
 
 /// What counts as a related reason: cfn-lint rule (an id, or a prefix
 /// ending in `*`) → apprun rule ids or id prefixes (ending in `-`). The

@@ -806,15 +806,12 @@ impl Reader {
                 );
                 None
             }
-            Value::Fn(_) if self.language_extensions => None,
-            Value::Fn(_) => {
-                self.note(
-                    "E-TEMPLATE",
-                    &child(path, key),
-                    format!("{key} may be a function only with `Transform: {LANGUAGE_EXTENSIONS}`"),
-                );
-                None
-            }
+            // The User Guide's page "Intrinsic function references in
+            // DeletionPolicy and UpdateReplacePolicy attributes" now shows
+            // functions there without a transform (earlier editions tied them
+            // to AWS::LanguageExtensions), and cfn-lint accepts them: the value
+            // is only known at deploy time.
+            Value::Fn(_) => None,
             _ => {
                 self.note("E-TEMPLATE", &child(path, key), "expected a string");
                 None
