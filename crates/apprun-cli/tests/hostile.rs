@@ -608,3 +608,65 @@ fn local_serves_on_loopback_only_and_ctrl_c_exits_130() {
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
     assert!(stderr(&o).contains("stopped"), "{}", stderr(&o));
 }
+
+#[test]
+fn local_whose_reader_goes_away_stops_the_service_and_ends_quietly() {
+    // `apprun local | head -1`: the reader takes the URL line and closes the
+    // pipe. apprun must stop the service it started (never leave it running
+    // without its supervisor) and end with 0, as every command does on a
+    // closed pipe.
+    let p = project();
+    let text = std::fs::read_to_string(p.path().join("apprun.toml")).unwrap();
+    let start = text.find("\nlocal = ").expect("a local command") + 1;
+    let end = start + text[start..].find('\n').unwrap();
+    // A server that logs a line per request on stdout, so that apprun writes
+    // to the closed pipe.
+    let local = r#"local = ["sh", "-c", "exec python3 -u -c 'import http.server,sys,os\nclass H(http.server.SimpleHTTPRequestHandler):\n    def log_message(self, *a): print(\"request\", flush=True)\nhttp.server.HTTPServer((os.environ[\"HOST\"], int(os.environ[\"PORT\"])), H).serve_forever()'"]"#;
+    write(
+        p.path(),
+        "apprun.toml",
+        format!("{}{local}{}", &text[..start], &text[end..]),
+    );
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apprun"))
+        .args(["local", "--env", "dev", "--port", &port.to_string()])
+        .current_dir(p.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the URL line, then close the reading end, as `head -1` does.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut url = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut url).unwrap();
+    assert_eq!(url.trim(), format!("http://127.0.0.1:{port}/"));
+    drop(stdout);
+    // Requests make the service log, and apprun write to the closed pipe.
+    for _ in 0..5 {
+        let _ = std::net::TcpStream::connect(("127.0.0.1", port))
+            .and_then(|mut s| std::io::Write::write_all(&mut s, b"GET / HTTP/1.0\r\n\r\n"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "apprun local kept running after its reader went away"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(0));
+    // The service is gone too: its port no longer answers.
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the service still answers after apprun ended"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

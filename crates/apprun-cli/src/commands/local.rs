@@ -186,7 +186,8 @@ async fn supervise(
         outln!("{url}");
     }
     ctx.progress(format!("healthy at {health}; logs follow, Ctrl-C stops it"));
-    let forward = tokio::spawn(forward_logs(lines, ctx.json()));
+    let (stdout_gone, mut stdout_gone_rx) = tokio::sync::oneshot::channel();
+    let forward = tokio::spawn(forward_logs(lines, ctx.json(), stdout_gone));
     tokio::select! {
         status = child.wait() => {
             let status = status.map_err(Failure::io("waiting for the service"))?;
@@ -203,6 +204,18 @@ async fn supervise(
             let _ = tokio::time::timeout(Duration::from_secs(2), forward).await;
             // Stopped by the user: 130, as the exit-code table says.
             Ok(ExitCode::from(crate::exit::INTERRUPTED))
+        }
+        // The reader of stdout went away (`apprun local | head -1`): the
+        // service is stopped as on Ctrl-C, never left running without its
+        // supervisor; a closed pipe ends quietly, another write error is a
+        // local I/O failure.
+        Ok(error) = &mut stdout_gone_rx => {
+            stop(ctx, &mut child).await;
+            if error.kind() == std::io::ErrorKind::BrokenPipe {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Err(Failure::io("writing the service's logs to stdout")(error))
+            }
         }
     }
 }
@@ -226,12 +239,22 @@ fn capture_logs(child: &mut Child) -> UnboundedReceiver<String> {
 
 /// Logs go to stdout after the URL; in JSON mode stdout holds only the one
 /// document, so they go to stderr.
-async fn forward_logs(mut lines: UnboundedReceiver<String>, json: bool) {
+/// A failed write to stdout is sent on `stdout_gone` and ends the forwarding.
+async fn forward_logs(
+    mut lines: UnboundedReceiver<String>,
+    json: bool,
+    stdout_gone: tokio::sync::oneshot::Sender<std::io::Error>,
+) {
+    use std::io::Write;
     while let Some(line) = lines.recv().await {
         if json {
             eprintln!("{line}");
-        } else {
-            outln!("{line}");
+            continue;
+        }
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+            let _ = stdout_gone.send(e);
+            return;
         }
     }
 }
