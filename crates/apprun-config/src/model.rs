@@ -69,25 +69,31 @@ pub struct Source {
     pub connection: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Compute {
-    AppRunner,
-    EcsExpress,
+/// Declares [`Compute`] and [`Compute::ALL`] from one list, so that no
+/// backend can be missing from `ALL` (which parsing, `--to` and messages use).
+macro_rules! compute_backends {
+    ($($variant:ident),+ $(,)?) => {
+        /// Where a service runs. Every `match` on it is exhaustive: a new
+        /// backend makes the compiler list each place that must handle it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Compute {
+            $($variant),+
+        }
+
+        impl Compute {
+            /// Every backend, for parsing and for messages that list them.
+            pub const ALL: [Compute; 0 $(+ compute_backends!(@one $variant))+] =
+                [$(Compute::$variant),+];
+        }
+    };
+    (@one $variant:ident) => {
+        1
+    };
 }
 
+compute_backends!(AppRunner, EcsExpress);
+
 impl Compute {
-    /// Every backend, for parsing and for messages that list them.
-    pub const ALL: [Compute; 2] = [Compute::AppRunner, Compute::EcsExpress];
-
-    /// The position of each backend in [`Compute::ALL`]: a new backend
-    /// fails to compile here until `ALL` lists it too.
-    pub const fn index(self) -> usize {
-        match self {
-            Compute::AppRunner => 0,
-            Compute::EcsExpress => 1,
-        }
-    }
-
     /// The name apprun.toml and the command line use.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -286,8 +292,7 @@ mod tests {
 
     #[test]
     fn every_backend_is_listed_once_and_parses_back() {
-        for (i, c) in Compute::ALL.into_iter().enumerate() {
-            assert_eq!(c.index(), i, "{c:?} is at its index in Compute::ALL");
+        for c in Compute::ALL {
             assert_eq!(Compute::parse(c.as_str()), Some(c));
         }
         assert_eq!(Compute::parse("lambda"), None);

@@ -215,13 +215,15 @@ fn env_sections(w: &mut String, plan: &Plan) {
 
 /// The sizes the backend offers, on the first env's cpu line only.
 fn cpu_note(compute: Compute, env: &str) -> Option<&'static str> {
-    match (env, compute) {
-        ("dev", Compute::AppRunner) => {
-            Some("App Runner pairs: 0.25/0.5,1 · 0.5/1 · 1/2,3,4 · 2/4,6 · 4/8,10,12 GB")
-        }
-        ("dev", Compute::EcsExpress) => Some("any Fargate cpu/memory pair, up to 16 vCPU"),
-        _ => None,
+    if env != "dev" {
+        return None;
     }
+    Some(match compute {
+        Compute::AppRunner => {
+            "App Runner pairs: 0.25/0.5,1 · 0.5/1 · 1/2,3,4 · 2/4,6 · 4/8,10,12 GB"
+        }
+        Compute::EcsExpress => "any Fargate cpu/memory pair, up to 16 vCPU",
+    })
 }
 
 /// A multi-stage Dockerfile for an app without one; `None` for an app that
