@@ -353,3 +353,45 @@ fn migrate_refuses_what_it_cannot_do_before_touching_aws() {
         stderr(&o)
     );
 }
+
+#[test]
+fn diagram_to_stdout_and_to_a_file() {
+    let p = project();
+    let svg = apprun(p.path(), &["diagram", "--env", "dev"]);
+    assert!(svg.status.success(), "{}", stderr(&svg));
+    let text = String::from_utf8(svg.stdout.clone()).unwrap();
+    assert!(text.starts_with("<svg"), "{}", &text[..text.len().min(80)]);
+    assert!(
+        text.contains("10.0.0.64/26"),
+        "a subnet CIDR of the dev env"
+    );
+    // --out writes the same bytes, whole, and nothing else in the folder.
+    let o = apprun(
+        p.path(),
+        &["diagram", "--env", "dev", "--out", "docs/dev.svg"],
+    );
+    assert_eq!(o.status.code(), Some(3), "no docs folder: {}", stderr(&o));
+    assert!(stderr(&o).contains("docs/dev.svg"), "{}", stderr(&o));
+    std::fs::create_dir(p.path().join("docs")).unwrap();
+    let o = apprun(
+        p.path(),
+        &["diagram", "--env", "dev", "--out", "docs/dev.svg"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(p.path().join("docs/dev.svg")).unwrap(),
+        svg.stdout
+    );
+    assert_eq!(std::fs::read_dir(p.path().join("docs")).unwrap().count(), 1);
+    let mermaid = apprun(
+        p.path(),
+        &["diagram", "--env", "dev", "--format", "mermaid"],
+    );
+    assert!(
+        String::from_utf8_lossy(&mermaid.stdout).starts_with("flowchart"),
+        "{}",
+        String::from_utf8_lossy(&mermaid.stdout)
+    );
+    let o = apprun(p.path(), &["diagram", "--env", "nope"]);
+    assert_eq!(o.status.code(), Some(2), "unknown env: {}", stderr(&o));
+}

@@ -69,13 +69,22 @@ fn failure(e: DiagramError) -> Failure {
 /// Writes through a temporary sibling renamed into place.
 fn write_whole(path: &Path, text: &str) -> Result<(), Failure> {
     let what = path.display().to_string();
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Failure::io(what.clone()))?;
-    tmp.write_all(text.as_bytes())
-        .map_err(Failure::io(what.clone()))?;
-    tmp.persist(path).map_err(|e| Failure::io(what)(e.error))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // A sibling of the target, renamed over it once complete: a reader
+    // never sees half a diagram, and errors name the file the user gave.
+    let tmp = path.with_file_name(format!(".{name}.apprun-tmp-{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Failure::io(what)(e));
+    }
     Ok(())
 }
