@@ -239,19 +239,40 @@ async fn template_source(
         apprun_blueprint::STAGING_PREFIX,
         fingerprint(body)
     );
+    put_artifact(
+        clients,
+        opts,
+        stack,
+        &key,
+        body.as_bytes().to_vec(),
+        interrupt,
+    )
+    .await?;
+    Ok(TemplateSource::Url(
+        clients.object_url(&opts.artifact_bucket, &key),
+    ))
+}
+
+/// Writes `body` to `key` in the env's artifact bucket, for `stack`.
+async fn put_artifact(
+    clients: &Clients,
+    opts: &DeployOptions,
+    stack: &str,
+    key: &str,
+    body: Vec<u8>,
+    interrupt: &watch::Receiver<bool>,
+) -> Result<(), DeployError> {
     before_write(interrupt)?;
     clients
         .s3
         .put_object()
         .bucket(&opts.artifact_bucket)
-        .key(&key)
-        .body(body.as_bytes().to_vec().into())
+        .key(key)
+        .body(body.into())
         .send()
         .await
-        .map_err(|e| DeployError::aws("PutObject", Some(stack), e))?;
-    Ok(TemplateSource::Url(
-        clients.object_url(&opts.artifact_bucket, &key),
-    ))
+        .map(|_| ())
+        .map_err(|e| DeployError::aws("PutObject", Some(stack), e))
 }
 
 async fn prepare(
@@ -560,6 +581,10 @@ fn failure_advice(status: &str, stack: &str) -> String {
     }
 }
 
+/// A stopped stack operation, and the write call sent for it that changed
+/// something at AWS (if any).
+type StoppedAfter = (Stopped, Option<&'static str>);
+
 /// Phase 3 for one stack: execute what was prepared and wait for it.
 async fn execute(
     clients: &Clients,
@@ -569,7 +594,7 @@ async fn execute(
     observer: &Arc<dyn Observer>,
     interrupt: &watch::Receiver<bool>,
 ) -> Result<StackResult, (DeployError, StackResult)> {
-    let name = job.stack.name.clone();
+    let name = &job.stack.name;
     let started = Instant::now();
     let since = DateTime::from(std::time::SystemTime::now() - std::time::Duration::from_secs(1));
     let result = |outcome, status: String, changes: Vec<Change>, sent: Option<&str>| StackResult {
@@ -588,19 +613,12 @@ async fn execute(
         }
         Prepared::Create { changes } => (Outcome::Created, changes, None),
         Prepared::Recreate { changes, status } => {
-            if let Err(e) =
-                delete_failed_create(clients, opts, &name, &status, observer, interrupt).await
-            {
-                let outcome = match e {
-                    DeployError::Interrupted { .. } => Outcome::NotStarted,
-                    _ => Outcome::Failed,
-                };
-                return Err((e, result(outcome, status, changes, None)));
-            }
-            if let Err((e, outcome, status)) =
-                settle(clients, &name, since, observer, interrupt).await
-            {
-                return Err((e, result(outcome, status, changes, Some("DeleteStack"))));
+            let cleared = recreate_after_failed_create(
+                clients, opts, name, status, since, observer, interrupt,
+            )
+            .await;
+            if let Err(((e, outcome, status), sent)) = cleared {
+                return Err((e, result(outcome, status, changes, sent)));
             }
             (Outcome::Recreated, changes, None)
         }
@@ -612,48 +630,111 @@ async fn execute(
         Some(id) => Write::Execute(id),
         None => Write::Create,
     };
+    if let Err(((e, outcome, status), sent)) =
+        begin_write(clients, opts, job, call, observer, interrupt).await
+    {
+        return Err((e, result(outcome, status, changes, sent)));
+    }
     let op = call.operation();
-    // A change set prepared but not executed is named as sent: it exists
-    // at AWS (and changes nothing).
-    let prepared_sent = change_set.as_ref().map(|_| "CreateChangeSet");
+    match follow(clients, opts, name, op, since, observer, interrupt).await {
+        Ok(status) => Ok(result(outcome, status, changes, Some(op))),
+        Err((e, outcome, status)) => Err((e, result(outcome, status, changes, Some(op)))),
+    }
+}
+
+/// Deletes a stack whose first create failed (`status`) and waits until it
+/// is gone, so that it can be created again.
+async fn recreate_after_failed_create(
+    clients: &Clients,
+    opts: &DeployOptions,
+    name: &str,
+    status: String,
+    since: DateTime,
+    observer: &Arc<dyn Observer>,
+    interrupt: &watch::Receiver<bool>,
+) -> Result<(), StoppedAfter> {
+    if let Err(e) = delete_failed_create(clients, opts, name, &status, observer, interrupt).await {
+        let outcome = match e {
+            DeployError::Interrupted { .. } => Outcome::NotStarted,
+            _ => Outcome::Failed,
+        };
+        return Err(((e, outcome, status), None));
+    }
+    settle(clients, name, since, observer, interrupt)
+        .await
+        .map(|_| ())
+        .map_err(|stopped| (stopped, Some(Write::Delete.operation())))
+}
+
+/// Sends the write that starts the stack's operation (`call`: CreateStack,
+/// staging a large template first, or ExecuteChangeSet). A failed call that
+/// took effect after all counts as sent.
+async fn begin_write(
+    clients: &Clients,
+    opts: &DeployOptions,
+    job: &Job<'_>,
+    call: Write<'_>,
+    observer: &Arc<dyn Observer>,
+    interrupt: &watch::Receiver<bool>,
+) -> Result<(), StoppedAfter> {
+    let name = &job.stack.name;
     let begun = async {
         match call {
             Write::Execute(id) => {
                 before_write(interrupt)?;
-                execute_change_set(clients, &name, id).await
+                execute_change_set(clients, name, id).await
             }
             _ => {
-                let source = template_source(clients, opts, &name, &job.body, interrupt).await?;
+                let source = template_source(clients, opts, name, &job.body, interrupt).await?;
                 before_write(interrupt)?;
                 create_stack(clients, source, job).await
             }
         }
     };
-    match begun.await {
-        Ok(()) => {}
+    let error = match begun.await {
+        Ok(()) => return Ok(()),
         Err(e @ DeployError::Interrupted { .. }) => {
-            return Err((
-                e,
-                result(Outcome::NotStarted, String::new(), changes, prepared_sent),
-            ));
+            // A change set prepared but not executed is named as sent: it
+            // exists at AWS (and changes nothing).
+            let prepared = match call {
+                Write::Execute(_) => Some("CreateChangeSet"),
+                _ => None,
+            };
+            return Err(((e, Outcome::NotStarted, String::new()), prepared));
         }
+        Err(e) => e,
+    };
+    let resume = resume_deploy(opts);
+    match after_failed_write(clients, name, call, error, &resume, observer).await {
+        Ok(_) => Ok(()),
         Err(e) => {
-            let resume = resume_deploy(opts);
-            if let Err(e) = after_failed_write(clients, &name, call, e, &resume, observer).await {
-                let status = describe(clients, &name)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|d| d.status.as_str().to_owned())
-                    .unwrap_or_default();
-                return Err((e, result(Outcome::Failed, status, changes, None)));
-            }
+            let status = describe(clients, name)
+                .await
+                .ok()
+                .flatten()
+                .map(|d| d.status.as_str().to_owned())
+                .unwrap_or_default();
+            Err(((e, Outcome::Failed, status), None))
         }
     }
-    match settle(clients, &name, since, observer, interrupt).await {
-        Ok(status) => Ok(result(outcome, status, changes, Some(op))),
-        Err((e @ DeployError::Aws { .. }, outcome, status)) => {
-            // Only following the operation failed: it was accepted.
+}
+
+/// Waits for the operation `op` started; when only reading its progress
+/// failed, the error says that AWS goes on with it.
+async fn follow(
+    clients: &Clients,
+    opts: &DeployOptions,
+    name: &str,
+    op: &str,
+    since: DateTime,
+    observer: &Arc<dyn Observer>,
+    interrupt: &watch::Receiver<bool>,
+) -> Result<String, Stopped> {
+    settle(clients, name, since, observer, interrupt)
+        .await
+        .map_err(|(e, outcome, status)| {
+            // `with_state` extends AWS errors only: a failed or interrupted
+            // operation is reported as it is.
             let e = with_state(
                 e,
                 format!(
@@ -662,10 +743,8 @@ async fn execute(
                     resume_deploy(opts)
                 ),
             );
-            Err((e, result(outcome, status, changes, Some(op))))
-        }
-        Err((e, outcome, status)) => Err((e, result(outcome, status, changes, Some(op)))),
-    }
+            (e, outcome, status)
+        })
 }
 
 fn review_of(stack: &str, p: &Prepared) -> Option<Review> {
@@ -929,49 +1008,10 @@ async fn run_wave(
 
     // A stop before or during the review: nothing of the wave is executed;
     // its change sets stay, unexecuted (deleting them would be a write).
-    if crate::wait::stop_requested(run.interrupt) {
-        return Err(DeployError::Interrupted {
-            states: unexecuted(&ready),
-        });
-    }
-    let reviews: Vec<Review> = ready.iter().filter_map(|(s, p)| review_of(s, p)).collect();
-    if !reviews.is_empty() && !opts.yes && !observer.confirm(&reviews) {
-        discard(clients, &ready).await;
-        return Err(DeployError::Declined(format!(
-            "declined: nothing of wave {number} was executed{}",
-            if number > 1 {
-                "; earlier waves stay deployed"
-            } else {
-                ""
-            }
-        )));
-    }
-
-    if crate::wait::stop_requested(run.interrupt) {
-        return Err(DeployError::Interrupted {
-            states: unexecuted(&ready),
-        });
-    }
-    // The pipeline starts a run as soon as it is created, and that run's
-    // build copies the service templates: they must be there first.
-    let staged = wave.iter().any(|s| s.kind == StackKind::Pipeline);
-    if staged {
-        stage_pipeline_templates(
-            clients,
-            run.bp,
-            opts,
-            run.bp.stacks.iter(),
-            observer,
-            run.interrupt,
-        )
-        .await
-        .map_err(|e| match e {
-            DeployError::Interrupted { .. } => DeployError::Interrupted {
-                states: unexecuted(&ready),
-            },
-            e => e,
-        })?;
-    }
+    unless_stopped(run, &ready)?;
+    review(run, number, &ready).await?;
+    unless_stopped(run, &ready)?;
+    let staged = stage_for_new_pipeline(run, wave, &ready).await?;
 
     let results = futures::future::join_all(
         jobs.iter()
@@ -993,6 +1033,69 @@ async fn run_wave(
         Some(e) => Err(e),
         None => Ok(staged),
     }
+}
+
+/// An interruption before the wave executes anything: its prepared change
+/// sets are named as left unexecuted.
+fn unless_stopped(run: &Run<'_>, ready: &[(String, Prepared)]) -> Result<(), DeployError> {
+    if crate::wait::stop_requested(run.interrupt) {
+        return Err(DeployError::Interrupted {
+            states: unexecuted(ready),
+        });
+    }
+    Ok(())
+}
+
+/// Shows the wave's changes and asks once (unless `--yes`); declined, its
+/// change sets are deleted.
+async fn review(
+    run: &Run<'_>,
+    number: usize,
+    ready: &[(String, Prepared)],
+) -> Result<(), DeployError> {
+    let reviews: Vec<Review> = ready.iter().filter_map(|(s, p)| review_of(s, p)).collect();
+    if reviews.is_empty() || run.opts.yes || run.observer.confirm(&reviews) {
+        return Ok(());
+    }
+    discard(run.clients, ready).await;
+    Err(DeployError::Declined(format!(
+        "declined: nothing of wave {number} was executed{}",
+        if number > 1 {
+            "; earlier waves stay deployed"
+        } else {
+            ""
+        }
+    )))
+}
+
+/// Stages every service template when the wave holds the pipeline stack:
+/// the pipeline starts a run as soon as it is created, and that run's build
+/// copies the service templates, so they must be there first. Returns
+/// whether it staged.
+async fn stage_for_new_pipeline(
+    run: &Run<'_>,
+    wave: &[&Stack],
+    ready: &[(String, Prepared)],
+) -> Result<bool, DeployError> {
+    if !wave.iter().any(|s| s.kind == StackKind::Pipeline) {
+        return Ok(false);
+    }
+    stage_pipeline_templates(
+        run.clients,
+        run.bp,
+        run.opts,
+        run.bp.stacks.iter(),
+        run.observer,
+        run.interrupt,
+    )
+    .await
+    .map_err(|e| match e {
+        DeployError::Interrupted { .. } => DeployError::Interrupted {
+            states: unexecuted(ready),
+        },
+        e => e,
+    })?;
+    Ok(true)
 }
 
 /// Prepares every job of a wave in parallel; on any error, the change sets
@@ -1121,16 +1224,7 @@ async fn stage_pipeline_templates<'a>(
         if current.as_deref() == Some(body.as_bytes()) {
             continue;
         }
-        before_write(interrupt)?;
-        clients
-            .s3
-            .put_object()
-            .bucket(&opts.artifact_bucket)
-            .key(&key)
-            .body(body.into_bytes().into())
-            .send()
-            .await
-            .map_err(|e| DeployError::aws("PutObject", Some(&s.name), e))?;
+        put_artifact(clients, opts, &s.name, &key, body.into_bytes(), interrupt).await?;
         observer.event(Event::Note(format!(
             "staged s3://{}/{key} for the pipeline",
             opts.artifact_bucket

@@ -160,58 +160,94 @@ async fn wait_for_deployment(
     service_arn: &str,
     timeout: Duration,
 ) -> Result<String, String> {
+    let poll = clients.tuning.poll;
     match backend {
-        Compute::AppRunner => wait_for_apprunner(clients, service_arn, timeout).await,
-        Compute::EcsExpress => wait_for_ecs(clients, service_arn, timeout).await,
+        Compute::AppRunner => {
+            poll_until(timeout, poll, || {
+                apprunner_look(clients, service_arn, timeout)
+            })
+            .await
+        }
+        Compute::EcsExpress => {
+            poll_until(timeout, poll, || ecs_look(clients, service_arn, timeout)).await
+        }
     }
 }
 
-/// Waits for App Runner's latest operation on the service to end.
-async fn wait_for_apprunner(
-    clients: &Clients,
-    service_arn: &str,
+/// One look at a backend's deployment.
+enum Look {
+    /// It ended well: the status to report.
+    Done(String),
+    /// It ended badly: why.
+    Failed(String),
+    /// It goes on: what to say if the time runs out now.
+    Going(String),
+}
+
+/// Looks at a deployment (`look`) every `poll` until it ends or `timeout`
+/// has passed.
+async fn poll_until<F, Fut>(
     timeout: Duration,
-) -> Result<String, String> {
+    poll: Duration,
+    mut look: F,
+) -> Result<String, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Look, String>>,
+{
     let started = Instant::now();
     loop {
-        let out = clients
-            .apprunner
-            .list_operations()
-            .service_arn(service_arn)
-            .max_results(1)
-            .send()
-            .await
-            .map_err(failed_call("ListOperations"))?;
-        // App Runner lists operations newest first.
-        let Some(op) = out.operation_summary_list().first() else {
-            break Ok("NONE".to_owned());
-        };
-        let status = op.status().cloned();
-        match status {
-            Some(OperationStatus::Succeeded) => break Ok("SUCCEEDED".to_owned()),
-            Some(
-                OperationStatus::Failed
-                | OperationStatus::RollbackSucceeded
-                | OperationStatus::RollbackFailed,
-            ) => {
-                let s = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
-                return Err(format!(
-                    "App Runner's {} operation ended {s} although CloudFormation reported success",
-                    op.r#type().map(|t| t.as_str()).unwrap_or("latest")
-                ));
-            }
-            _ => {
+        match look().await? {
+            Look::Done(status) => return Ok(status),
+            Look::Failed(why) => return Err(why),
+            Look::Going(late) => {
                 if started.elapsed() >= timeout {
-                    return Err(format!(
-                        "App Runner's latest operation is still {:?} after {:?}",
-                        status.map(|s| s.as_str().to_owned()),
-                        timeout
-                    ));
+                    return Err(late);
                 }
-                tokio::time::sleep(clients.tuning.poll).await;
+                tokio::time::sleep(poll).await;
             }
         }
     }
+}
+
+/// App Runner's latest operation on the service.
+async fn apprunner_look(
+    clients: &Clients,
+    service_arn: &str,
+    timeout: Duration,
+) -> Result<Look, String> {
+    let out = clients
+        .apprunner
+        .list_operations()
+        .service_arn(service_arn)
+        .max_results(1)
+        .send()
+        .await
+        .map_err(failed_call("ListOperations"))?;
+    // App Runner lists operations newest first.
+    let Some(op) = out.operation_summary_list().first() else {
+        return Ok(Look::Done("NONE".to_owned()));
+    };
+    let status = op.status().cloned();
+    Ok(match status {
+        Some(OperationStatus::Succeeded) => Look::Done("SUCCEEDED".to_owned()),
+        Some(
+            OperationStatus::Failed
+            | OperationStatus::RollbackSucceeded
+            | OperationStatus::RollbackFailed,
+        ) => {
+            let s = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
+            Look::Failed(format!(
+                "App Runner's {} operation ended {s} although CloudFormation reported success",
+                op.r#type().map(|t| t.as_str()).unwrap_or("latest")
+            ))
+        }
+        _ => Look::Going(format!(
+            "App Runner's latest operation is still {:?} after {:?}",
+            status.map(|s| s.as_str().to_owned()),
+            timeout
+        )),
+    })
 }
 
 /// Waits for the backend's deployment of the service, then checks the
@@ -236,41 +272,27 @@ pub async fn verify_service(
     }
 }
 
-/// Waits for the ECS Express service's current deployment to finish.
-async fn wait_for_ecs(
-    clients: &Clients,
-    service_arn: &str,
-    timeout: Duration,
-) -> Result<String, String> {
+/// The ECS Express service's current deployment.
+async fn ecs_look(clients: &Clients, service_arn: &str, timeout: Duration) -> Result<Look, String> {
     use aws_sdk_ecs::types::ServiceDeploymentStatus;
-    let started = Instant::now();
-    loop {
-        let Some(deployment) = ecs_current_deployment(clients, service_arn).await? else {
-            return Ok("ACTIVE".to_owned());
-        };
-        match ecs_deployment_status(clients, &deployment).await? {
-            Some(ServiceDeploymentStatus::Successful) => return Ok("SUCCESSFUL".to_owned()),
-            Some(
-                s @ (ServiceDeploymentStatus::RollbackSuccessful
-                | ServiceDeploymentStatus::RollbackFailed
-                | ServiceDeploymentStatus::Stopped),
-            ) => {
-                return Err(format!(
-                    "the ECS deployment ended {} although CloudFormation reported success",
-                    s.as_str()
-                ));
-            }
-            other => {
-                if started.elapsed() >= timeout {
-                    return Err(format!(
-                        "the ECS deployment is still {:?} after {timeout:?}",
-                        other.map(|s| s.as_str().to_owned())
-                    ));
-                }
-                tokio::time::sleep(clients.tuning.poll).await;
-            }
-        }
-    }
+    let Some(deployment) = ecs_current_deployment(clients, service_arn).await? else {
+        return Ok(Look::Done("ACTIVE".to_owned()));
+    };
+    Ok(match ecs_deployment_status(clients, &deployment).await? {
+        Some(ServiceDeploymentStatus::Successful) => Look::Done("SUCCESSFUL".to_owned()),
+        Some(
+            s @ (ServiceDeploymentStatus::RollbackSuccessful
+            | ServiceDeploymentStatus::RollbackFailed
+            | ServiceDeploymentStatus::Stopped),
+        ) => Look::Failed(format!(
+            "the ECS deployment ended {} although CloudFormation reported success",
+            s.as_str()
+        )),
+        other => Look::Going(format!(
+            "the ECS deployment is still {:?} after {timeout:?}",
+            other.map(|s| s.as_str().to_owned())
+        )),
+    })
 }
 
 /// The ECS Express service's current deployment, if one is running; an
