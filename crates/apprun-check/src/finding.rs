@@ -7,6 +7,16 @@ pub enum Severity {
     Warning,
 }
 
+/// The template parser's and model checks' severities are the report's.
+impl From<apprun_template::Severity> for Severity {
+    fn from(severity: apprun_template::Severity) -> Self {
+        match severity {
+            apprun_template::Severity::Error => Severity::Error,
+            apprun_template::Severity::Warning => Severity::Warning,
+        }
+    }
+}
+
 /// A finding silenced by `[[policy.allow]]`; it stays in the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Suppression {

@@ -500,36 +500,66 @@ impl<'a> Validator<'a, '_> {
         if matches!(v, Value::Fn(_)) {
             return;
         }
-        for key in ["anyOf", "oneOf"] {
-            if let Some(branches) = schema.get(key).and_then(J::as_array) {
-                let fits = branches.iter().any(|b| {
-                    let mut scratch = Vec::new();
-                    let mut sub = Validator {
-                        root: self.root,
-                        logical: self.logical,
-                        out: &mut scratch,
-                    };
-                    sub.value(v, b, path);
-                    scratch.is_empty()
-                });
-                if !fits {
-                    self.report(
-                        "E-PROP-TYPE",
-                        path,
-                        format!(
-                            "value does not match any of the {} shapes the schema allows here",
-                            branches.len()
-                        ),
-                    );
-                    return;
-                }
-            }
+        if !self.fits_a_branch(v, schema, path) {
+            return;
         }
         if let Some(all) = schema.get("allOf").and_then(J::as_array) {
             for b in all {
                 self.value(v, b, path);
             }
         }
+        let Some(types) = self.fits_type(v, schema, path) else {
+            return;
+        };
+        self.allowed_value(v, schema, path);
+        if let Value::String(s) = v {
+            self.string(s, schema, path);
+        }
+        if types.iter().any(|t| *t == "integer" || *t == "number") {
+            self.range(v, schema, path);
+        }
+        match v {
+            Value::List(items) => self.array(items, schema, path),
+            Value::Map(_) => self.object(v, schema, path),
+            _ => {}
+        }
+    }
+
+    /// `anyOf` and `oneOf`: whether `v` fits one of the branches (each tried
+    /// on its own, its findings discarded); a finding when it fits none.
+    fn fits_a_branch(&mut self, v: &Value, schema: &'a J, path: &str) -> bool {
+        for key in ["anyOf", "oneOf"] {
+            let Some(branches) = schema.get(key).and_then(J::as_array) else {
+                continue;
+            };
+            let fits = branches.iter().any(|b| {
+                let mut scratch = Vec::new();
+                let mut sub = Validator {
+                    root: self.root,
+                    logical: self.logical,
+                    out: &mut scratch,
+                };
+                sub.value(v, b, path);
+                scratch.is_empty()
+            });
+            if !fits {
+                self.report(
+                    "E-PROP-TYPE",
+                    path,
+                    format!(
+                        "value does not match any of the {} shapes the schema allows here",
+                        branches.len()
+                    ),
+                );
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The JSON types the schema allows here, when `v` is one of them
+    /// (`None`, with a finding, when it is not).
+    fn fits_type(&mut self, v: &Value, schema: &'a J, path: &str) -> Option<Vec<&'a str>> {
         let mut types: Vec<&str> = match schema.get("type") {
             Some(J::String(t)) => vec![t.as_str()],
             Some(J::Array(ts)) => ts.iter().filter_map(J::as_str).collect(),
@@ -547,90 +577,99 @@ impl<'a> Validator<'a, '_> {
                 path,
                 format!("expected {}, found {}", types.join(" or "), kind_of(v)),
             );
+            return None;
+        }
+        Some(types)
+    }
+
+    /// `enum`: a scalar must be one of the listed values.
+    fn allowed_value(&mut self, v: &Value, schema: &J, path: &str) {
+        let (Some(allowed), Some(text)) =
+            (schema.get("enum").and_then(J::as_array), scalar_text(v))
+        else {
             return;
-        }
-        if let Some(allowed) = schema.get("enum").and_then(J::as_array)
-            && let Some(text) = scalar_text(v)
-        {
-            let ok = allowed.iter().any(|a| match a {
-                J::String(s) => *s == text,
-                other => {
-                    other
-                        .as_f64()
-                        .is_some_and(|n| text.parse::<f64>().ok() == Some(n))
-                        || other
-                            .as_bool()
-                            .is_some_and(|b| text == if b { "true" } else { "false" })
-                }
-            });
-            if !ok {
-                let list: Vec<String> = allowed
-                    .iter()
-                    .map(|a| a.as_str().map_or(a.to_string(), str::to_owned))
-                    .collect();
-                self.report(
-                    "E-PROP-ENUM",
-                    path,
-                    format!("`{text}` is not allowed; allowed: {}", list.join(", ")),
-                );
+        };
+        let ok = allowed.iter().any(|a| match a {
+            J::String(s) => *s == text,
+            other => {
+                other
+                    .as_f64()
+                    .is_some_and(|n| text.parse::<f64>().ok() == Some(n))
+                    || other
+                        .as_bool()
+                        .is_some_and(|b| text == if b { "true" } else { "false" })
             }
-        }
-        if let Value::String(s) = v {
-            if let Some(p) = schema.get("pattern").and_then(J::as_str)
-                && let Some(re) = pattern(p)
-                && !re.is_match(s)
-            {
-                self.report(
-                    "E-PROP-PATTERN",
-                    path,
-                    format!("`{s}` does not match the pattern {p}"),
-                );
-            }
-            let len = s.chars().count() as u64;
-            self.limits(
-                schema,
+        });
+        if !ok {
+            let list: Vec<String> = allowed
+                .iter()
+                .map(|a| a.as_str().map_or(a.to_string(), str::to_owned))
+                .collect();
+            self.report(
+                "E-PROP-ENUM",
                 path,
-                ("minLength", "maxLength"),
-                len,
-                &format!("`{s}` is {len} characters"),
+                format!("`{text}` is not allowed; allowed: {}", list.join(", ")),
             );
         }
-        if types.iter().any(|t| *t == "integer" || *t == "number")
-            && let Some(n) = number(v)
+    }
+
+    /// `pattern`, `minLength` and `maxLength` of a string.
+    fn string(&mut self, s: &str, schema: &J, path: &str) {
+        if let Some(p) = schema.get("pattern").and_then(J::as_str)
+            && let Some(re) = pattern(p)
+            && !re.is_match(s)
         {
-            if let Some(min) = schema.get("minimum").and_then(J::as_f64).filter(|m| n < *m) {
-                self.report(
-                    "E-PROP-RANGE",
-                    path,
-                    format!("{n} is below the minimum {min}"),
-                );
-            }
-            if let Some(max) = schema.get("maximum").and_then(J::as_f64).filter(|m| n > *m) {
-                self.report(
-                    "E-PROP-RANGE",
-                    path,
-                    format!("{n} is above the maximum {max}"),
-                );
-            }
+            self.report(
+                "E-PROP-PATTERN",
+                path,
+                format!("`{s}` does not match the pattern {p}"),
+            );
         }
-        match v {
-            Value::List(items) => {
-                let n = items.len() as u64;
-                self.limits(
-                    schema,
-                    path,
-                    ("minItems", "maxItems"),
-                    n,
-                    &format!("{n} items"),
-                );
-                if let Some(item_schema) = schema.get("items") {
-                    for (i, item) in items.iter().enumerate() {
-                        self.value(item, item_schema, &format!("{path}/{i}"));
-                    }
-                }
+        let len = s.chars().count() as u64;
+        self.limits(
+            schema,
+            path,
+            ("minLength", "maxLength"),
+            len,
+            &format!("`{s}` is {len} characters"),
+        );
+    }
+
+    /// `minimum` and `maximum` of a number (or of a string holding one).
+    fn range(&mut self, v: &Value, schema: &J, path: &str) {
+        let Some(n) = number(v) else {
+            return;
+        };
+        if let Some(min) = schema.get("minimum").and_then(J::as_f64).filter(|m| n < *m) {
+            self.report(
+                "E-PROP-RANGE",
+                path,
+                format!("{n} is below the minimum {min}"),
+            );
+        }
+        if let Some(max) = schema.get("maximum").and_then(J::as_f64).filter(|m| n > *m) {
+            self.report(
+                "E-PROP-RANGE",
+                path,
+                format!("{n} is above the maximum {max}"),
+            );
+        }
+    }
+
+    /// `minItems`, `maxItems` and `items` of a list.
+    fn array(&mut self, items: &[Value], schema: &'a J, path: &str) {
+        let n = items.len() as u64;
+        self.limits(
+            schema,
+            path,
+            ("minItems", "maxItems"),
+            n,
+            &format!("{n} items"),
+        );
+        if let Some(item_schema) = schema.get("items") {
+            for (i, item) in items.iter().enumerate() {
+                self.value(item, item_schema, &format!("{path}/{i}"));
             }
-            Value::Map(_) => self.object(v, schema, path),
-            _ => {}
         }
     }
 

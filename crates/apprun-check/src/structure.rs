@@ -7,18 +7,14 @@ use std::collections::BTreeMap;
 use apprun_template::{Intrinsic, Template, Value, validate};
 use ipnet::Ipv4Net;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 
 pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
     notes(t, out);
     for f in validate(t) {
-        let severity = match f.severity {
-            apprun_template::Severity::Error => Severity::Error,
-            apprun_template::Severity::Warning => Severity::Warning,
-        };
         out.push(Finding::new(
             f.code,
-            severity,
+            f.severity.into(),
             &f.logical_id,
             f.path,
             f.message,
@@ -54,10 +50,6 @@ fn cidr_blocks(t: &Template, out: &mut Vec<Finding>) {
 /// What the parser could not read as written (the rest was still read).
 fn notes(t: &Template, out: &mut Vec<Finding>) {
     for n in &t.notes {
-        let severity = match n.severity {
-            apprun_template::Severity::Error => Severity::Error,
-            apprun_template::Severity::Warning => Severity::Warning,
-        };
         let mut parts = n.path.split('/');
         let logical_id = match (parts.next(), parts.next()) {
             (Some("Resources" | "Outputs" | "Parameters" | "Conditions" | "Rules"), Some(id)) => id,
@@ -65,7 +57,7 @@ fn notes(t: &Template, out: &mut Vec<Finding>) {
         };
         let mut f = Finding::new(
             n.code,
-            severity,
+            n.severity.into(),
             logical_id,
             n.path.clone(),
             n.message.clone(),

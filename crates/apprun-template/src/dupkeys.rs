@@ -40,90 +40,126 @@ pub fn json_key_lines(text: &str) -> Vec<(String, usize)> {
 }
 
 fn scan(text: &str) -> (Vec<Note>, Vec<(String, usize)>) {
-    let mut notes = Vec::new();
-    let mut lines = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    // The key (or index) the next value belongs to, as a path segment.
-    let mut pending: Option<String> = None;
-    let mut line = 1;
-    let mut chars = text.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
+    let mut scanner = Scanner {
+        line: 1,
+        ..Scanner::default()
+    };
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         match c {
-            '\n' => line += 1,
+            '\n' => scanner.line += 1,
             '"' => {
-                let mut raw = String::new();
-                while let Some((_, c)) = chars.next() {
-                    match c {
-                        '\\' => {
-                            raw.push(c);
-                            if let Some((_, e)) = chars.next() {
-                                raw.push(e);
-                            }
-                        }
-                        '"' => break,
-                        '\n' => {
-                            line += 1;
-                            raw.push(c);
-                        }
-                        c => raw.push(c),
-                    }
-                }
-                if let Some(Frame::Object {
-                    keys,
-                    expect_key,
-                    path,
-                }) = stack.last_mut()
-                    && *expect_key
-                {
-                    *expect_key = false;
-                    let at = join(path, &raw);
-                    if !keys.insert(raw.clone()) {
-                        notes.push(Note {
-                            severity: Severity::Error,
-                            code: "E-DUPLICATE-KEY",
-                            path: at.clone(),
-                            line: Some(line),
-                            message: format!(
-                                "duplicate key `{raw}`: JSON keeps only the last value"
-                            ),
-                        });
-                    }
-                    lines.push((at.clone(), line));
-                    pending = Some(at);
-                }
+                let raw = scanner.string(&mut chars);
+                scanner.key(raw);
             }
-            '{' | '[' => {
-                let path = pending.take().unwrap_or_else(|| match stack.last() {
-                    Some(Frame::Array { index, path }) => join(path, &index.to_string()),
-                    Some(f) => f.path().to_owned(),
-                    None => String::new(),
-                });
-                stack.push(if c == '{' {
-                    Frame::Object {
-                        keys: HashSet::new(),
-                        expect_key: true,
-                        path,
-                    }
-                } else {
-                    Frame::Array { index: 0, path }
-                });
-            }
+            '{' | '[' => scanner.open(c == '{'),
             '}' | ']' => {
-                stack.pop();
-                pending = None;
+                scanner.stack.pop();
+                scanner.pending = None;
             }
-            ',' => {
-                pending = None;
-                match stack.last_mut() {
-                    Some(Frame::Object { expect_key, .. }) => *expect_key = true,
-                    Some(Frame::Array { index, .. }) => *index += 1,
-                    None => {}
-                }
-            }
+            ',' => scanner.next_item(),
             _ => {}
         }
     }
-    (notes, lines)
+    (scanner.notes, scanner.lines)
+}
+
+/// The state of one pass over a JSON text.
+#[derive(Default)]
+struct Scanner {
+    notes: Vec<Note>,
+    lines: Vec<(String, usize)>,
+    stack: Vec<Frame>,
+    /// The key (or index) the next value belongs to, as a path segment.
+    pending: Option<String>,
+    /// The 1-based line being read.
+    line: usize,
+}
+
+impl Scanner {
+    /// Reads a string after its opening quote, up to its closing quote; its
+    /// raw text (escapes kept as written, so keys compare as written).
+    fn string(&mut self, chars: &mut std::str::Chars<'_>) -> String {
+        let mut raw = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    raw.push(c);
+                    if let Some(e) = chars.next() {
+                        raw.push(e);
+                    }
+                }
+                '"' => break,
+                '\n' => {
+                    self.line += 1;
+                    raw.push(c);
+                }
+                c => raw.push(c),
+            }
+        }
+        raw
+    }
+
+    /// A string where an object expects a key: records its line and notes a
+    /// repeat. Strings in value position are ignored.
+    fn key(&mut self, raw: String) {
+        let Some(Frame::Object {
+            keys,
+            expect_key,
+            path,
+        }) = self.stack.last_mut()
+        else {
+            return;
+        };
+        if !*expect_key {
+            return;
+        }
+        *expect_key = false;
+        let at = join(path, &raw);
+        if !keys.insert(raw.clone()) {
+            self.notes.push(Note {
+                severity: Severity::Error,
+                code: "E-DUPLICATE-KEY",
+                path: at.clone(),
+                line: Some(self.line),
+                message: format!("duplicate key `{raw}`: JSON keeps only the last value"),
+            });
+        }
+        self.lines.push((at.clone(), self.line));
+        self.pending = Some(at);
+    }
+
+    /// Opens an object (`{`) or an array (`[`) at the path of the key or
+    /// item it is the value of.
+    fn open(&mut self, object: bool) {
+        let path = self
+            .pending
+            .take()
+            .unwrap_or_else(|| match self.stack.last() {
+                Some(Frame::Array { index, path }) => join(path, &index.to_string()),
+                Some(f) => f.path().to_owned(),
+                None => String::new(),
+            });
+        self.stack.push(if object {
+            Frame::Object {
+                keys: HashSet::new(),
+                expect_key: true,
+                path,
+            }
+        } else {
+            Frame::Array { index: 0, path }
+        });
+    }
+
+    /// A comma: the next key of an object or the next item of an array.
+    fn next_item(&mut self) {
+        self.pending = None;
+        match self.stack.last_mut() {
+            Some(Frame::Object { expect_key, .. }) => *expect_key = true,
+            Some(Frame::Array { index, .. }) => *index += 1,
+            None => {}
+        }
+    }
 }
 
 fn join(path: &str, key: &str) -> String {

@@ -503,79 +503,7 @@ impl Reader {
             ..Template::default()
         };
         for (key, v) in &root {
-            let path = key.as_str();
-            match path {
-                "AWSTemplateFormatVersion" => {
-                    if v.as_str() != Some("2010-09-09") {
-                        self.note(
-                            "E-SECTION",
-                            path,
-                            "the only template format version is \"2010-09-09\"",
-                        );
-                    }
-                }
-                "Description" => match v {
-                    Value::String(s) => t.description = Some(s.clone()),
-                    _ => self.note("E-SECTION", path, "Description must be a string"),
-                },
-                "Metadata" => t.metadata = Some(v.clone()),
-                "Transform" => {}
-                "Parameters" => {
-                    for (id, p) in self.entries(v, path) {
-                        if let Some(p) = self.parameter(p, &child(path, id)) {
-                            t.parameters.insert(id.clone(), p);
-                        }
-                    }
-                }
-                "Mappings" | "Conditions" | "Rules" => {
-                    let items: BTreeMap<String, Value> = self
-                        .entries(v, path)
-                        .into_iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    match path {
-                        "Mappings" => t.mappings = items,
-                        "Conditions" => t.conditions = items,
-                        _ => t.rules = items,
-                    }
-                }
-                "Resources" => {
-                    for (id, r) in self.entries(v, path) {
-                        if let Some(r) = self.resource(r, &child(path, id)) {
-                            t.resources.insert(id.clone(), r);
-                        }
-                    }
-                }
-                "Outputs" => {
-                    for (id, o) in self.entries(v, path) {
-                        if let Some(o) = self.output(o, &child(path, id)) {
-                            t.outputs.insert(id.clone(), o);
-                        }
-                    }
-                }
-                // SAM's section of defaults, and the section of
-                // CodeDeploy blue/green hooks: kept as written.
-                "Globals" | "Hooks" => {
-                    let needs = if path == "Globals" {
-                        SERVERLESS
-                    } else {
-                        "AWS::CodeDeployBlueGreen"
-                    };
-                    if !self.transforms.iter().any(|t| t == needs) {
-                        self.note(
-                            "E-SECTION",
-                            path,
-                            format!("the {path} section needs `Transform: {needs}`"),
-                        );
-                    }
-                    t.sections.insert(key.clone(), v.clone());
-                }
-                _ => self.note(
-                    "E-SECTION",
-                    path,
-                    format!("unknown template section; allowed: {}", SECTIONS.join(", ")),
-                ),
-            }
+            self.section(&mut t, key, v);
         }
         if !root.contains_key("Resources") {
             self.note(
@@ -589,8 +517,88 @@ impl Reader {
         Ok(t)
     }
 
+    /// Reads one top-level section into `t` (a note when it is malformed or
+    /// unknown).
+    fn section(&mut self, t: &mut Template, path: &str, v: &Value) {
+        match path {
+            "AWSTemplateFormatVersion" => {
+                if v.as_str() != Some("2010-09-09") {
+                    self.note(
+                        "E-SECTION",
+                        path,
+                        "the only template format version is \"2010-09-09\"",
+                    );
+                }
+            }
+            "Description" => match v {
+                Value::String(s) => t.description = Some(s.clone()),
+                _ => self.note("E-SECTION", path, "Description must be a string"),
+            },
+            "Metadata" => t.metadata = Some(v.clone()),
+            "Transform" => {}
+            "Parameters" => {
+                for (id, p) in self.entries(v, path) {
+                    if let Some(p) = self.parameter(p, &child(path, id)) {
+                        t.parameters.insert(id.clone(), p);
+                    }
+                }
+            }
+            "Mappings" | "Conditions" | "Rules" => {
+                let items: BTreeMap<String, Value> = self
+                    .entries(v, path)
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                match path {
+                    "Mappings" => t.mappings = items,
+                    "Conditions" => t.conditions = items,
+                    _ => t.rules = items,
+                }
+            }
+            "Resources" => {
+                for (id, r) in self.entries(v, path) {
+                    if let Some(r) = self.resource(r, &child(path, id)) {
+                        t.resources.insert(id.clone(), r);
+                    }
+                }
+            }
+            "Outputs" => {
+                for (id, o) in self.entries(v, path) {
+                    if let Some(o) = self.output(o, &child(path, id)) {
+                        t.outputs.insert(id.clone(), o);
+                    }
+                }
+            }
+            "Globals" | "Hooks" => self.transform_section(t, path, v),
+            _ => self.note(
+                "E-SECTION",
+                path,
+                format!("unknown template section; allowed: {}", SECTIONS.join(", ")),
+            ),
+        }
+    }
+
+    /// SAM's section of defaults (`Globals`) and the section of CodeDeploy
+    /// blue/green hooks (`Hooks`): kept as written, each needing its
+    /// transform.
+    fn transform_section(&mut self, t: &mut Template, path: &str, v: &Value) {
+        let needs = if path == "Globals" {
+            SERVERLESS
+        } else {
+            "AWS::CodeDeployBlueGreen"
+        };
+        if !self.transforms.iter().any(|t| t == needs) {
+            self.note(
+                "E-SECTION",
+                path,
+                format!("the {path} section needs `Transform: {needs}`"),
+            );
+        }
+        t.sections.insert(path.to_owned(), v.clone());
+    }
+
     /// The entries of a section that must be a mapping (a note otherwise).
-    /// A section's entries. An include macro (`Fn::Transform`) may supply
+    /// An include macro (`Fn::Transform`) may supply
     /// the whole section or some of its entries: what it adds is only known
     /// once expanded, so the template is then read as one with a macro.
     fn entries<'v>(&mut self, v: &'v Value, path: &str) -> Vec<(&'v String, &'v Value)> {
@@ -895,158 +903,187 @@ fn list_arg<const N: usize>(name: &str, v: Value) -> Result<[Value; N], String> 
     }
 }
 
+/// What a function parser returns: the typed intrinsic, `Ok(None)` when the
+/// model keeps the call untyped, or the reason the argument is malformed.
+type Typed = Result<Option<Intrinsic>, String>;
+
 /// The typed form of a standard function; `Ok(None)` for functions the model
 /// keeps untyped (rule functions, language extensions, macros).
-pub(crate) fn typed(name: &str, arg: Value, lang_ext: bool) -> Result<Option<Intrinsic>, String> {
-    use Intrinsic::*;
+pub(crate) fn typed(name: &str, arg: Value, lang_ext: bool) -> Typed {
     // An include macro supplies the whole argument: unknown until expanded.
     if matches!(&arg, Value::Fn(f) if f.long_name() == "Fn::Transform") {
         return Ok(None);
     }
-    Ok(Some(match name {
-        "Ref" => match arg {
-            Value::String(s) => Ref(s),
-            // With AWS::LanguageExtensions a `Ref` may name its target with
-            // a function: `Fn::Sub` of loop identifiers only is a name once
-            // the loop is expanded; anything else resolves at deploy time.
-            Value::Fn(f) if lang_ext => match *f {
-                Sub {
-                    template,
-                    vars: None,
-                } if crate::refs::sub_variables(&template).is_empty() => Ref(template),
-                _ => return Ok(None),
-            },
-            _ => return Err(format!("{name} expects a string")),
-        },
-        "Condition" => Condition(string_arg(name, arg)?),
-        "Fn::GetAtt" => match arg {
-            Value::String(s) => {
-                let (resource, attribute) = s
-                    .split_once('.')
-                    .ok_or_else(|| "Fn::GetAtt expects 'Resource.Attribute'".to_owned())?;
-                GetAtt {
-                    resource: resource.to_owned(),
-                    attribute: attribute.to_owned(),
-                }
-            }
-            other => {
-                let [r, a] = list_arg::<2>(name, other)?;
-                let (r, a) = if lang_ext {
-                    (literal_sub(r), literal_sub(a))
-                } else {
-                    (r, a)
-                };
-                match (r, a) {
-                    (Value::String(resource), Value::String(attribute)) => GetAtt {
-                        resource,
-                        attribute,
-                    },
-                    // `[Resource, !Ref AttributeName]`: valid, resolved at
-                    // deploy time.
-                    (Value::String(_), Value::Fn(_)) => return Ok(None),
-                    // A resource named by a function: only the language
-                    // extensions resolve one (before deployment).
-                    (Value::Fn(_), _) if lang_ext => return Ok(None),
-                    _ => return Err("Fn::GetAtt expects [resource, attribute]".into()),
-                }
-            }
-        },
-        "Fn::Sub" => match arg {
-            Value::String(template) => Sub {
-                template,
-                vars: None,
-            },
-            other => {
-                let [t, vars] = list_arg::<2>(name, other)?;
-                let Value::Map(vars) = vars else {
-                    return Err("Fn::Sub expects [template, {variables}]".into());
-                };
-                let Value::String(template) = t else {
-                    // A template computed by another function: only known
-                    // at deploy time.
-                    return if matches!(t, Value::Fn(_)) {
-                        Ok(None)
-                    } else {
-                        Err("Fn::Sub expects a string template".into())
-                    };
-                };
-                Sub {
-                    template,
-                    vars: Some(vars),
-                }
-            }
-        },
-        "Fn::Join" => {
-            let [sep, items] = list_arg::<2>(name, arg)?;
-            Join {
-                separator: string_arg(name, sep)?,
-                items,
-            }
-        }
-        "Fn::Select" => {
-            let [index, list] = list_arg::<2>(name, arg)?;
-            select_index_in_range(&index, &list)?;
-            Select { index, list }
-        }
-        "Fn::Split" => {
-            let [sep, source] = list_arg::<2>(name, arg)?;
-            Split {
-                separator: string_arg(name, sep)?,
-                source,
-            }
-        }
-        "Fn::GetStackOutput" => {
-            let Value::Map(m) = &arg else {
-                return Err(
-                    "Fn::GetStackOutput expects {StackName, OutputName, Region?, RoleArn?}".into(),
-                );
-            };
-            for required in ["StackName", "OutputName"] {
-                if !m.contains_key(required) {
-                    return Err(format!("Fn::GetStackOutput needs {required}"));
-                }
-            }
-            if let Some(k) = m.keys().find(|k| {
-                !matches!(
-                    k.as_str(),
-                    "StackName" | "OutputName" | "Region" | "RoleArn"
-                )
-            }) {
-                return Err(format!(
-                    "`{k}` is not an argument of Fn::GetStackOutput; allowed: StackName, OutputName, Region, RoleArn"
-                ));
-            }
-            return Ok(None);
-        }
-        "Fn::GetAZs" => GetAZs(arg),
-        "Fn::ImportValue" => ImportValue(arg),
-        "Fn::Base64" => Base64(arg),
+    match name {
+        "Ref" => typed_ref(arg, lang_ext),
+        "Condition" => Ok(Some(Intrinsic::Condition(string_arg(name, arg)?))),
+        "Fn::GetAtt" => typed_get_att(arg, lang_ext),
+        "Fn::Sub" => typed_sub(arg),
+        "Fn::Join" | "Fn::Select" | "Fn::Split" => typed_list_fn(name, arg),
+        "Fn::GetStackOutput" => check_get_stack_output(&arg).map(|()| None),
+        "Fn::GetAZs" => Ok(Some(Intrinsic::GetAZs(arg))),
+        "Fn::ImportValue" => Ok(Some(Intrinsic::ImportValue(arg))),
+        "Fn::Base64" => Ok(Some(Intrinsic::Base64(arg))),
         "Fn::Cidr" => {
             let [block, count, bits] = list_arg::<3>(name, arg)?;
-            Cidr { block, count, bits }
+            Ok(Some(Intrinsic::Cidr { block, count, bits }))
         }
-        "Fn::FindInMap" => match arg {
-            // The fourth argument, `{DefaultValue: x}`, comes with
-            // AWS::LanguageExtensions; the expansion resolves it.
-            Value::List(items) if items.len() == 4 && lang_ext => {
-                let default_ok = items[3]
-                    .as_map()
-                    .is_some_and(|m| m.len() == 1 && m.contains_key("DefaultValue"));
-                if !default_ok {
-                    return Err(
-                        "Fn::FindInMap's fourth argument must be {DefaultValue: value}".into(),
-                    );
-                }
-                return Ok(None);
+        "Fn::FindInMap" => typed_find_in_map(arg, lang_ext),
+        "Fn::If" | "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" => typed_condition_fn(name, arg),
+        _ => Ok(None),
+    }
+}
+
+fn typed_ref(arg: Value, lang_ext: bool) -> Typed {
+    match arg {
+        Value::String(s) => Ok(Some(Intrinsic::Ref(s))),
+        // With AWS::LanguageExtensions a `Ref` may name its target with
+        // a function: `Fn::Sub` of loop identifiers only is a name once
+        // the loop is expanded; anything else resolves at deploy time.
+        Value::Fn(f) if lang_ext => match *f {
+            Intrinsic::Sub {
+                template,
+                vars: None,
+            } if crate::refs::sub_variables(&template).is_empty() => {
+                Ok(Some(Intrinsic::Ref(template)))
             }
-            other => {
-                let [map, top, second] = list_arg::<3>(name, other)?;
-                FindInMap { map, top, second }
-            }
+            _ => Ok(None),
         },
+        _ => Err("Ref expects a string".to_owned()),
+    }
+}
+
+fn typed_get_att(arg: Value, lang_ext: bool) -> Typed {
+    let other = match arg {
+        Value::String(s) => {
+            let (resource, attribute) = s
+                .split_once('.')
+                .ok_or_else(|| "Fn::GetAtt expects 'Resource.Attribute'".to_owned())?;
+            return Ok(Some(Intrinsic::GetAtt {
+                resource: resource.to_owned(),
+                attribute: attribute.to_owned(),
+            }));
+        }
+        other => other,
+    };
+    let [r, a] = list_arg::<2>("Fn::GetAtt", other)?;
+    let (r, a) = if lang_ext {
+        (literal_sub(r), literal_sub(a))
+    } else {
+        (r, a)
+    };
+    match (r, a) {
+        (Value::String(resource), Value::String(attribute)) => Ok(Some(Intrinsic::GetAtt {
+            resource,
+            attribute,
+        })),
+        // `[Resource, !Ref AttributeName]`: valid, resolved at deploy time.
+        (Value::String(_), Value::Fn(_)) => Ok(None),
+        // A resource named by a function: only the language extensions
+        // resolve one (before deployment).
+        (Value::Fn(_), _) if lang_ext => Ok(None),
+        _ => Err("Fn::GetAtt expects [resource, attribute]".into()),
+    }
+}
+
+fn typed_sub(arg: Value) -> Typed {
+    let other = match arg {
+        Value::String(template) => {
+            return Ok(Some(Intrinsic::Sub {
+                template,
+                vars: None,
+            }));
+        }
+        other => other,
+    };
+    let [t, vars] = list_arg::<2>("Fn::Sub", other)?;
+    let Value::Map(vars) = vars else {
+        return Err("Fn::Sub expects [template, {variables}]".into());
+    };
+    match t {
+        Value::String(template) => Ok(Some(Intrinsic::Sub {
+            template,
+            vars: Some(vars),
+        })),
+        // A template computed by another function: only known at deploy time.
+        Value::Fn(_) => Ok(None),
+        _ => Err("Fn::Sub expects a string template".into()),
+    }
+}
+
+/// `Fn::Join`, `Fn::Select` and `Fn::Split`: two arguments each.
+fn typed_list_fn(name: &str, arg: Value) -> Typed {
+    let [first, second] = list_arg::<2>(name, arg)?;
+    Ok(Some(match name {
+        "Fn::Join" => Intrinsic::Join {
+            separator: string_arg(name, first)?,
+            items: second,
+        },
+        "Fn::Select" => {
+            select_index_in_range(&first, &second)?;
+            Intrinsic::Select {
+                index: first,
+                list: second,
+            }
+        }
+        _ => Intrinsic::Split {
+            separator: string_arg(name, first)?,
+            source: second,
+        },
+    }))
+}
+
+/// `Fn::GetStackOutput` stays untyped; only its argument names are checked.
+fn check_get_stack_output(arg: &Value) -> Result<(), String> {
+    let Value::Map(m) = arg else {
+        return Err("Fn::GetStackOutput expects {StackName, OutputName, Region?, RoleArn?}".into());
+    };
+    for required in ["StackName", "OutputName"] {
+        if !m.contains_key(required) {
+            return Err(format!("Fn::GetStackOutput needs {required}"));
+        }
+    }
+    if let Some(k) = m.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "StackName" | "OutputName" | "Region" | "RoleArn"
+        )
+    }) {
+        return Err(format!(
+            "`{k}` is not an argument of Fn::GetStackOutput; allowed: StackName, OutputName, Region, RoleArn"
+        ));
+    }
+    Ok(())
+}
+
+fn typed_find_in_map(arg: Value, lang_ext: bool) -> Typed {
+    match arg {
+        // The fourth argument, `{DefaultValue: x}`, comes with
+        // AWS::LanguageExtensions; the expansion resolves it.
+        Value::List(items) if items.len() == 4 && lang_ext => {
+            let default_ok = items[3]
+                .as_map()
+                .is_some_and(|m| m.len() == 1 && m.contains_key("DefaultValue"));
+            if default_ok {
+                Ok(None)
+            } else {
+                Err("Fn::FindInMap's fourth argument must be {DefaultValue: value}".into())
+            }
+        }
+        other => {
+            let [map, top, second] = list_arg::<3>("Fn::FindInMap", other)?;
+            Ok(Some(Intrinsic::FindInMap { map, top, second }))
+        }
+    }
+}
+
+/// The condition functions: `Fn::If`, `Fn::Equals`, `Fn::Not`, `Fn::And`,
+/// `Fn::Or`.
+fn typed_condition_fn(name: &str, arg: Value) -> Typed {
+    Ok(Some(match name {
         "Fn::If" => {
             let [c, then, otherwise] = list_arg::<3>(name, arg)?;
-            If {
+            Intrinsic::If {
                 condition: string_arg(name, c)?,
                 then,
                 otherwise,
@@ -1054,23 +1091,22 @@ pub(crate) fn typed(name: &str, arg: Value, lang_ext: bool) -> Result<Option<Int
         }
         "Fn::Equals" => {
             let [a, b] = list_arg::<2>(name, arg)?;
-            Equals(a, b)
+            Intrinsic::Equals(a, b)
         }
         "Fn::Not" => {
             let [c] = list_arg::<1>(name, arg)?;
-            Not(c)
+            Intrinsic::Not(c)
         }
-        "Fn::And" | "Fn::Or" => match arg {
+        _ => match arg {
             Value::List(items) if (2..=10).contains(&items.len()) => {
                 if name == "Fn::And" {
-                    And(items)
+                    Intrinsic::And(items)
                 } else {
-                    Or(items)
+                    Intrinsic::Or(items)
                 }
             }
             _ => return Err(format!("{name} expects a list of 2 to 10 conditions")),
         },
-        _ => return Ok(None),
     }))
 }
 

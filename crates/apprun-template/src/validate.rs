@@ -88,19 +88,9 @@ pub fn validate(t: &Template) -> Vec<Finding> {
                 ));
             }
         }
-        for (cond, path) in r
-            .condition
-            .iter()
-            .map(|c| (c, format!("Resources/{id}/Condition")))
-        {
-            if !t.conditions.contains_key(cond) {
-                findings.push(error(
-                    "E-CONDITION",
-                    id,
-                    &path,
-                    format!("condition `{cond}` is not defined"),
-                ));
-            }
+        if let Some(cond) = &r.condition {
+            let path = format!("Resources/{id}/Condition");
+            findings.extend(undefined_condition(t, cond, id, &path));
         }
     }
     findings.extend(cycles(t));
@@ -156,15 +146,20 @@ fn check_references(
         }
     }
     for cond in &refs.conditions {
-        if !t.conditions.contains_key(cond) {
-            findings.push(error(
-                "E-CONDITION",
-                id,
-                &path,
-                format!("condition `{cond}` is not defined"),
-            ));
-        }
+        findings.extend(undefined_condition(t, cond, id, &path));
     }
+}
+
+/// An error when `cond` names no condition of the template.
+fn undefined_condition(t: &Template, cond: &str, id: &str, path: &str) -> Option<Finding> {
+    (!t.conditions.contains_key(cond)).then(|| {
+        error(
+            "E-CONDITION",
+            id,
+            path,
+            format!("condition `{cond}` is not defined"),
+        )
+    })
 }
 
 /// Functions that give a rule's condition or assertion its boolean.
