@@ -392,9 +392,16 @@ fn deploy_exit_code(e: &DeployError) -> u8 {
         | Declined(_)
         | DestroyRefused { .. }
         | NotDeployed { .. }
-        | NotApprunStack { .. } => exit::REFUSED,
-        TemplateTooLarge { .. } | UnknownStack { .. } | UnknownService { .. } => exit::USAGE,
-        ChangeSetFailed { .. }
+        | NotApprunStack { .. }
+        | NoPipeline { .. }
+        | NoBuild { .. }
+        | NoPendingApproval { .. } => exit::REFUSED,
+        TemplateTooLarge { .. }
+        | UnknownStack { .. }
+        | UnknownService { .. }
+        | ServiceNotInEnv { .. } => exit::USAGE,
+        ApprovalExpired { .. }
+        | ChangeSetFailed { .. }
         | StackFailed { .. }
         | Aws { .. }
         | TimedOut { .. }
@@ -402,5 +409,59 @@ fn deploy_exit_code(e: &DeployError) -> u8 {
         | ReleaseFailed { .. }
         | MigrateFailed { .. }
         | DestroyIncomplete { .. } => exit::FAILED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The day-two failures (`logs`, `approve`, the pipeline part of
+    /// `status`) take their exit codes from the same table as the deploy's.
+    #[test]
+    fn day_two_failures_have_the_codes_of_the_table() {
+        let code = |e: DeployError| Failure::deploy(e).exit_code();
+        let pipeline = || "apprunner-nuxt3-dev".to_owned();
+        let env = || "dev".to_owned();
+        assert_eq!(
+            code(DeployError::ServiceNotInEnv {
+                service: "api".into(),
+                env: env(),
+                known: vec!["web".into()],
+            }),
+            exit::USAGE
+        );
+        assert_eq!(
+            code(DeployError::NoPipeline {
+                pipeline: pipeline(),
+                env: env(),
+            }),
+            exit::REFUSED
+        );
+        assert_eq!(
+            code(DeployError::NoBuild {
+                pipeline: pipeline(),
+                service: None,
+            }),
+            exit::REFUSED
+        );
+        assert_eq!(
+            code(DeployError::NoPendingApproval {
+                pipeline: pipeline(),
+                env: env(),
+                last: None,
+            }),
+            exit::REFUSED
+        );
+        assert_eq!(
+            code(DeployError::ApprovalExpired {
+                pipeline: pipeline(),
+                stage: "Approval".into(),
+                env: env(),
+                code: "InvalidApprovalTokenException".into(),
+                message: "expired".into(),
+            }),
+            exit::FAILED
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use apprun_blueprint::{EnvBlueprint, StackKind, synthesize};
 use apprun_config::{Config, Names, Service};
 use apprun_deploy::{
-    AwsOptions, Clients, DeployOptions, DeployReport, ImageSource, Outcome, Tuning,
+    AwsOptions, Clients, DeployOptions, DeployReport, ImageSource, OpsClients, Outcome, Tuning,
 };
 
 use crate::cli::AwsArgs;
@@ -126,17 +126,28 @@ pub(crate) async fn session(ctx: &Context, env: &str, aws: &AwsArgs) -> Result<S
     config.env(env)?;
     let bp = synthesize(&config, env)?;
     bp.ensure_valid()?;
-    let options = AwsOptions {
-        profile: aws.profile.clone(),
-        region: aws.region_or(&config.system.region),
-        endpoint_url: aws.endpoint_url.clone(),
-    };
-    let clients = Clients::load(&options, Tuning::from_env()).await;
+    let clients = Clients::load(&aws_options(&config, aws), Tuning::from_env()).await;
     Ok(Session {
         config,
         bp,
         clients,
     })
+}
+
+/// CloudWatch Logs and CodePipeline clients (`logs`, `approve`, the
+/// pipeline part of `status`) for the session's region, with the same
+/// credentials, profile and endpoint as its other clients.
+pub(crate) async fn ops_clients(s: &Session, aws: &AwsArgs) -> OpsClients {
+    OpsClients::load(&aws_options(&s.config, aws), Tuning::from_env()).await
+}
+
+/// Profile, region (`--region`, else the config's) and endpoint of `aws`.
+fn aws_options(config: &Config, aws: &AwsArgs) -> AwsOptions {
+    AwsOptions {
+        profile: aws.profile.clone(),
+        region: aws.region_or(&config.system.region),
+        endpoint_url: aws.endpoint_url.clone(),
+    }
 }
 
 /// The engine's cancellation token: a watch that turns true on SIGINT or

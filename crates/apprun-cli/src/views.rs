@@ -1,5 +1,6 @@
-//! The one JSON view of a blueprint's stacks, shared by `plan --output json`
-//! and the manifest `synth` writes.
+//! Views shared by several commands: the one JSON view of a blueprint's
+//! stacks (`plan --output json` and the manifest `synth` writes), the
+//! pipeline part of `status`, and the text of a diff (`diff`, `approve`).
 
 use apprun_blueprint::{EnvBlueprint, Stack};
 use serde_json::{Map, Value, json};
@@ -101,6 +102,30 @@ fn short_id(id: &str) -> &str {
 
 fn short_commit(commit: &str) -> &str {
     commit.get(..7).unwrap_or(commit)
+}
+
+/// A diff's result as text: per stack "no changes", or its changes one line
+/// per resource (as the deploy's review shows them).
+pub fn diff_text(results: &[apprun_deploy::StackResult]) -> String {
+    use apprun_deploy::{Outcome, Review, ReviewKind};
+    let mut out = String::new();
+    for r in results {
+        if r.outcome == Outcome::Unchanged {
+            out.push_str(&format!("{}: no changes\n", r.stack));
+            continue;
+        }
+        let review = Review {
+            stack: r.stack.clone(),
+            kind: if r.outcome == Outcome::New {
+                ReviewKind::Create
+            } else {
+                ReviewKind::Update
+            },
+            changes: r.changes.clone(),
+        };
+        out.push_str(&crate::progress::render_reviews(&[review]));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! local endpoint (`--endpoint-url`) that answers each AWS action with a
 //! hand-written wire response, written from the AWS API references
 //! (CloudWatch Logs FilterLogEvents; CodePipeline GetPipelineState,
-//! GetPipelineExecution, PutApprovalResult; CloudFormation DescribeStacks)
+//! GetPipelineExecution, PutApprovalResult; CloudFormation DescribeStacks,
+//! GetTemplate, CreateChangeSet, DescribeChangeSet, DeleteChangeSet)
 //! in AWS's wire format: awsJson1_1 bodies named by `X-Amz-Target` with the
 //! `__type` error shape, awsQuery XML for CloudFormation. Not recorded.
 
@@ -64,6 +65,17 @@ impl Endpoint {
             .iter()
             .filter(|(a, _)| a == action)
             .map(|(_, b)| serde_json::from_str(b).unwrap_or(Value::Null))
+            .collect()
+    }
+
+    /// The raw request bodies of an action (awsQuery forms, for CloudFormation).
+    fn raw(&self, action: &str) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(a, _)| a == action)
+            .map(|(_, b)| b.clone())
             .collect()
     }
 
@@ -311,7 +323,7 @@ fn logs_of_a_service_not_deployed_are_refused() {
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert_eq!(
         doc(&o)["error"],
-        "stack apprunner-nuxt3-dev-service-web is not deployed, so there are no logs yet: release the service first (`apprun release --env dev --service web`)"
+        "stack apprunner-nuxt3-dev-service-web is not deployed: there are no logs yet; release the service first (`apprun release --env dev --service web`)"
     );
     assert!(e.bodies("FilterLogEvents").is_empty());
     // An unknown service is a usage error.
@@ -462,7 +474,7 @@ fn approve_reports_an_expired_token() {
     );
     assert!(err.contains("  image    3f2a1bc\n"), "{err}");
     assert!(
-        err.contains("error: PutApprovalResult failed: the approval in pipeline apprunner-nuxt3-dev (stage Approval) was already answered or has expired (InvalidApprovalTokenException: The approval request already received a response or has expired.); nothing was changed"),
+        err.contains("error: the approval in pipeline apprunner-nuxt3-dev (stage Approval) was already answered or has expired (InvalidApprovalTokenException: The approval request already received a response or has expired.); nothing was changed"),
         "{err}"
     );
     assert_eq!(
@@ -535,6 +547,161 @@ fn approve_and_reject_with_yes() {
     assert_eq!(
         puts[1]["result"],
         json!({"summary": "breaks checkout", "status": "Rejected"})
+    );
+}
+
+/// An awsQuery answer of CloudFormation with `inner` as its result.
+fn cfn_ok(action: &str, inner: &str) -> String {
+    format!(
+        r#"<{action}Response xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><{action}Result>{inner}</{action}Result><ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></{action}Response>"#
+    )
+}
+
+const CHANGE_SET: &str =
+    "arn:aws:cloudformation:ap-northeast-1:123456789012:changeSet/apprun-x/1a2b";
+
+/// The CloudFormation calls of the read-only diff of the service stack at
+/// the run's tag: the deployed template differs, so an update change set is
+/// created, read (CREATE_COMPLETE, one modified resource) and deleted.
+fn script_change_set(e: &Endpoint) {
+    e.on("DescribeStacks", 200, service_stack());
+    e.on(
+        "GetTemplate",
+        200,
+        cfn_ok(
+            "GetTemplate",
+            "<TemplateBody>Description: the template of the last deploy</TemplateBody>",
+        ),
+    );
+    e.on(
+        "CreateChangeSet",
+        200,
+        cfn_ok(
+            "CreateChangeSet",
+            &format!("<Id>{CHANGE_SET}</Id><StackId>arn:aws:cloudformation:ap-northeast-1:123456789012:stack/apprunner-nuxt3-dev-service-web/1</StackId>"),
+        ),
+    );
+    e.on(
+        "DescribeChangeSet",
+        200,
+        cfn_ok(
+            "DescribeChangeSet",
+            &format!("<ChangeSetName>apprun-x</ChangeSetName><ChangeSetId>{CHANGE_SET}</ChangeSetId><StackName>apprunner-nuxt3-dev-service-web</StackName><Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus><Changes><member><Type>Resource</Type><ResourceChange><Action>Modify</Action><LogicalResourceId>Service</LogicalResourceId><ResourceType>AWS::AppRunner::Service</ResourceType><Replacement>False</Replacement></ResourceChange></member></Changes>"),
+        ),
+    );
+    e.on(
+        "DeleteChangeSet",
+        200,
+        r#"<DeleteChangeSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DeleteChangeSetResult/><ResponseMetadata><RequestId>3</RequestId></ResponseMetadata></DeleteChangeSetResponse>"#,
+    );
+}
+
+#[test]
+fn approve_shows_the_change_set_of_the_deploy_stage_first() {
+    let p = project();
+    let e = Endpoint::start();
+    e.on("GetPipelineState", 200, pipeline_state(waiting()));
+    e.on("GetPipelineExecution", 200, execution());
+    e.on(
+        "PutApprovalResult",
+        200,
+        json!({"approvedAt": 1764148000.0}).to_string(),
+    );
+    script_change_set(&e);
+    let o = e.run(p.path(), &["approve", "--env", "dev", "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "pipeline apprunner-nuxt3-dev waits at Approval/Approval since 2025-11-26T09:04:20Z\n  run      7c9e6679-7425-40de-944b-e07fc1f90ae7\n  commit   3f2a1bc9d8e7f6a5\n  message  Fix the footer\n  image    3f2a1bc\nchanges of the deploy stage (service stacks at image 3f2a1bc):\napprunner-nuxt3-dev-service-web (update, 1 changes)\n  ~   Service                                  AWS::AppRunner::Service\n"
+    );
+    // The change set is created at the run's tag, read, and deleted: never
+    // executed; the approval is answered after it.
+    let created = e.raw("CreateChangeSet");
+    assert_eq!(created.len(), 1);
+    assert!(
+        created[0].contains("StackName=apprunner-nuxt3-dev-service-web"),
+        "{}",
+        created[0]
+    );
+    assert!(
+        created[0].contains("ParameterValue=3f2a1bc"),
+        "{}",
+        created[0]
+    );
+    assert!(
+        created[0].contains("ChangeSetType=UPDATE"),
+        "{}",
+        created[0]
+    );
+    assert_eq!(e.raw("DeleteChangeSet").len(), 1);
+    assert!(e.raw("ExecuteChangeSet").is_empty());
+    assert_eq!(e.bodies("PutApprovalResult").len(), 1);
+    // JSON mode: the same changes under "changes".
+    let o = e.run(
+        p.path(),
+        &["approve", "--env", "dev", "--yes", "--output", "json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d = doc(&o);
+    assert_eq!(d["changes"]["pending"], true);
+    assert_eq!(
+        d["changes"]["stacks"][0]["stack"],
+        "apprunner-nuxt3-dev-service-web"
+    );
+    assert_eq!(d["changes"]["stacks"][0]["outcome"], "changes");
+    let changes = &d["changes"]["stacks"][0]["changes"];
+    assert_eq!(changes.as_array().map(Vec::len), Some(1), "{changes}");
+    assert_eq!(changes[0]["logical_id"], "Service");
+    assert_eq!(changes[0]["resource_type"], "AWS::AppRunner::Service");
+}
+
+#[test]
+fn approve_asks_without_the_change_set_when_it_cannot_be_computed() {
+    let p = project();
+    let e = Endpoint::start();
+    e.on("GetPipelineState", 200, pipeline_state(waiting()));
+    e.on("GetPipelineExecution", 200, execution());
+    e.on(
+        "PutApprovalResult",
+        200,
+        json!({"approvedAt": 1764148000.0}).to_string(),
+    );
+    // An operator allowed to approve but not to read CloudFormation.
+    e.on(
+        "DescribeStacks",
+        403,
+        r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/ops is not authorized to perform: cloudformation:DescribeStacks</Message></Error><RequestId>4</RequestId></ErrorResponse>"#,
+    );
+    let o = e.run(p.path(), &["approve", "--env", "dev", "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // One line says why, and the question (here --yes) still stands.
+    let err = stderr(&o);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("changes: could not be computed (DescribeStacks failed for apprunner-nuxt3-dev-service-web: ")
+            && last.contains("not authorized to perform: cloudformation:DescribeStacks")
+            && last.ends_with("); the question stands without them"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  image    3f2a1bc\nchanges: could not"),
+        "{err}"
+    );
+    assert_eq!(e.bodies("PutApprovalResult").len(), 1, "still answered");
+    // Without a terminal and without --yes: refused, the changes' error in
+    // the JSON error document.
+    let o = e.run(p.path(), &["approve", "--env", "dev", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let d = doc(&o);
+    assert_eq!(d["kind"], "refused");
+    let error = d["changes"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("DescribeStacks failed for apprunner-nuxt3-dev-service-web: "),
+        "{d}"
+    );
+    assert!(
+        e.raw("CreateChangeSet").is_empty(),
+        "nothing past the failed read"
     );
 }
 

@@ -7,7 +7,8 @@ use aws_sdk_codepipeline::operation::get_pipeline_state::GetPipelineStateOutput;
 use aws_sdk_codepipeline::types::{ActionExecutionStatus, ApprovalResult, ApprovalStatus};
 use serde::Serialize;
 
-use crate::ops::{OpsClients, OpsError, error_code, rfc3339};
+use crate::error::DeployError;
+use crate::ops::{OpsClients, error_code, rfc3339};
 use crate::pipeline_runs::{first_line, image_tag, pipeline_name, pipeline_state};
 
 /// A manual approval waiting for an answer.
@@ -84,14 +85,14 @@ fn last_approval_state(state: &GetPipelineStateOutput) -> Option<String> {
 pub async fn pending_approval(
     ops: &OpsClients,
     bp: &EnvBlueprint,
-) -> Result<(PendingApproval, ApprovalSummary), OpsError> {
-    let pipeline = pipeline_name(bp).ok_or_else(|| OpsError::NoPipeline {
+) -> Result<(PendingApproval, ApprovalSummary), DeployError> {
+    let pipeline = pipeline_name(bp).ok_or_else(|| DeployError::NoPipeline {
         pipeline: format!("of env `{}`", bp.env),
         env: bp.env.clone(),
     })?;
     let state = pipeline_state(ops, &pipeline, &bp.env).await?;
     let Some(pending) = find_pending(&state, &pipeline) else {
-        return Err(OpsError::NoPendingApproval {
+        return Err(DeployError::NoPendingApproval {
             pipeline,
             env: bp.env.clone(),
             last: last_approval_state(&state),
@@ -110,7 +111,7 @@ async fn summary_of(
     ops: &OpsClients,
     pipeline: &str,
     execution: &str,
-) -> Result<ApprovalSummary, OpsError> {
+) -> Result<ApprovalSummary, DeployError> {
     let out = ops
         .codepipeline
         .get_pipeline_execution()
@@ -118,7 +119,7 @@ async fn summary_of(
         .pipeline_execution_id(execution)
         .send()
         .await
-        .map_err(|e| OpsError::aws("GetPipelineExecution", &e))?;
+        .map_err(|e| DeployError::aws("GetPipelineExecution", None, e))?;
     let Some(revision) = out
         .pipeline_execution()
         .and_then(|e| e.artifact_revisions().first())
@@ -135,14 +136,14 @@ async fn summary_of(
 }
 
 /// Approves or rejects. A token that is no longer valid (answered
-/// meanwhile, or expired) is [`OpsError::ApprovalExpired`].
+/// meanwhile, or expired) is [`DeployError::ApprovalExpired`].
 pub async fn answer_approval(
     ops: &OpsClients,
     pending: &PendingApproval,
     env: &str,
     approve: bool,
     comment: &str,
-) -> Result<(), OpsError> {
+) -> Result<(), DeployError> {
     let status = if approve {
         ApprovalStatus::Approved
     } else {
@@ -152,8 +153,9 @@ pub async fn answer_approval(
         .summary(comment)
         .status(status)
         .build()
-        .map_err(|e| OpsError::Aws {
+        .map_err(|e| DeployError::Aws {
             operation: "PutApprovalResult",
+            stack: None,
             message: e.to_string(),
         })?;
     match ops
@@ -173,14 +175,14 @@ pub async fn answer_approval(
             match error_code(&e) {
                 Some(
                     code @ ("InvalidApprovalTokenException" | "ApprovalAlreadyCompletedException"),
-                ) => Err(OpsError::ApprovalExpired {
+                ) => Err(DeployError::ApprovalExpired {
                     pipeline: pending.pipeline.clone(),
                     stage: pending.stage.clone(),
                     env: env.to_owned(),
                     code: code.to_owned(),
                     message: e.message().unwrap_or_default().to_owned(),
                 }),
-                _ => Err(OpsError::aws("PutApprovalResult", &e)),
+                _ => Err(DeployError::aws("PutApprovalResult", None, e)),
             }
         }
     }

@@ -53,6 +53,26 @@ impl Tuning {
     }
 }
 
+/// The SDK config every client of apprun is built from: credentials from
+/// the default chain (env, profile, SSO, instance role) or `--profile`, the
+/// region, `--endpoint-url`, and retries with the tuning's backoff.
+pub(crate) async fn sdk_config(options: &AwsOptions, tuning: Tuning) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(options.region.clone()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(tuning.max_attempts)
+                .with_initial_backoff(tuning.initial_backoff),
+        );
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
 /// The SDK clients apprun uses, sharing one config and one call log.
 #[derive(Debug, Clone)]
 pub struct Clients {
@@ -74,20 +94,7 @@ impl Clients {
     /// role). `AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_<SERVICE>`) point the
     /// clients at a local endpoint.
     pub async fn load(options: &AwsOptions, tuning: Tuning) -> Clients {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(options.region.clone()))
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(tuning.max_attempts)
-                    .with_initial_backoff(tuning.initial_backoff),
-            );
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(url) = &options.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        Clients::from_sdk_config(&loader.load().await, tuning)
+        Clients::from_sdk_config(&sdk_config(options, tuning).await, tuning)
     }
 
     /// Builds the clients from an existing SDK config (tests pass one whose

@@ -1,7 +1,8 @@
 use crate::stack::FailedEvent;
 
-/// Why a deploy, diff, status or destroy stopped. Every variant says what
-/// state AWS is in and what to do next.
+/// Why a deploy, diff, status, destroy or a day-two operation (`logs`,
+/// the pipeline part of `status`, `approve`) stopped. Every variant says
+/// what state AWS is in and what to do next.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     #[error(
@@ -29,6 +30,50 @@ pub enum DeployError {
     /// A service the blueprint does not have.
     #[error("unknown service `{service}`; name a service of apprun.toml")]
     UnknownService { service: String },
+    /// `logs --service` names a service the env does not have.
+    #[error("unknown service `{service}`; env `{env}` has: {}", known.join(", "))]
+    ServiceNotInEnv {
+        service: String,
+        env: String,
+        known: Vec<String>,
+    },
+    /// The env has no pipeline stack, or its pipeline does not exist.
+    #[error(
+        "pipeline {pipeline} does not exist; deploy the env's pipeline stack first (`apprun deploy --env {env}`)"
+    )]
+    NoPipeline { pipeline: String, env: String },
+    /// `logs --build` before any build ran.
+    #[error(
+        "pipeline {pipeline} has not run a build{}",
+        match service { Some(s) => format!(" of service `{s}`"), None => String::new() }
+    )]
+    NoBuild {
+        pipeline: String,
+        service: Option<String>,
+    },
+    /// `approve` when no manual approval waits for an answer.
+    #[error(
+        "no manual approval is pending in pipeline {pipeline}{}; nothing was answered. `apprun status --env {env}` shows where its runs are",
+        match last.as_deref() { Some(l) => format!(" ({l})"), None => String::new() }
+    )]
+    NoPendingApproval {
+        pipeline: String,
+        env: String,
+        /// The approval action's last state, when it ever ran.
+        last: Option<String>,
+    },
+    /// The approval's token is no longer valid: answered meanwhile (in the
+    /// console, by someone else) or expired (CodePipeline waits 7 days).
+    #[error(
+        "the approval in pipeline {pipeline} (stage {stage}) was already answered or has expired ({code}: {message}); nothing was changed. `apprun status --env {env}` shows the run's state"
+    )]
+    ApprovalExpired {
+        pipeline: String,
+        stage: String,
+        env: String,
+        code: String,
+        message: String,
+    },
     /// A stack an operation starts from does not exist.
     #[error("stack {stack} is not deployed: {advice}")]
     NotDeployed { stack: String, advice: String },

@@ -40,7 +40,7 @@ pub use logs::{
     follow_logs, log_targets, read_logs,
 };
 pub use migrate::{MigrateOptions, MigrateReport, migrate};
-pub use ops::{OpsClients, OpsError};
+pub use ops::OpsClients;
 pub use pipeline_runs::{
     PipelineRun, PipelineStatus, RUNS_SHOWN, StageRun, image_tag, pipeline_name, pipeline_status,
 };

@@ -11,7 +11,8 @@ use apprun_config::Compute;
 use serde::Serialize;
 
 use crate::clients::Clients;
-use crate::ops::{OpsClients, OpsError, error_code};
+use crate::error::DeployError;
+use crate::ops::{OpsClients, error_code};
 use crate::pipeline_runs::pipeline_name;
 use crate::stack::describe;
 
@@ -63,9 +64,9 @@ fn service_stacks(bp: &EnvBlueprint) -> Vec<(&str, Compute, &apprun_blueprint::S
 fn pick_service<'a>(
     bp: &'a EnvBlueprint,
     service: Option<&str>,
-) -> Result<(&'a str, Compute, &'a apprun_blueprint::Stack), OpsError> {
+) -> Result<(&'a str, Compute, &'a apprun_blueprint::Stack), DeployError> {
     let stacks = service_stacks(bp);
-    let unknown = |name: &str| OpsError::UnknownService {
+    let unknown = |name: &str| DeployError::ServiceNotInEnv {
         service: name.to_owned(),
         env: bp.env.clone(),
         known: stacks.iter().map(|(n, _, _)| (*n).to_owned()).collect(),
@@ -88,7 +89,7 @@ pub async fn log_targets(
     ops: &OpsClients,
     bp: &EnvBlueprint,
     source: &LogSource,
-) -> Result<Vec<LogTarget>, OpsError> {
+) -> Result<Vec<LogTarget>, DeployError> {
     match source {
         LogSource::Service(service) => {
             let (name, backend, stack) = pick_service(bp, service.as_deref())?;
@@ -115,31 +116,29 @@ async fn apprunner_target(
     env: &str,
     service: &str,
     stack: &str,
-) -> Result<LogTarget, OpsError> {
+) -> Result<LogTarget, DeployError> {
     let deployed = describe(clients, stack)
-        .await
-        .map_err(|e| OpsError::Aws {
-            operation: "DescribeStacks",
-            message: match e {
-                crate::DeployError::Aws { message, .. } => message,
-                other => other.to_string(),
-            },
-        })?
-        .ok_or_else(|| OpsError::NotDeployed {
+        .await?
+        .ok_or_else(|| DeployError::NotDeployed {
             stack: stack.to_owned(),
             advice: format!(
-                "release the service first (`apprun release --env {env} --service {service}`)"
+                "there are no logs yet; release the service first (`apprun release --env {env} --service {service}`)"
             ),
         })?;
-    let arn = deployed
-        .outputs
-        .get(outputs::SERVICE_ARN)
-        .ok_or_else(|| OpsError::NotDeployed {
-            stack: stack.to_owned(),
-            advice: format!("it has no {} output yet", outputs::SERVICE_ARN),
-        })?;
-    let group = apprunner_log_group(arn).ok_or_else(|| OpsError::Aws {
+    let arn =
+        deployed
+            .outputs
+            .get(outputs::SERVICE_ARN)
+            .ok_or_else(|| DeployError::NotDeployed {
+                stack: stack.to_owned(),
+                advice: format!(
+                    "there are no logs yet; it has no {} output yet",
+                    outputs::SERVICE_ARN
+                ),
+            })?;
+    let group = apprunner_log_group(arn).ok_or_else(|| DeployError::Aws {
         operation: "DescribeStacks",
+        stack: Some(stack.to_owned()),
         message: format!("stack {stack}'s ServiceArn `{arn}` is not an App Runner service ARN"),
     })?;
     Ok(LogTarget {
@@ -167,16 +166,19 @@ pub fn apprunner_log_group(arn: &str) -> Option<String> {
 
 /// ECS Express: the log group apprun's service template creates (the
 /// container's awslogs configuration points at it).
-fn ecs_target(service: &str, stack: &apprun_blueprint::Stack) -> Result<LogTarget, OpsError> {
+fn ecs_target(service: &str, stack: &apprun_blueprint::Stack) -> Result<LogTarget, DeployError> {
     let group = stack
         .template
         .resources
         .values()
         .filter(|r| r.kind == "AWS::Logs::LogGroup")
         .find_map(|r| r.properties.get("LogGroupName").and_then(|v| v.as_str()))
-        .ok_or_else(|| OpsError::Aws {
-            operation: "synth",
-            message: format!("the template of {} has no named log group", stack.name),
+        .ok_or_else(|| {
+            // apprun's own ECS template always names its log group.
+            DeployError::Internal(format!(
+                "the template of {} has no named log group",
+                stack.name
+            ))
         })?;
     Ok(LogTarget {
         group: group.to_owned(),
@@ -193,8 +195,8 @@ async fn build_targets(
     ops: &OpsClients,
     bp: &EnvBlueprint,
     service: Option<&str>,
-) -> Result<Vec<LogTarget>, OpsError> {
-    let pipeline = pipeline_name(bp).ok_or_else(|| OpsError::NoPipeline {
+) -> Result<Vec<LogTarget>, DeployError> {
+    let pipeline = pipeline_name(bp).ok_or_else(|| DeployError::NoPipeline {
         pipeline: format!("of env `{}`", bp.env),
         env: bp.env.clone(),
     })?;
@@ -221,7 +223,7 @@ async fn build_targets(
         .collect();
     targets.sort_by(|a, b| a.what.cmp(&b.what));
     if targets.is_empty() {
-        return Err(OpsError::NoBuild {
+        return Err(DeployError::NoBuild {
             pipeline,
             service: service.map(str::to_owned),
         });
@@ -246,7 +248,7 @@ pub async fn read_logs(
     ops: &OpsClients,
     targets: &[LogTarget],
     query: &LogQuery,
-) -> Result<(Vec<LogEvent>, Vec<String>), OpsError> {
+) -> Result<(Vec<LogEvent>, Vec<String>), DeployError> {
     let mut events = Vec::new();
     let mut missing = Vec::new();
     for target in targets {
@@ -276,7 +278,7 @@ async fn read_target(
     ops: &OpsClients,
     target: &LogTarget,
     query: &LogQuery,
-) -> Result<Option<Vec<LogEvent>>, OpsError> {
+) -> Result<Option<Vec<LogEvent>>, DeployError> {
     let mut events = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -293,7 +295,7 @@ async fn read_target(
         let page = match call.send().await {
             Ok(page) => page,
             Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
-            Err(e) => return Err(OpsError::aws("FilterLogEvents", &e)),
+            Err(e) => return Err(DeployError::aws("FilterLogEvents", None, e)),
         };
         events.extend(page.events().iter().map(|e| {
             let timestamp = e.timestamp().unwrap_or_default();
@@ -373,7 +375,7 @@ pub async fn follow_logs(
     timing: FollowTiming,
     mut interrupt: tokio::sync::watch::Receiver<bool>,
     mut sink: impl FnMut(&LogEvent),
-) -> Result<FollowEnd, OpsError> {
+) -> Result<FollowEnd, DeployError> {
     let mut newest = already
         .iter()
         .map(|e| e.timestamp)

@@ -10,7 +10,8 @@ use aws_sdk_codepipeline::types::{ActionExecutionFilter, ActionExecutionStatus};
 use serde::Serialize;
 
 use crate::approval::{PendingApproval, find_pending};
-use crate::ops::{OpsClients, OpsError, error_code, rfc3339};
+use crate::error::DeployError;
+use crate::ops::{OpsClients, error_code, rfc3339};
 
 /// How many runs `status` shows per env.
 pub const RUNS_SHOWN: i32 = 5;
@@ -27,12 +28,12 @@ pub fn pipeline_name(bp: &EnvBlueprint) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// GetPipelineState; a pipeline that does not exist is [`OpsError::NoPipeline`].
+/// GetPipelineState; a pipeline that does not exist is [`DeployError::NoPipeline`].
 pub(crate) async fn pipeline_state(
     ops: &OpsClients,
     pipeline: &str,
     env: &str,
-) -> Result<GetPipelineStateOutput, OpsError> {
+) -> Result<GetPipelineStateOutput, DeployError> {
     ops.codepipeline
         .get_pipeline_state()
         .name(pipeline)
@@ -40,12 +41,12 @@ pub(crate) async fn pipeline_state(
         .await
         .map_err(|e| {
             if error_code(&e) == Some("PipelineNotFoundException") {
-                OpsError::NoPipeline {
+                DeployError::NoPipeline {
                     pipeline: pipeline.to_owned(),
                     env: env.to_owned(),
                 }
             } else {
-                OpsError::aws("GetPipelineState", &e)
+                DeployError::aws("GetPipelineState", None, e)
             }
         })
 }
@@ -91,13 +92,13 @@ pub struct StageRun {
 pub async fn pipeline_status(
     ops: &OpsClients,
     bp: &EnvBlueprint,
-) -> Result<Option<PipelineStatus>, OpsError> {
+) -> Result<Option<PipelineStatus>, DeployError> {
     let Some(pipeline) = pipeline_name(bp) else {
         return Ok(None);
     };
     let state = match pipeline_state(ops, &pipeline, &bp.env).await {
         Ok(state) => state,
-        Err(OpsError::NoPipeline { .. }) => {
+        Err(DeployError::NoPipeline { .. }) => {
             return Ok(Some(PipelineStatus {
                 pipeline,
                 exists: false,
@@ -119,7 +120,7 @@ pub async fn pipeline_status(
         .max_results(RUNS_SHOWN)
         .send()
         .await
-        .map_err(|e| OpsError::aws("ListPipelineExecutions", &e))?;
+        .map_err(|e| DeployError::aws("ListPipelineExecutions", None, e))?;
     let mut runs = Vec::new();
     for s in summaries.pipeline_execution_summaries() {
         let Some(id) = s.pipeline_execution_id() else {
@@ -181,7 +182,7 @@ async fn stages_of(
     pipeline: &str,
     execution: &str,
     order: &[String],
-) -> Result<Vec<StageRun>, OpsError> {
+) -> Result<Vec<StageRun>, DeployError> {
     let mut details = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -197,7 +198,7 @@ async fn stages_of(
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|e| OpsError::aws("ListActionExecutions", &e))?;
+            .map_err(|e| DeployError::aws("ListActionExecutions", None, e))?;
         details.extend(page.action_execution_details().iter().cloned());
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),

@@ -16,7 +16,8 @@ use std::time::Duration;
 use apprun_blueprint::{EnvBlueprint, synthesize};
 use apprun_config::Config;
 use apprun_deploy::{
-    Clients, FollowEnd, FollowTiming, LogEvent, LogQuery, LogSource, OpsClients, OpsError, Tuning,
+    Clients, DeployError, FollowEnd, FollowTiming, LogEvent, LogQuery, LogSource, OpsClients,
+    Tuning,
 };
 use aws_config::BehaviorVersion;
 use aws_smithy_runtime_api::client::http::{
@@ -475,7 +476,7 @@ async fn build_logs_come_from_the_last_build_of_the_pipeline() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, OpsError::UnknownService { .. }), "{err}");
+    assert!(matches!(err, DeployError::ServiceNotInEnv { .. }), "{err}");
 }
 
 // ---- approve
@@ -494,7 +495,10 @@ async fn no_pending_approval_is_refused_with_the_last_answer() {
     let err = apprun_deploy::pending_approval(&ops, &blueprint())
         .await
         .unwrap_err();
-    assert!(matches!(err, OpsError::NoPendingApproval { .. }), "{err:?}");
+    assert!(
+        matches!(err, DeployError::NoPendingApproval { .. }),
+        "{err:?}"
+    );
     assert_eq!(
         err.to_string(),
         "no manual approval is pending in pipeline apprunner-nuxt3-dev (its approval last ended Succeeded at 2025-11-26T09:04:20Z); nothing was answered. `apprun status --env dev` shows where its runs are"
@@ -578,7 +582,7 @@ async fn an_expired_token_is_reported_as_such() {
             .await
             .unwrap_err();
         match &err {
-            OpsError::ApprovalExpired { code: c, .. } => assert_eq!(c, code),
+            DeployError::ApprovalExpired { code: c, .. } => assert_eq!(c, code),
             other => panic!("{code}: {other:?}"),
         }
         assert!(

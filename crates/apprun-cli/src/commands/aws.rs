@@ -3,14 +3,13 @@
 use std::process::ExitCode;
 
 use apprun_config::Names;
-use apprun_deploy::{DeployError, DeployReport, Outcome, ReviewKind, StackResult};
+use apprun_deploy::{DeployError, DeployReport, Outcome, StackResult};
 use serde_json::{Value, json};
 
 use crate::cli::{DeployArgs, DestroyArgs, DiffArgs, StatusArgs};
 use crate::diagnostics::Failure;
 use crate::exit;
 use crate::output::{Context, outln, print_json, write_stdout};
-use crate::progress::render_reviews;
 use crate::shared::{
     aws_runtime, check_stacks, deferred_json, deferred_services, options, session, unless_stopped,
     with_progress,
@@ -146,7 +145,7 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode, Failure> {
         if ctx.json() {
             print_json(&json!({ "ok": true, "changes": pending, "stacks": results }));
         } else {
-            write_stdout(&diff_text(&results));
+            write_stdout(&crate::views::diff_text(&results));
         }
         Ok(if pending && args.exit_code {
             ExitCode::from(exit::CHANGES)
@@ -154,27 +153,6 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode, Failure> {
             ExitCode::SUCCESS
         })
     }))
-}
-
-fn diff_text(results: &[StackResult]) -> String {
-    let mut out = String::new();
-    for r in results {
-        if r.outcome == Outcome::Unchanged {
-            out.push_str(&format!("{}: no changes\n", r.stack));
-            continue;
-        }
-        let review = apprun_deploy::Review {
-            stack: r.stack.clone(),
-            kind: if r.outcome == Outcome::New {
-                ReviewKind::Create
-            } else {
-                ReviewKind::Update
-            },
-            changes: r.changes.clone(),
-        };
-        out.push_str(&render_reviews(&[review]));
-    }
-    out
 }
 
 pub fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode, Failure> {

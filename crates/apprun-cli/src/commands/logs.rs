@@ -8,10 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use apprun_deploy::{FollowEnd, FollowTiming, LogEvent, LogQuery, LogSource, LogTarget, Tuning};
 
 use crate::cli::LogsArgs;
-use crate::commands::pipeline::{ops_clients, ops_failure};
 use crate::diagnostics::Failure;
 use crate::output::{Context, write_stdout};
-use crate::shared::{aws_runtime, interrupt_watch, session};
+use crate::shared::{aws_runtime, interrupt_watch, ops_clients, session};
 
 pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode, Failure> {
     aws_runtime()?.block_on(async {
@@ -22,9 +21,7 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode, Failure> {
         } else {
             LogSource::Service(args.service.clone())
         };
-        let targets = apprun_deploy::log_targets(&s.clients, &ops, &s.bp, &source)
-            .await
-            .map_err(ops_failure)?;
+        let targets = apprun_deploy::log_targets(&s.clients, &ops, &s.bp, &source).await?;
         for t in &targets {
             ctx.progress(format!("{}: log group {}", t.what, t.group));
         }
@@ -33,9 +30,7 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode, Failure> {
             filter: args.filter.clone(),
         };
         let printer = Printer::new(ctx, &targets);
-        let (events, missing) = apprun_deploy::read_logs(&ops, &targets, &query)
-            .await
-            .map_err(ops_failure)?;
+        let (events, missing) = apprun_deploy::read_logs(&ops, &targets, &query).await?;
         for group in &missing {
             ctx.progress(format!(
                 "log group {group} does not exist yet: nothing was logged there"
@@ -62,8 +57,7 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode, Failure> {
             interrupt_watch(),
             |e| printer.print(e),
         )
-        .await
-        .map_err(ops_failure)?;
+        .await?;
         match end {
             FollowEnd::Interrupted => Err(Failure::Interrupted(
                 "interrupted: stopped following the logs".into(),
