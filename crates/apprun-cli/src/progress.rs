@@ -87,12 +87,9 @@ fn symbol(action: ChangeAction, replacement: Option<Replacement>) -> &'static st
 pub fn render_reviews(reviews: &[Review]) -> String {
     let mut out = String::new();
     for r in reviews {
-        out.push_str(&format!(
-            "{} ({}, {} changes)\n",
-            r.stack,
-            r.kind.as_str(),
-            r.changes.len()
-        ));
+        let n = r.changes.len();
+        let noun = if n == 1 { "change" } else { "changes" };
+        out.push_str(&format!("{} ({}, {n} {noun})\n", r.stack, r.kind.as_str()));
         for c in &r.changes {
             let replace = match c.replacement {
                 Some(Replacement::True) => "  (replacement)",

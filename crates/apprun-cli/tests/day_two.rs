@@ -612,7 +612,7 @@ fn approve_shows_the_change_set_of_the_deploy_stage_first() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         stderr(&o),
-        "pipeline apprunner-nuxt3-dev waits at Approval/Approval since 2025-11-26T09:04:20Z\n  run      7c9e6679-7425-40de-944b-e07fc1f90ae7\n  commit   3f2a1bc9d8e7f6a5\n  message  Fix the footer\n  image    3f2a1bc\nchanges of the deploy stage (service stacks at image 3f2a1bc):\napprunner-nuxt3-dev-service-web (update, 1 changes)\n  ~   Service                                  AWS::AppRunner::Service\n"
+        "pipeline apprunner-nuxt3-dev waits at Approval/Approval since 2025-11-26T09:04:20Z\n  run      7c9e6679-7425-40de-944b-e07fc1f90ae7\n  commit   3f2a1bc9d8e7f6a5\n  message  Fix the footer\n  image    3f2a1bc\nchanges of the deploy stage (service stacks at image 3f2a1bc):\napprunner-nuxt3-dev-service-web (update, 1 change)\n  ~   Service                                  AWS::AppRunner::Service\n"
     );
     // The change set is created at the run's tag, read, and deleted: never
     // executed; the approval is answered after it.
