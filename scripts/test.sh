@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 step() { printf '==> %s\n' "$*" >&2; }
 
-step "Debian packages the tests run (buildah, podman, docker-registry, chromium, git, curl)"
-packages=(buildah podman docker-registry chromium git curl)
+step "Debian packages the tests run (buildah, podman, docker-registry, chromium, git, curl, musl-tools, file)"
+packages=(buildah podman docker-registry chromium git curl musl-tools file)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -20,6 +20,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
         || { $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null; }
 fi
+
+step "Rust target of the static binary (scripts/build-static.sh, tested)"
+rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
+    || rustup target add x86_64-unknown-linux-musl
 
 step "Python tools (requirements-test.txt) into .venv"
 if [ ! -x .venv/bin/python ]; then
