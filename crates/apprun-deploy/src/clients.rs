@@ -58,6 +58,7 @@ impl Tuning {
 /// region, `--endpoint-url`, and retries with the tuning's backoff.
 pub(crate) async fn sdk_config(options: &AwsOptions, tuning: Tuning) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(Clients::sdk_http_client())
         .region(Region::new(options.region.clone()))
         .retry_config(
             RetryConfig::standard()
@@ -95,6 +96,29 @@ impl Clients {
     /// clients at a local endpoint.
     pub async fn load(options: &AwsOptions, tuning: Tuning) -> Clients {
         Clients::from_sdk_config(&sdk_config(options, tuning).await, tuning)
+    }
+
+    /// The HTTPS client every SDK config of apprun must be given
+    /// (`ConfigLoader::http_client`): the SDK's own default client (hyper 1,
+    /// rustls, the system's roots, `HTTP(S)_PROXY`/`NO_PROXY`, connector
+    /// settings and sleep from the SDK client using it), built on the ring
+    /// crypto provider. The SDK's `default-https-client` feature is off: it
+    /// would build aws-lc-rs, a second crypto provider with a long C build.
+    pub fn sdk_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(
+            |settings, runtime_components| {
+                let mut connector = aws_smithy_http_client::Connector::builder()
+                    .tls_provider(Provider::Rustls(CryptoMode::Ring));
+                connector.set_connector_settings(settings.cloned());
+                if let Some(components) = runtime_components {
+                    connector.set_sleep_impl(components.sleep_impl());
+                }
+                connector
+                    .set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
+                connector.build()
+            },
+        )
     }
 
     /// Builds the clients from an existing SDK config (tests pass one whose

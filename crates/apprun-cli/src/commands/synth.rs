@@ -320,16 +320,20 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let a = std::ffi::CString::new(a.as_os_str().as_bytes())?;
     let b = std::ffi::CString::new(b.as_os_str().as_bytes())?;
+    // The system call itself, not glibc's wrapper: the musl C library of
+    // the static build (scripts/build-static.sh) has no `renameat2`.
     // SAFETY: both pointers are NUL-terminated strings that live until the
     // call returns; AT_FDCWD makes relative paths relative to the current
-    // folder, as std::fs::rename does.
+    // folder, as std::fs::rename does; the arguments are those of
+    // renameat2(2), each widened to the register size the call takes.
     let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::c_long::from(libc::AT_FDCWD),
             a.as_ptr(),
-            libc::AT_FDCWD,
+            libc::c_long::from(libc::AT_FDCWD),
             b.as_ptr(),
-            libc::RENAME_EXCHANGE,
+            libc::c_long::from(libc::RENAME_EXCHANGE),
         )
     };
     if rc == 0 {

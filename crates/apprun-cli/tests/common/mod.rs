@@ -117,6 +117,7 @@ impl Moto {
 
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(apprun_deploy::Clients::sdk_http_client())
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new("ap-northeast-1"))
             .test_credentials()
