@@ -55,14 +55,12 @@ fn fired(proxy: &FaultProxy) -> Vec<String> {
 
 /// VPCs moto holds with the reference CIDR, read directly (not through the proxy).
 async fn reference_vpcs(moto: &Moto) -> usize {
-    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
-    ec2.describe_vpcs()
-        .send()
-        .await
-        .unwrap()
-        .vpcs()
+    let vpcs = moto.aws(&["ec2", "describe-vpcs"]);
+    vpcs["Vpcs"]
+        .as_array()
+        .expect("Vpcs")
         .iter()
-        .filter(|v| v.cidr_block() == Some("10.0.0.0/24"))
+        .filter(|v| v["CidrBlock"] == "10.0.0.0/24")
         .count()
 }
 

@@ -68,43 +68,41 @@ async fn deploy_redeploy_diff_status_destroy_on_moto() {
         "dependents come later: {waves:?}"
     );
 
-    // 2. The resources are the reference's, read back through the SDK.
+    // 2. The resources are the reference's, read back through the SDK (ECR,
+    //    CloudFormation) and the AWS CLI (EC2, IAM).
     let config = moto.sdk_config().await;
-    let ec2 = aws_sdk_ec2::Client::new(&config);
-    let vpcs = ec2.describe_vpcs().send().await.unwrap();
-    let vpc = vpcs
-        .vpcs()
+    let vpcs = moto.aws(&["ec2", "describe-vpcs"]);
+    let vpc = vpcs["Vpcs"]
+        .as_array()
+        .unwrap()
         .iter()
-        .find(|v| v.cidr_block() == Some("10.0.0.0/24"))
+        .find(|v| v["CidrBlock"] == "10.0.0.0/24")
         .expect("the reference VPC");
-    let vpc_id = vpc.vpc_id().unwrap();
-    let tags: Vec<(&str, &str)> = vpc
-        .tags()
+    let vpc_id = vpc["VpcId"].as_str().unwrap();
+    let tags: Vec<(&str, &str)> = vpc["Tags"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        .map(|t| (t["Key"].as_str().unwrap(), t["Value"].as_str().unwrap()))
         .collect();
     assert!(
         tags.contains(&("SystemId", "apprunner-nuxt3")) && tags.contains(&("Env", "dev")),
         "{tags:?}"
     );
-    let subnets = ec2
-        .describe_subnets()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("vpc-id")
-                .values(vpc_id)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let mut cidrs: Vec<(String, String)> = subnets
-        .subnets()
+    let subnets = moto.aws(&[
+        "ec2",
+        "describe-subnets",
+        "--filters",
+        &format!("Name=vpc-id,Values={vpc_id}"),
+    ]);
+    let mut cidrs: Vec<(String, String)> = subnets["Subnets"]
+        .as_array()
+        .unwrap()
         .iter()
         .map(|s| {
             (
-                s.cidr_block().unwrap().to_owned(),
-                s.availability_zone().unwrap().to_owned(),
+                s["CidrBlock"].as_str().unwrap().to_owned(),
+                s["AvailabilityZone"].as_str().unwrap().to_owned(),
             )
         })
         .collect();
@@ -121,10 +119,13 @@ async fn deploy_redeploy_diff_status_destroy_on_moto() {
         ]
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
-    let nats = ec2.describe_nat_gateways().send().await.unwrap();
-    assert_eq!(nats.nat_gateways().len(), 2, "one NAT gateway per zone");
+    let nats = moto.aws(&["ec2", "describe-nat-gateways"]);
+    assert_eq!(
+        nats["NatGateways"].as_array().unwrap().len(),
+        2,
+        "one NAT gateway per zone"
+    );
 
-    let iam = aws_sdk_iam::Client::new(&config);
     for (role, principal) in [
         (
             "apprunner-nuxt3-apprunner-access",
@@ -136,17 +137,9 @@ async fn deploy_redeploy_diff_status_destroy_on_moto() {
         ),
         ("apprunner-nuxt3-pipeline", "codepipeline.amazonaws.com"),
     ] {
-        let r = iam
-            .get_role()
-            .role_name(role)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{role}: {e}"));
-        let trust = r
-            .role()
-            .unwrap()
-            .assume_role_policy_document()
-            .unwrap_or_default();
+        let r = moto.aws(&["iam", "get-role", "--role-name", role]);
+        // The CLI decodes the trust policy into JSON; the SDK gave its text.
+        let trust = r["Role"]["AssumeRolePolicyDocument"].to_string();
         assert!(
             trust.contains(principal),
             "{role} trusts {principal}: {trust}"

@@ -115,6 +115,36 @@ impl Moto {
             .expect("apprun runs")
     }
 
+    /// Runs the pinned AWS CLI (.venv/bin/aws) against this endpoint and
+    /// returns its JSON answer: reading what a deploy created through the CLI
+    /// spares the test build the largest SDK crates (EC2, IAM).
+    pub fn aws(&self, args: &[&str]) -> serde_json::Value {
+        let exe = workspace().join(".venv/bin/aws");
+        assert!(
+            exe.exists(),
+            "aws not found at {}: run scripts/test.sh, which installs the pinned awscli into .venv",
+            exe.display()
+        );
+        let o = Command::new(exe)
+            .args([
+                "--endpoint-url",
+                &self.endpoint,
+                "--region",
+                "ap-northeast-1",
+            ])
+            .args(["--output", "json"])
+            .args(args)
+            .env_remove("AWS_PROFILE")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("aws runs");
+        assert!(o.status.success(), "aws {args:?}: {}", stderr(&o));
+        json(&o)
+    }
+
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(apprun_deploy::Clients::sdk_http_client())
