@@ -9,7 +9,7 @@ use std::sync::Arc;
 use apprun_blueprint::{EnvBlueprint, StackKind, synthesize};
 use apprun_config::{Config, Names, Service};
 use apprun_deploy::{
-    AwsOptions, Clients, DeployOptions, DeployReport, ImageSource, OpsClients, Outcome, Tuning,
+    AwsOptions, Clients, DeployOptions, DeployReport, ImageSource, Outcome, Tuning,
 };
 
 use crate::cli::AwsArgs;
@@ -132,13 +132,6 @@ pub(crate) async fn session(ctx: &Context, env: &str, aws: &AwsArgs) -> Result<S
         bp,
         clients,
     })
-}
-
-/// CloudWatch Logs and CodePipeline clients (`logs`, `approve`, the
-/// pipeline part of `status`) for the session's region, with the same
-/// credentials, profile and endpoint as its other clients.
-pub(crate) async fn ops_clients(s: &Session, aws: &AwsArgs) -> OpsClients {
-    OpsClients::load(&aws_options(&s.config, aws), Tuning::from_env()).await
 }
 
 /// Profile, region (`--region`, else the config's) and endpoint of `aws`.

@@ -88,6 +88,9 @@ pub struct Clients {
     pub tuning: Tuning,
     /// A custom endpoint (`AWS_ENDPOINT_URL`), when one is set.
     pub endpoint_url: Option<String>,
+    /// The config every client was built from (credentials resolved once),
+    /// for the day-two clients of [`Clients::ops`].
+    config: SdkConfig,
 }
 
 impl Clients {
@@ -157,7 +160,15 @@ impl Clients {
             region: config.region().map(|r| r.to_string()).unwrap_or_default(),
             tuning,
             endpoint_url: config.endpoint_url().map(str::to_owned),
+            config: config.clone(),
         }
+    }
+
+    /// CloudWatch Logs and CodePipeline clients (`logs`, `approve`, the
+    /// pipeline part of `status`) on the same config: same credentials
+    /// (resolved once), region, profile and endpoint.
+    pub fn ops(&self) -> crate::OpsClients {
+        crate::OpsClients::from_sdk_config(&self.config, self.tuning)
     }
 
     /// The HTTPS URL of an S3 object, as CloudFormation's TemplateURL wants it.

@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::calls::{CallLog, Recorder};
-use crate::clients::{AwsOptions, Tuning, sdk_config};
+use crate::clients::Tuning;
 
 /// CloudWatch Logs and CodePipeline clients sharing one config and call log.
 #[derive(Debug, Clone)]
@@ -23,12 +23,6 @@ pub struct OpsClients {
 }
 
 impl OpsClients {
-    /// Credentials, region and endpoint resolved as [`crate::Clients::load`]
-    /// resolves them (the default chain, `--profile`, `--endpoint-url`).
-    pub async fn load(options: &AwsOptions, tuning: Tuning) -> OpsClients {
-        OpsClients::from_sdk_config(&sdk_config(options, tuning).await, tuning)
-    }
-
     /// Builds the clients from an existing SDK config (tests pass one whose
     /// HTTP client answers with hand-written wire responses).
     pub fn from_sdk_config(config: &SdkConfig, tuning: Tuning) -> OpsClients {

@@ -11,7 +11,7 @@ use crate::cli::ApproveArgs;
 use crate::diagnostics::Failure;
 use crate::output::{Context, outln, print_json};
 use crate::shared::{
-    Answer, NOT_ASKED, Session, aws_runtime, confirm, ops_clients, options, session, unless_stopped,
+    Answer, NOT_ASKED, Session, aws_runtime, confirm, options, session, unless_stopped,
 };
 
 /// What the deploy stage would change, or why that is not known.
@@ -20,7 +20,7 @@ type Preview = Result<Vec<StackResult>, String>;
 pub fn run(ctx: &Context, args: &ApproveArgs) -> Result<ExitCode, Failure> {
     aws_runtime()?.block_on(async {
         let s = session(ctx, &args.env, &args.aws).await?;
-        let ops = ops_clients(&s, &args.aws).await;
+        let ops = s.clients.ops();
         // Reads only (the preview's change set is deleted right after it is
         // read, as `diff`'s): a stop signal ends them at once, with 130.
         let (pending, summary, preview) = unless_stopped(async {

@@ -160,7 +160,7 @@ pub fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode, Failure> {
     aws_runtime()?.block_on(unless_stopped(async {
         let s = session(ctx, &args.env, &args.aws).await?;
         let lines = apprun_deploy::status(&s.clients, &s.bp).await?;
-        let pipeline = crate::commands::pipeline::status_section(&s, &args.env, &args.aws).await;
+        let pipeline = crate::commands::pipeline::status_section(&s, &args.env).await;
         if ctx.json() {
             print_json(&json!({
                 "ok": true,

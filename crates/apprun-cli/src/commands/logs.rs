@@ -10,12 +10,12 @@ use apprun_deploy::{FollowEnd, FollowTiming, LogEvent, LogQuery, LogSource, LogT
 use crate::cli::LogsArgs;
 use crate::diagnostics::Failure;
 use crate::output::{Context, write_stdout};
-use crate::shared::{aws_runtime, interrupt_watch, ops_clients, session};
+use crate::shared::{aws_runtime, interrupt_watch, session};
 
 pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode, Failure> {
     aws_runtime()?.block_on(async {
         let s = session(ctx, &args.env, &args.aws).await?;
-        let ops = ops_clients(&s, &args.aws).await;
+        let ops = s.clients.ops();
         let source = if args.build {
             LogSource::Build(args.service.clone())
         } else {

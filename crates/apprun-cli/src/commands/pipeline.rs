@@ -3,8 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::cli::AwsArgs;
-use crate::shared::{Session, ops_clients};
+use crate::shared::Session;
 
 /// The pipeline part of `apprun status`, as JSON (the document's
 /// `pipeline` key) and as text (after the stacks' table).
@@ -19,10 +18,8 @@ pub(crate) struct PipelineSection {
 /// never fails `status`: the stacks' state is worth showing alone (an
 /// operator may lack the CodePipeline permissions), so an error becomes
 /// part of the section.
-// Called by `status` in commands/aws.rs once it is wired there; until then
-// nothing calls it.
-pub(crate) async fn status_section(s: &Session, env: &str, aws: &AwsArgs) -> PipelineSection {
-    let ops = ops_clients(s, aws).await;
+pub(crate) async fn status_section(s: &Session, env: &str) -> PipelineSection {
+    let ops = s.clients.ops();
     match apprun_deploy::pipeline_status(&ops, &s.bp).await {
         Ok(None) => PipelineSection {
             json: Value::Null,
