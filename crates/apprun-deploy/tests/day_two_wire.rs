@@ -8,6 +8,8 @@
 //! an in-process HTTP client that answers from a script and keeps every
 //! request for the assertions.
 
+mod common;
+
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -20,12 +22,7 @@ use apprun_deploy::{
     Tuning,
 };
 use aws_config::BehaviorVersion;
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-    SharedHttpConnector,
-};
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use serde_json::{Value, json};
@@ -48,6 +45,12 @@ type Script = HashMap<String, VecDeque<(u16, String)>>;
 struct Fake {
     script: Arc<Mutex<Script>>,
     requests: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl common::Answers for Fake {
+    fn answer(&self, request: &HttpRequest) -> HttpResponse {
+        Fake::answer(self, request)
+    }
 }
 
 impl Fake {
@@ -127,7 +130,7 @@ impl Fake {
     }
 
     async fn clients(&self) -> (Clients, OpsClients) {
-        let http = SharedHttpClient::new(FakeClient(self.clone()));
+        let http = common::http_client(self.clone());
         let config = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
             .region(aws_config::Region::new("ap-northeast-1"))
@@ -144,31 +147,6 @@ impl Fake {
             Clients::from_sdk_config(&config, tuning),
             OpsClients::from_sdk_config(&config, tuning),
         )
-    }
-}
-
-#[derive(Clone)]
-struct FakeClient(Fake);
-
-impl std::fmt::Debug for FakeClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FakeClient")
-    }
-}
-
-impl HttpConnector for FakeClient {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        HttpConnectorFuture::ready(Ok(self.0.answer(&request)))
-    }
-}
-
-impl HttpClient for FakeClient {
-    fn http_connector(
-        &self,
-        _settings: &HttpConnectorSettings,
-        _components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(self.clone())
     }
 }
 

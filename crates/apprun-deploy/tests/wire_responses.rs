@@ -6,6 +6,8 @@
 //! envelopes, real HTTP status codes), not recorded from AWS. Each test says
 //! which real behaviour it stands for.
 
+mod common;
+
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -19,12 +21,7 @@ use apprun_deploy::{
 use apprun_template::Format;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-    SharedHttpConnector,
-};
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
@@ -40,6 +37,12 @@ type Script = HashMap<String, VecDeque<(u16, String)>>;
 struct FakeAws {
     script: Arc<Mutex<Script>>,
     requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl common::Answers for FakeAws {
+    fn answer(&self, request: &HttpRequest) -> HttpResponse {
+        FakeAws::answer(self, request)
+    }
 }
 
 impl FakeAws {
@@ -128,7 +131,7 @@ impl FakeAws {
     }
 
     async fn clients(&self) -> Clients {
-        let http = SharedHttpClient::new(FakeClient(self.clone()));
+        let http = common::http_client(self.clone());
         let config = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
             .region(aws_config::Region::new("ap-northeast-1"))
@@ -146,33 +149,6 @@ impl FakeAws {
             max_attempts: 4,
         };
         Clients::from_sdk_config(&config, tuning)
-    }
-}
-
-/// The SDK's HTTP client in these tests: every request is answered by the
-/// script, nothing leaves the process.
-#[derive(Clone)]
-struct FakeClient(FakeAws);
-
-impl std::fmt::Debug for FakeClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FakeClient")
-    }
-}
-
-impl HttpConnector for FakeClient {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        HttpConnectorFuture::ready(Ok(self.0.answer(&request)))
-    }
-}
-
-impl HttpClient for FakeClient {
-    fn http_connector(
-        &self,
-        _settings: &HttpConnectorSettings,
-        _components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(self.clone())
     }
 }
 
