@@ -51,6 +51,10 @@ pub enum StackKind {
         name: String,
         backend: Compute,
     },
+    /// One `[jobs.NAME]`: its task definition and trigger.
+    Job {
+        name: String,
+    },
     Pipeline,
 }
 
@@ -62,6 +66,7 @@ impl StackKind {
             StackKind::Repository => "repository".into(),
             StackKind::Network => "network".into(),
             StackKind::Service { name, .. } => format!("service-{name}"),
+            StackKind::Job { name } => format!("job-{name}"),
             StackKind::Pipeline => "pipeline".into(),
         }
     }

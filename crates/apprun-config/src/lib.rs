@@ -5,6 +5,7 @@
 
 mod error;
 mod input;
+mod job;
 mod load;
 mod model;
 mod names;
@@ -14,6 +15,7 @@ mod spans;
 mod subnets;
 
 pub use error::{ConfigError, LoadError};
+pub use job::Job;
 pub use input::{
     MAX_CONFIG_SIZE, ReadError, SHOWN_CHARS, read_bounded, shorten, shorten_values, utf8_error_at,
 };

@@ -18,6 +18,8 @@ use crate::size::{Cpu, Memory, valid_pairs};
 use crate::spans::SpanIndex;
 use crate::subnets::{self, SubnetPlan};
 
+pub(crate) mod jobs;
+
 impl Config {
     /// Loads `apprun.toml` from `dir`.
     pub fn discover(dir: &Path) -> Result<Config, LoadError> {
@@ -178,6 +180,7 @@ impl Validator {
         let envs = self.envs(raw.env, &services, &system.zones);
         let policy = self.policy(raw.policy, &envs);
         self.waf(&envs, &services);
+        let jobs = self.jobs(raw.jobs, &services, &envs);
         let config = Config {
             file: self.file.clone(),
             system,
@@ -185,6 +188,7 @@ impl Validator {
             services,
             envs,
             policy,
+            jobs,
             locations: self.index.key_locations(),
         };
         self.names(&config);

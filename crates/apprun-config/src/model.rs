@@ -20,6 +20,8 @@ pub struct Config {
     /// Environments in file order.
     pub envs: IndexMap<String, Env>,
     pub policy: Policy,
+    /// `[jobs.NAME]` in file order.
+    pub jobs: IndexMap<String, crate::job::Job>,
     /// Position of every key in the file, by dotted path.
     pub(crate) locations: std::collections::BTreeMap<String, KeyLocation>,
 }

@@ -12,6 +12,9 @@ pub(crate) struct RawConfig {
     pub env: IndexMap<String, RawEnv>,
     #[serde(default)]
     pub policy: RawPolicy,
+    /// `[jobs.NAME]`, validated in `load/jobs.rs`.
+    #[serde(default)]
+    pub jobs: IndexMap<String, crate::load::jobs::RawJob>,
 }
 
 #[derive(Debug, Default, Deserialize)]
