@@ -5,12 +5,32 @@
 //! (what apprun writes and what people write); a path inside flow style
 //! (`[a, b]`, `{k: v}`) resolves to the line of the nearest block key above.
 
+use std::collections::{HashMap, HashSet};
+
 /// The lines of one template's keys, indexed once and asked per finding.
-pub(crate) struct LineIndex(std::collections::HashMap<String, usize>);
+/// Only the paths findings ask for (and their ancestors, where a missing
+/// path resolves) are kept: a template of many keys with few findings is
+/// not indexed key by key (that index took more memory than the template).
+pub(crate) struct LineIndex(HashMap<String, usize>);
+
+/// Every path in `wanted` with each of its ancestors.
+fn with_ancestors<'p>(wanted: impl IntoIterator<Item = &'p str>) -> HashSet<&'p str> {
+    let mut keep = HashSet::new();
+    for path in wanted {
+        let mut p = path.trim_matches('/');
+        keep.insert(p);
+        while let Some(i) = p.rfind('/') {
+            p = &p[..i];
+            keep.insert(p);
+        }
+    }
+    keep
+}
 
 impl LineIndex {
-    pub(crate) fn new(text: &str) -> Self {
-        let mut map = std::collections::HashMap::new();
+    pub(crate) fn new<'p>(text: &str, wanted: impl IntoIterator<Item = &'p str>) -> Self {
+        let keep = with_ancestors(wanted);
+        let mut map = HashMap::new();
         // CloudFormation reads a leading byte order mark as nothing; so do we,
         // or the first key would carry it and hide every line below.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -19,10 +39,12 @@ impl LineIndex {
         let pairs = if text.trim_start().starts_with('{') {
             apprun_template::json_key_lines(text)
         } else {
-            index(text)
+            index(text, &|p: &str| keep.contains(p))
         };
         for (path, line) in pairs {
-            map.entry(path).or_insert(line);
+            if keep.contains(path.as_str()) {
+                map.entry(path).or_insert(line);
+            }
         }
         LineIndex(map)
     }
@@ -48,8 +70,8 @@ struct Open {
     is_item: bool,
 }
 
-/// (path, line) for every block-style key and list item.
-fn index(text: &str) -> Vec<(String, usize)> {
+/// (path, line) for every block-style key and list item that `keep` keeps.
+fn index(text: &str, keep: &dyn Fn(&str) -> bool) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     let mut stack: Vec<Open> = Vec::new();
     let mut block_scalar: Option<usize> = None;
@@ -84,7 +106,9 @@ fn index(text: &str) -> Vec<(String, usize)> {
             };
             let path = format!("{}/{}", parent.path, parent.next_item);
             parent.next_item += 1;
-            out.push((path.clone(), line));
+            if keep(&path) {
+                out.push((path.clone(), line));
+            }
             stack.push(Open {
                 indent,
                 path,
@@ -102,7 +126,9 @@ fn index(text: &str) -> Vec<(String, usize)> {
             Some(parent) => format!("{}/{key}", parent.path),
             None => key.clone(),
         };
-        out.push((path.clone(), line));
+        if keep(&path) {
+            out.push((path.clone(), line));
+        }
         stack.push(Open {
             indent,
             path,
@@ -142,7 +168,17 @@ mod tests {
     use super::*;
 
     fn line_of(text: &str, path: &str) -> Option<usize> {
-        LineIndex::new(text).line_of(path)
+        LineIndex::new(text, [path]).line_of(path)
+    }
+
+    #[test]
+    fn only_the_asked_paths_and_their_ancestors_are_kept() {
+        let text = "Resources:\n  A:\n    Type: x\n  B:\n    Type: y\n";
+        let index = LineIndex::new(text, ["Resources/B/Type"]);
+        let mut kept: Vec<&str> = index.0.keys().map(String::as_str).collect();
+        kept.sort();
+        assert_eq!(kept, ["Resources", "Resources/B", "Resources/B/Type"]);
+        assert_eq!(index.line_of("Resources/B/Type"), Some(5));
     }
 
     #[test]

@@ -13,6 +13,9 @@ use crate::template::{Note, Output, Parameter, Resource, Template};
 use crate::validate::Severity;
 use crate::value::{Intrinsic, Map, Value};
 
+mod json_events;
+mod yaml_events;
+
 /// Why a template could not be read at all.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ParseError {
@@ -55,16 +58,6 @@ impl ParseError {
             ParseError::Yaml { column, .. } | ParseError::Json { column, .. } => *column,
             ParseError::Shape { .. } => None,
         }
-    }
-}
-
-fn yaml_error(e: &serde_norway::Error) -> ParseError {
-    let loc = e.location();
-    ParseError::Yaml {
-        // The library appends "at line L column C"; the variant says it once.
-        message: strip_location(&e.to_string()),
-        line: loc.as_ref().map(|l| l.line()),
-        column: loc.as_ref().map(|l| l.column()),
     }
 }
 
@@ -113,28 +106,36 @@ pub fn parse_yaml(text: &str) -> Result<Template, ParseError> {
             column: Some(column),
         });
     }
-    let raw: serde_norway::Value = serde_norway::from_str(text).map_err(|e| yaml_error(&e))?;
-    let mut reader = Reader::new(transforms_of_yaml(&raw));
-    let root = reader.yaml(&raw, "", 0);
+    let transforms = {
+        let mut first = Reader::new(Vec::new());
+        // The main pass reports any error this one meets.
+        transforms_of(yaml_events::Builder::new(text, &mut first).transform_section())
+    };
+    let mut reader = Reader::new(transforms);
+    let root = yaml_events::Builder::new(text, &mut reader).document()?;
     reader.template(root)
 }
 
 pub fn parse_json(text: &str) -> Result<Template, ParseError> {
     let text = without_bom(text);
-    let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error(&e))?;
-    let mut reader = Reader::new(transforms_of_json(&raw));
-    reader.notes.extend(crate::dupkeys::duplicate_keys(text));
-    let root = reader.json(&raw, "", 0);
+    let mut reader = Reader::new(transforms_of(json_events::transform_section(text)));
+    let root = json_events::read(text, &mut reader)?;
     reader.template(root)
+}
+
+/// A YAML document as a [`Value`] (the renderer's tests read back what it
+/// writes).
+#[cfg(test)]
+pub(crate) fn parse_yaml_value(text: &str) -> Result<Value, ParseError> {
+    let mut reader = Reader::new(Vec::new());
+    yaml_events::Builder::new(text, &mut reader).document()
 }
 
 /// A JSON document that is not a whole template (a policy document, say) as
 /// a [`Value`], reading intrinsic functions in their long form.
 pub fn parse_json_value(text: &str) -> Result<Value, ParseError> {
-    let raw: serde_json::Value =
-        serde_json::from_str(without_bom(text)).map_err(|e| json_error(&e))?;
     let mut reader = Reader::new(Vec::new());
-    let v = reader.json(&raw, "", 0);
+    let v = json_events::read(without_bom(text), &mut reader)?;
     match reader
         .notes
         .into_iter()
@@ -169,20 +170,6 @@ fn transforms_of(section: Option<Value>) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-fn transforms_of_yaml(raw: &serde_norway::Value) -> Vec<String> {
-    let section = raw
-        .get("Transform")
-        .map(|t| Reader::new(Vec::new()).yaml(t, "Transform", 1));
-    transforms_of(section)
-}
-
-fn transforms_of_json(raw: &serde_json::Value) -> Vec<String> {
-    let section = raw
-        .get("Transform")
-        .map(|t| Reader::new(Vec::new()).json(t, "Transform", 1));
-    transforms_of(section)
 }
 
 /// Functions every template may call.
@@ -286,82 +273,6 @@ impl Reader {
         false
     }
 
-    fn yaml(&mut self, v: &serde_norway::Value, path: &str, depth: usize) -> Value {
-        use serde_norway::Value as Y;
-        if self.too_deep(path, depth) {
-            return Value::Null;
-        }
-        match v {
-            Y::Null => Value::Null,
-            Y::Bool(b) => Value::Bool(*b),
-            Y::Number(n) => match n.as_i64() {
-                Some(i) => Value::Int(i),
-                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-            },
-            Y::String(s) => Value::String(s.clone()),
-            Y::Sequence(items) => Value::List(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| self.yaml(item, &child(path, &i.to_string()), depth + 1))
-                    .collect(),
-            ),
-            Y::Mapping(m) => {
-                let mut map = Map::new();
-                let mut merged: Vec<Value> = Vec::new();
-                for (k, v) in m {
-                    let Some(key) = self.yaml_key(k, path) else {
-                        continue;
-                    };
-                    let value = self.yaml(v, &child(path, &key), depth + 1);
-                    if key == "<<" {
-                        merged.push(value);
-                    } else {
-                        map.insert(key, value);
-                    }
-                }
-                if !merged.is_empty() {
-                    self.merge(&mut map, merged, path);
-                }
-                self.long_form(map, path)
-            }
-            Y::Tagged(tagged) => {
-                let tag = tagged.tag.to_string();
-                let name = tag.trim_start_matches('!');
-                let arg = self.yaml(&tagged.value, path, depth + 1);
-                match name {
-                    // `!` alone is YAML's non-specific tag: the node as is.
-                    "" => arg,
-                    "Ref" | "Condition" => self.intrinsic(name, arg, path),
-                    _ => self.intrinsic(&format!("Fn::{name}"), arg, path),
-                }
-            }
-        }
-    }
-
-    /// A mapping key as CloudFormation reads it: scalars as their text, a
-    /// non-specific tag (`! "Ref"`) as the scalar it tags.
-    fn yaml_key(&mut self, k: &serde_norway::Value, path: &str) -> Option<String> {
-        use serde_norway::Value as Y;
-        match k {
-            Y::String(s) => Some(s.clone()),
-            Y::Number(n) => Some(n.to_string()),
-            Y::Bool(b) => Some(b.to_string()),
-            Y::Null => Some("null".into()),
-            Y::Tagged(t) if t.tag.to_string().trim_start_matches('!').is_empty() => {
-                self.yaml_key(&t.value, path)
-            }
-            _ => {
-                self.note(
-                    "E-TEMPLATE",
-                    path,
-                    "a mapping key must be a scalar (CloudFormation converts keys to JSON strings)",
-                );
-                None
-            }
-        }
-    }
-
     /// YAML merge keys (`<<`): the merged mappings' entries, unless the
     /// mapping sets them itself. Only `aws cloudformation package` and SAM CLI
     /// resolve them; the CloudFormation service does not read them.
@@ -390,36 +301,6 @@ impl Reader {
                 for (k, v) in m {
                     map.entry(k).or_insert(v);
                 }
-            }
-        }
-    }
-
-    fn json(&mut self, v: &serde_json::Value, path: &str, depth: usize) -> Value {
-        use serde_json::Value as J;
-        if self.too_deep(path, depth) {
-            return Value::Null;
-        }
-        match v {
-            J::Null => Value::Null,
-            J::Bool(b) => Value::Bool(*b),
-            J::Number(n) => match n.as_i64() {
-                Some(i) => Value::Int(i),
-                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-            },
-            J::String(s) => Value::String(s.clone()),
-            J::Array(items) => Value::List(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| self.json(item, &child(path, &i.to_string()), depth + 1))
-                    .collect(),
-            ),
-            J::Object(o) => {
-                let mut map = Map::new();
-                for (k, v) in o {
-                    map.insert(k.clone(), self.json(v, &child(path, k), depth + 1));
-                }
-                self.long_form(map, path)
             }
         }
     }
@@ -502,10 +383,13 @@ impl Reader {
             transforms: self.transforms.clone(),
             ..Template::default()
         };
-        for (key, v) in &root {
-            self.section(&mut t, key, v);
+        let has_resources = root.contains_key("Resources");
+        // Sections are moved into the template, not copied: reading keeps
+        // one tree at a time.
+        for (key, v) in root {
+            self.section(&mut t, &key, v);
         }
-        if !root.contains_key("Resources") {
+        if !has_resources {
             self.note(
                 "E-SECTION",
                 "Resources",
@@ -519,7 +403,7 @@ impl Reader {
 
     /// Reads one top-level section into `t` (a note when it is malformed or
     /// unknown).
-    fn section(&mut self, t: &mut Template, path: &str, v: &Value) {
+    fn section(&mut self, t: &mut Template, path: &str, v: Value) {
         match path {
             "AWSTemplateFormatVersion" => {
                 if v.as_str() != Some("2010-09-09") {
@@ -531,24 +415,20 @@ impl Reader {
                 }
             }
             "Description" => match v {
-                Value::String(s) => t.description = Some(s.clone()),
+                Value::String(s) => t.description = Some(s),
                 _ => self.note("E-SECTION", path, "Description must be a string"),
             },
-            "Metadata" => t.metadata = Some(v.clone()),
+            "Metadata" => t.metadata = Some(v),
             "Transform" => {}
             "Parameters" => {
                 for (id, p) in self.entries(v, path) {
-                    if let Some(p) = self.parameter(p, &child(path, id)) {
-                        t.parameters.insert(id.clone(), p);
+                    if let Some(p) = self.parameter(&p, &child(path, &id)) {
+                        t.parameters.insert(id, p);
                     }
                 }
             }
             "Mappings" | "Conditions" | "Rules" => {
-                let items: BTreeMap<String, Value> = self
-                    .entries(v, path)
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
+                let items: BTreeMap<String, Value> = self.entries(v, path).into_iter().collect();
                 match path {
                     "Mappings" => t.mappings = items,
                     "Conditions" => t.conditions = items,
@@ -557,15 +437,15 @@ impl Reader {
             }
             "Resources" => {
                 for (id, r) in self.entries(v, path) {
-                    if let Some(r) = self.resource(r, &child(path, id)) {
-                        t.resources.insert(id.clone(), r);
+                    if let Some(r) = self.resource(r, &child(path, &id)) {
+                        t.resources.insert(id, r);
                     }
                 }
             }
             "Outputs" => {
                 for (id, o) in self.entries(v, path) {
-                    if let Some(o) = self.output(o, &child(path, id)) {
-                        t.outputs.insert(id.clone(), o);
+                    if let Some(o) = self.output(o, &child(path, &id)) {
+                        t.outputs.insert(id, o);
                     }
                 }
             }
@@ -581,7 +461,7 @@ impl Reader {
     /// SAM's section of defaults (`Globals`) and the section of CodeDeploy
     /// blue/green hooks (`Hooks`): kept as written, each needing its
     /// transform.
-    fn transform_section(&mut self, t: &mut Template, path: &str, v: &Value) {
+    fn transform_section(&mut self, t: &mut Template, path: &str, v: Value) {
         let needs = if path == "Globals" {
             SERVERLESS
         } else {
@@ -594,20 +474,22 @@ impl Reader {
                 format!("the {path} section needs `Transform: {needs}`"),
             );
         }
-        t.sections.insert(path.to_owned(), v.clone());
+        t.sections.insert(path.to_owned(), v);
     }
 
     /// The entries of a section that must be a mapping (a note otherwise).
     /// An include macro (`Fn::Transform`) may supply
     /// the whole section or some of its entries: what it adds is only known
     /// once expanded, so the template is then read as one with a macro.
-    fn entries<'v>(&mut self, v: &'v Value, path: &str) -> Vec<(&'v String, &'v Value)> {
+    fn entries(&mut self, v: Value, path: &str) -> Vec<(String, Value)> {
         match v {
             Value::Map(m) => {
                 if m.contains_key("Fn::Transform") {
                     self.section_macros = true;
                 }
-                m.iter().filter(|(k, _)| *k != "Fn::Transform").collect()
+                m.into_iter()
+                    .filter(|(k, _)| k != "Fn::Transform")
+                    .collect()
             }
             Value::Fn(f) if f.long_name() == "Fn::Transform" => {
                 self.section_macros = true;
@@ -675,8 +557,12 @@ impl Reader {
         })
     }
 
-    fn resource(&mut self, v: &Value, path: &str) -> Option<Resource> {
-        let m = self.mapping(v, path)?;
+    fn resource(&mut self, v: Value, path: &str) -> Option<Resource> {
+        let Value::Map(mut m) = v else {
+            self.note("E-TEMPLATE", path, "expected a mapping");
+            return None;
+        };
+        let m = &mut m;
         let Some(kind) = self.opt_string(m, "Type", path) else {
             self.note("E-TEMPLATE", path, "a resource needs a Type");
             return None;
@@ -697,7 +583,7 @@ impl Reader {
                 Vec::new()
             }
         };
-        let properties = match m.get("Properties") {
+        let properties = match m.get_mut("Properties").map(take) {
             None | Some(Value::Null) => Map::new(),
             Some(p) => self.properties(p, &child(path, "Properties")),
         };
@@ -707,10 +593,10 @@ impl Reader {
         r.depends_on.sort();
         r.deletion_policy = self.policy(m, "DeletionPolicy", path);
         r.update_replace_policy = self.policy(m, "UpdateReplacePolicy", path);
-        r.metadata = m.get("Metadata").cloned();
+        r.metadata = m.get_mut("Metadata").map(take);
         let custom =
             r.kind.starts_with("Custom::") || r.kind == "AWS::CloudFormation::CustomResource";
-        for (key, v) in m {
+        for (key, v) in m.iter_mut() {
             match key.as_str() {
                 "Type" | "Properties" | "Condition" | "DependsOn" | "DeletionPolicy"
                 | "UpdateReplacePolicy" | "Metadata" => {}
@@ -724,13 +610,13 @@ impl Reader {
                 }
                 // The custom resource specification version (legacy).
                 "Version" if custom => {
-                    r.attributes.insert(key.clone(), v.clone());
+                    r.attributes.insert(key.clone(), take(v));
                 }
                 "CreationPolicy" | "UpdatePolicy" => {
-                    r.attributes.insert(key.clone(), v.clone());
+                    r.attributes.insert(key.clone(), take(v));
                 }
                 "IgnoreGlobals" | "Connectors" if r.kind.starts_with("AWS::Serverless::") => {
-                    r.attributes.insert(key.clone(), v.clone());
+                    r.attributes.insert(key.clone(), take(v));
                 }
                 _ => self.note(
                     "E-RESOURCE-KEY",
@@ -754,15 +640,15 @@ impl Reader {
     /// conditional). The model holds one mapping: the first branch that is
     /// one, so that its properties are still checked; no mapping at all
     /// (both branches `AWS::NoValue`) reads as no properties.
-    fn properties(&mut self, v: &Value, path: &str) -> Map {
+    fn properties(&mut self, v: Value, path: &str) -> Map {
         match v {
-            Value::Map(m) => m.clone(),
-            Value::Fn(f) => match f.as_ref() {
+            Value::Map(m) => m,
+            Value::Fn(f) => match *f {
                 Intrinsic::If {
                     then, otherwise, ..
                 } => {
                     let branches = [then, otherwise];
-                    for b in branches {
+                    for b in &branches {
                         if !is_no_value(b) && !matches!(b, Value::Map(_) | Value::Fn(_)) {
                             self.note(
                                 "E-TEMPLATE",
@@ -776,9 +662,9 @@ impl Reader {
                     pick.map(|b| self.properties(b, path)).unwrap_or_default()
                 }
                 // An include macro fills the block in: unknown until then.
-                _ if f.long_name() == "Fn::Transform" => {
+                f if f.long_name() == "Fn::Transform" => {
                     let mut m = Map::new();
-                    m.insert("Fn::Transform".into(), f.argument());
+                    m.insert("Fn::Transform".into(), f.into_parts().1);
                     m
                 }
                 _ => {
@@ -827,9 +713,13 @@ impl Reader {
         }
     }
 
-    fn output(&mut self, v: &Value, path: &str) -> Option<Output> {
-        let m = self.mapping(v, path)?;
-        let value = m.get("Value").cloned().unwrap_or_else(|| {
+    fn output(&mut self, v: Value, path: &str) -> Option<Output> {
+        let Value::Map(mut m) = v else {
+            self.note("E-TEMPLATE", path, "expected a mapping");
+            return None;
+        };
+        let m = &mut m;
+        let value = m.get_mut("Value").map(take).unwrap_or_else(|| {
             self.note("E-TEMPLATE", path, "an output needs a Value");
             Value::Null
         });
@@ -840,6 +730,11 @@ impl Reader {
             condition: self.opt_string(m, "Condition", path),
         })
     }
+}
+
+/// Moves a value out of a map being taken apart (its place keeps a null).
+fn take(v: &mut Value) -> Value {
+    std::mem::replace(v, Value::Null)
 }
 
 fn is_no_value(v: &Value) -> bool {

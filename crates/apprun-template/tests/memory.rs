@@ -1,0 +1,166 @@
+//! Memory of parsing a template at the size limit (1 MiB), measured as the
+//! peak of live heap bytes with a counting allocator: deterministic, unlike
+//! a process's RSS (bench/check-memory.sh measures that, and time, on the
+//! release binary). The bounds hold each reader to what the event-streaming
+//! readers reach: one tree, built once, no buffered copy of the document.
+//! A reader that buffered its events or built a second tree (what the
+//! serde_norway and serde_json::Value readers did: 31x to 233x) fails here.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use apprun_template::parse_template;
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Tests measure one at a time (the counters are global).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn grew(by: usize) {
+    let now = LIVE.fetch_add(by, Relaxed) + by;
+    PEAK.fetch_max(now, Relaxed);
+}
+
+// SAFETY: every call is passed on to the system allocator unchanged; the
+// counters only observe sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        grew(layout.size());
+        // SAFETY: the caller's contract is passed on.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        // SAFETY: the caller's contract is passed on.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // Counted as the growth only: the system reallocates large blocks
+        // in place (mremap), never holding both.
+        if new_size > layout.size() {
+            grew(new_size - layout.size());
+        } else {
+            LIVE.fetch_sub(layout.size() - new_size, Relaxed);
+        }
+        // SAFETY: the caller's contract is passed on.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const LIMIT: usize = 1024 * 1024;
+
+/// `head`, then `item(0)`, `item(1)`, ... for as long as the text stays
+/// within the limit.
+fn fill(head: &str, item: impl Fn(usize) -> String) -> String {
+    let mut text = head.to_owned();
+    for i in 0.. {
+        let next = item(i);
+        if text.len() + next.len() > LIMIT {
+            break;
+        }
+        text.push_str(&next);
+    }
+    text
+}
+
+/// Peak live heap bytes while parsing `text`, as a multiple of its size.
+fn peak_ratio(text: &str) -> f64 {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let base = LIVE.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let parsed = parse_template(text);
+    let peak = PEAK.load(Relaxed) - base;
+    assert!(parsed.is_ok(), "{:?}", parsed.err());
+    drop(parsed);
+    let ratio = peak as f64 / text.len() as f64;
+    println!("peak live heap {ratio:.2}x of {} bytes", text.len());
+    ratio
+}
+
+fn resource(i: usize) -> String {
+    format!(
+        "  Queue{i}:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Sub '${{AWS::StackName}}-q{i}'\n      DelaySeconds: 5\n      Tags:\n        - Key: team\n          Value: core\n"
+    )
+}
+
+#[test]
+fn many_resources_parse_within_ten_times_their_size() {
+    let text = fill("Resources:\n", resource);
+    let ratio = peak_ratio(&text);
+    assert!(ratio < 10.0, "peak heap {ratio:.1}x the input");
+}
+
+#[test]
+fn json_resources_parse_within_eleven_times_their_size() {
+    let text = fill("{\"Resources\":{", |i| {
+        format!(
+            "{}\"Queue{i}\":{{\"Type\":\"AWS::SQS::Queue\",\"Properties\":{{\"QueueName\":{{\"Fn::Sub\":\"${{AWS::StackName}}-q{i}\"}},\"DelaySeconds\":5,\"Tags\":[{{\"Key\":\"team\",\"Value\":\"core\"}}]}}}}",
+            if i == 0 { "" } else { "," }
+        )
+    }) + "}}";
+    let ratio = peak_ratio(&text);
+    assert!(ratio < 11.0, "peak heap {ratio:.1}x the input");
+}
+
+#[test]
+fn nested_flow_lists_hold_no_spare_room() {
+    // 95 levels of one-item lists: lists kept with the room their growth
+    // left (four items for one) took 70x.
+    let text = fill(
+        "Resources:\n  B:\n    Type: AWS::S3::Bucket\nMetadata:\n",
+        |i| format!("  f{i}: {}x{}\n", "[".repeat(95), "]".repeat(95)),
+    );
+    let ratio = peak_ratio(&text);
+    assert!(ratio < 36.0, "peak heap {ratio:.1}x the input");
+}
+
+#[test]
+fn long_strings_are_held_once() {
+    let text = fill(
+        "Resources:\n  B:\n    Type: AWS::S3::Bucket\nMetadata:\n",
+        |i| format!("  s{i}: {}\n", "x".repeat(65536)),
+    );
+    let ratio = peak_ratio(&text);
+    assert!(ratio < 1.5, "peak heap {ratio:.1}x the input");
+}
+
+#[test]
+fn aliases_cannot_multiply_the_document() {
+    // Each level repeats the one above ten times: nine levels are 10^9
+    // nodes from a few hundred bytes.
+    let mut text = String::from(
+        "Resources:\n  B:\n    Type: AWS::S3::Bucket\nMetadata:\n  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for level in 1..10 {
+        let above = level - 1;
+        let items = vec![format!("*l{above}"); 10].join(", ");
+        text.push_str(&format!("  l{level}: &l{level} [{items}]\n"));
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let base = LIVE.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let err = parse_template(&text).expect_err("a YAML bomb must be refused");
+    let peak = PEAK.load(Relaxed) - base;
+    assert!(err.to_string().contains("repetition limit"), "{err}");
+    assert!(err.line().is_some(), "{err}");
+    assert!(
+        peak < 1024 * 1024,
+        "{peak} bytes for a {}-byte text",
+        text.len()
+    );
+}
+
+#[test]
+fn aliases_within_the_document_size_are_read() {
+    let text = "Resources:\n  A: &a\n    Type: AWS::SNS::Topic\n  B: *a\n";
+    let t = parse_template(text).unwrap();
+    assert_eq!(t.resources["B"].kind, "AWS::SNS::Topic");
+}
