@@ -3,12 +3,12 @@
 //! revision, hence the image tag), and the answer (PutApprovalResult).
 
 use apprun_blueprint::EnvBlueprint;
-use aws_sdk_codepipeline::operation::get_pipeline_state::GetPipelineStateOutput;
-use aws_sdk_codepipeline::types::{ActionExecutionStatus, ApprovalResult, ApprovalStatus};
 use serde::Serialize;
 
+use crate::api::codepipeline::{self as cp, GetPipelineStateOutput};
+use crate::api::time::rfc3339;
 use crate::error::DeployError;
-use crate::ops::{OpsClients, error_code, rfc3339};
+use crate::ops::OpsClients;
 use crate::pipeline_runs::{first_line, image_tag, pipeline_name, pipeline_state};
 
 /// A manual approval waiting for an answer.
@@ -41,21 +41,22 @@ pub(crate) fn find_pending(
     state: &GetPipelineStateOutput,
     pipeline: &str,
 ) -> Option<PendingApproval> {
-    state.stage_states().iter().find_map(|stage| {
-        stage.action_states().iter().find_map(|action| {
-            let run = action.latest_execution()?;
-            if run.status() != Some(&ActionExecutionStatus::InProgress) {
+    state.stage_states.iter().find_map(|stage| {
+        stage.action_states.iter().find_map(|action| {
+            let run = action.latest_execution.as_ref()?;
+            if run.status.as_deref() != Some("InProgress") {
                 return None;
             }
-            let token = run.token()?;
+            let token = run.token.as_deref()?;
             Some(PendingApproval {
                 pipeline: pipeline.to_owned(),
-                stage: stage.stage_name().unwrap_or_default().to_owned(),
-                action: action.action_name().unwrap_or_default().to_owned(),
+                stage: stage.stage_name.clone().unwrap_or_default(),
+                action: action.action_name.clone().unwrap_or_default(),
                 execution_id: stage
-                    .latest_execution()
-                    .map(|e| e.pipeline_execution_id().to_owned()),
-                since: run.last_status_change().map(rfc3339),
+                    .latest_execution
+                    .as_ref()
+                    .map(|e| e.pipeline_execution_id.clone()),
+                since: run.last_status_change.map(rfc3339),
                 token: token.to_owned(),
             })
         })
@@ -66,14 +67,14 @@ pub(crate) fn find_pending(
 /// none is pending (`last answered Approved at …`).
 fn last_approval_state(state: &GetPipelineStateOutput) -> Option<String> {
     state
-        .stage_states()
+        .stage_states
         .iter()
-        .flat_map(|s| s.action_states())
-        .filter(|a| a.action_name() == Some("Approval"))
+        .flat_map(|s| &s.action_states)
+        .filter(|a| a.action_name.as_deref() == Some("Approval"))
         .find_map(|a| {
-            let run = a.latest_execution()?;
-            let status = run.status()?.as_str();
-            Some(match run.last_status_change() {
+            let run = a.latest_execution.as_ref()?;
+            let status = run.status.as_deref()?;
+            Some(match run.last_status_change {
                 Some(t) => format!("its approval last ended {status} at {}", rfc3339(t)),
                 None => format!("its approval last ended {status}"),
             })
@@ -112,26 +113,26 @@ async fn summary_of(
     pipeline: &str,
     execution: &str,
 ) -> Result<ApprovalSummary, DeployError> {
+    let request = cp::GetPipelineExecution {
+        pipeline_name: pipeline.to_owned(),
+        pipeline_execution_id: execution.to_owned(),
+    };
     let out = ops
-        .codepipeline
-        .get_pipeline_execution()
-        .pipeline_name(pipeline)
-        .pipeline_execution_id(execution)
-        .send()
+        .api
+        .call(&request)
         .await
-        .map_err(|e| DeployError::aws("GetPipelineExecution", None, e))?;
+        .map_err(|e| e.into_deploy("GetPipelineExecution", None))?;
     let Some(revision) = out
-        .pipeline_execution()
-        .and_then(|e| e.artifact_revisions().first())
+        .pipeline_execution
+        .and_then(|e| e.artifact_revisions.into_iter().next())
     else {
         return Ok(ApprovalSummary::default());
     };
-    let commit = revision.revision_id().map(str::to_owned);
     Ok(ApprovalSummary {
-        image_tag: commit.as_deref().map(image_tag),
-        commit,
-        message: revision.revision_summary().map(first_line),
-        revision_url: revision.revision_url().map(str::to_owned),
+        image_tag: revision.revision_id.as_deref().map(image_tag),
+        message: revision.revision_summary.as_deref().map(first_line),
+        commit: revision.revision_id,
+        revision_url: revision.revision_url,
     })
 }
 
@@ -144,46 +145,29 @@ pub async fn answer_approval(
     approve: bool,
     comment: &str,
 ) -> Result<(), DeployError> {
-    let status = if approve {
-        ApprovalStatus::Approved
-    } else {
-        ApprovalStatus::Rejected
+    let request = cp::PutApprovalResult {
+        pipeline_name: pending.pipeline.clone(),
+        stage_name: pending.stage.clone(),
+        action_name: pending.action.clone(),
+        result: cp::ApprovalResult {
+            summary: comment.to_owned(),
+            status: if approve { "Approved" } else { "Rejected" }.to_owned(),
+        },
+        token: pending.token.clone(),
     };
-    let result = ApprovalResult::builder()
-        .summary(comment)
-        .status(status)
-        .build()
-        .map_err(|e| DeployError::Aws {
-            operation: "PutApprovalResult",
-            stack: None,
-            message: e.to_string(),
-        })?;
-    match ops
-        .codepipeline
-        .put_approval_result()
-        .pipeline_name(&pending.pipeline)
-        .stage_name(&pending.stage)
-        .action_name(&pending.action)
-        .result(result)
-        .token(&pending.token)
-        .send()
-        .await
-    {
+    match ops.api.call(&request).await {
         Ok(_) => Ok(()),
-        Err(e) => {
-            use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-            match error_code(&e) {
-                Some(
-                    code @ ("InvalidApprovalTokenException" | "ApprovalAlreadyCompletedException"),
-                ) => Err(DeployError::ApprovalExpired {
-                    pipeline: pending.pipeline.clone(),
-                    stage: pending.stage.clone(),
-                    env: env.to_owned(),
-                    code: code.to_owned(),
-                    message: e.message().unwrap_or_default().to_owned(),
-                }),
-                _ => Err(DeployError::aws("PutApprovalResult", None, e)),
-            }
-        }
+        Err(e) => match e.code() {
+            Some(
+                code @ ("InvalidApprovalTokenException" | "ApprovalAlreadyCompletedException"),
+            ) => Err(DeployError::ApprovalExpired {
+                pipeline: pending.pipeline.clone(),
+                stage: pending.stage.clone(),
+                env: env.to_owned(),
+                code: code.to_owned(),
+                message: e.message().unwrap_or_default().to_owned(),
+            }),
+            _ => Err(e.into_deploy("PutApprovalResult", None)),
+        },
     }
 }

@@ -1,4 +1,5 @@
-//! Every AWS API call a run makes, recorded by an SDK interceptor: what the
+//! Every AWS API call a run makes, recorded by an interceptor on the SDK's
+//! orchestrator (SDK clients and apprun's own [`crate::api::Api`] alike): what the
 //! tests use to prove that an unchanged redeploy writes nothing, and what the
 //! benchmark counts.
 

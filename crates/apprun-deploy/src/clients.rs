@@ -5,6 +5,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+use crate::api::Api;
 use crate::calls::{CallLog, Recorder};
 
 /// What the command line says about credentials and region.
@@ -59,6 +60,10 @@ impl Tuning {
 pub(crate) async fn sdk_config(options: &AwsOptions, tuning: Tuning) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(Clients::sdk_http_client())
+        // One credentials cache for every client of the command (the SDK's
+        // and apprun's own): without it each client caches its own, and a
+        // profile, SSO or role session is resolved once per client.
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
         .region(Region::new(options.region.clone()))
         .retry_config(
             RetryConfig::standard()
@@ -74,15 +79,14 @@ pub(crate) async fn sdk_config(options: &AwsOptions, tuning: Tuning) -> SdkConfi
     loader.load().await
 }
 
-/// The SDK clients apprun uses, sharing one config and one call log.
+/// The AWS clients apprun uses, sharing one config and one call log: the
+/// SDK's for CloudFormation and STS, apprun's own [`Api`] for every other
+/// service (S3, ECR, App Runner, ECS, ...).
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub cfn: aws_sdk_cloudformation::Client,
     pub sts: aws_sdk_sts::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub ecr: aws_sdk_ecr::Client,
-    pub apprunner: aws_sdk_apprunner::Client,
-    pub ecs: aws_sdk_ecs::Client,
+    pub api: Api,
     pub calls: CallLog,
     pub region: String,
     pub tuning: Tuning,
@@ -134,28 +138,10 @@ impl Clients {
         let sts = aws_sdk_sts::config::Builder::from(config)
             .interceptor(Recorder(calls.clone()))
             .build();
-        // Local endpoints (moto, MinIO) serve buckets by path, not by host name.
-        let custom_endpoint = config.endpoint_url().is_some();
-        let s3 = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(custom_endpoint)
-            .interceptor(Recorder(calls.clone()))
-            .build();
-        let ecr = aws_sdk_ecr::config::Builder::from(config)
-            .interceptor(Recorder(calls.clone()))
-            .build();
-        let apprunner = aws_sdk_apprunner::config::Builder::from(config)
-            .interceptor(Recorder(calls.clone()))
-            .build();
-        let ecs = aws_sdk_ecs::config::Builder::from(config)
-            .interceptor(Recorder(calls.clone()))
-            .build();
         Clients {
-            ecs: aws_sdk_ecs::Client::from_conf(ecs),
-            ecr: aws_sdk_ecr::Client::from_conf(ecr),
-            apprunner: aws_sdk_apprunner::Client::from_conf(apprunner),
+            api: Api::new(config, calls.clone(), tuning),
             cfn: aws_sdk_cloudformation::Client::from_conf(cfn),
             sts: aws_sdk_sts::Client::from_conf(sts),
-            s3: aws_sdk_s3::Client::from_conf(s3),
             calls,
             region: config.region().map(|r| r.to_string()).unwrap_or_default(),
             tuning,
@@ -164,9 +150,10 @@ impl Clients {
         }
     }
 
-    /// CloudWatch Logs and CodePipeline clients (`logs`, `approve`, the
-    /// pipeline part of `status`) on the same config: same credentials
-    /// (resolved once), region, profile and endpoint.
+    /// The day-two operations' client (`logs`, `approve`, the pipeline part
+    /// of `status`: CloudWatch Logs and CodePipeline) on the same config:
+    /// same credentials (resolved once), region, profile and endpoint, its
+    /// own call log.
     pub fn ops(&self) -> crate::OpsClients {
         crate::OpsClients::from_sdk_config(&self.config, self.tuning)
     }

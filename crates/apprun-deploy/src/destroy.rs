@@ -9,6 +9,7 @@ use aws_smithy_types::DateTime;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::api::s3;
 use crate::changes::{Change, ChangeAction};
 use crate::clients::Clients;
 use crate::error::DeployError;
@@ -121,66 +122,21 @@ async fn empty_bucket(
     bucket: &str,
     interrupt: &watch::Receiver<bool>,
 ) -> Result<usize, DeployError> {
-    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
     let mut removed = 0;
     loop {
-        let listed = match clients
-            .s3
-            .list_object_versions()
-            .bucket(bucket)
-            .send()
-            .await
-        {
-            Ok(l) => l,
-            Err(e) => {
-                let message = crate::error::error_message(&e);
-                if message.contains("NoSuchBucket") || message.contains("does not exist") {
-                    return Ok(removed);
-                }
-                return Err(DeployError::Aws {
-                    operation: "ListObjectVersions",
-                    stack: None,
-                    message,
-                });
-            }
+        let versions = match s3::list_object_versions(&clients.api, bucket).await {
+            Ok(versions) => versions,
+            Err(e) if e.code() == Some("NoSuchBucket") => return Ok(removed),
+            Err(e) => return Err(e.into_deploy("ListObjectVersions", None)),
         };
-        let versions = listed.versions().iter().map(|v| (v.key(), v.version_id()));
-        let markers = listed
-            .delete_markers()
-            .iter()
-            .map(|m| (m.key(), m.version_id()));
-        let ids: Vec<ObjectIdentifier> = versions
-            .chain(markers)
-            .filter_map(|(key, version)| {
-                ObjectIdentifier::builder()
-                    .key(key.unwrap_or_default())
-                    .set_version_id(version.map(str::to_owned))
-                    .build()
-                    .ok()
-            })
-            .collect();
-        if ids.is_empty() {
+        if versions.is_empty() {
             return Ok(removed);
         }
         before_write(interrupt)?;
-        removed += ids.len();
-        let delete = Delete::builder()
-            .set_objects(Some(ids))
-            .quiet(true)
-            .build()
-            .map_err(|e| DeployError::Aws {
-                operation: "DeleteObjects",
-                stack: None,
-                message: e.to_string(),
-            })?;
-        clients
-            .s3
-            .delete_objects()
-            .bucket(bucket)
-            .delete(delete)
-            .send()
+        removed += versions.len();
+        s3::delete_objects(&clients.api, bucket, &versions)
             .await
-            .map_err(|e| DeployError::aws("DeleteObjects", None, e))?;
+            .map_err(|e| e.into_deploy("DeleteObjects", None))?;
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use apprun_blueprint::{Stack, StackKind};
 use http_body_util::{BodyExt, Empty};
 
+use crate::api::ecr;
 use crate::clients::Clients;
 use crate::engine::DeployOptions;
 use crate::error::DeployError;
@@ -103,26 +104,21 @@ pub(crate) async fn require_tag(
 /// ECR DescribeImages for one tag. A repository that does not exist yet
 /// (a first deploy) cannot hold the tag either.
 async fn ecr_lookup(clients: &Clients, repository: &str, tag: &str) -> Result<Lookup, DeployError> {
-    use aws_sdk_ecr::operation::describe_images::DescribeImagesError;
-    use aws_sdk_ecr::types::ImageIdentifier;
-    let result = clients
-        .ecr
-        .describe_images()
-        .repository_name(repository)
-        .image_ids(ImageIdentifier::builder().image_tag(tag).build())
-        .send()
-        .await;
-    match result {
-        Ok(out) if !out.image_details().is_empty() => Ok(Lookup::Present),
+    let request = ecr::DescribeImages {
+        repository_name: repository.to_owned(),
+        image_ids: vec![ecr::ImageIdentifier {
+            image_tag: tag.to_owned(),
+        }],
+    };
+    match clients.api.call(&request).await {
+        Ok(out) if !out.image_details.is_empty() => Ok(Lookup::Present),
         Ok(_) => Ok(Lookup::Absent(String::new())),
-        Err(e) => match e.as_service_error() {
-            Some(DescribeImagesError::ImageNotFoundException(_)) => {
-                Ok(Lookup::Absent(String::new()))
-            }
-            Some(DescribeImagesError::RepositoryNotFoundException(_)) => Ok(Lookup::Absent(
+        Err(e) => match e.code() {
+            Some("ImageNotFoundException") => Ok(Lookup::Absent(String::new())),
+            Some("RepositoryNotFoundException") => Ok(Lookup::Absent(
                 " (the repository does not exist yet: its stack has not been deployed)".into(),
             )),
-            _ => Err(DeployError::aws("DescribeImages", None, e)),
+            _ => Err(e.into_deploy("DescribeImages", None)),
         },
     }
 }

@@ -10,9 +10,10 @@ use apprun_blueprint::{EnvBlueprint, StackKind, outputs};
 use apprun_config::Compute;
 use serde::Serialize;
 
+use crate::api::logs::FilterLogEvents;
 use crate::clients::Clients;
 use crate::error::DeployError;
-use crate::ops::{OpsClients, error_code};
+use crate::ops::OpsClients;
 use crate::pipeline_runs::pipeline_name;
 use crate::stack::describe;
 
@@ -202,17 +203,21 @@ async fn build_targets(
     })?;
     let state = crate::pipeline_runs::pipeline_state(ops, &pipeline, &bp.env).await?;
     let mut targets: Vec<LogTarget> = state
-        .stage_states()
+        .stage_states
         .iter()
-        .filter(|s| s.stage_name() == Some("Build"))
-        .flat_map(|s| s.action_states())
+        .filter(|s| s.stage_name.as_deref() == Some("Build"))
+        .flat_map(|s| &s.action_states)
         .filter_map(|a| {
-            let action = a.action_name()?;
+            let action = a.action_name.as_deref()?;
             let svc = action.strip_prefix("Build-")?;
             if service.is_some_and(|s| s != svc) {
                 return None;
             }
-            let build_id = a.latest_execution()?.external_execution_id()?;
+            let build_id = a
+                .latest_execution
+                .as_ref()?
+                .external_execution_id
+                .as_deref()?;
             let (project, uuid) = build_id.split_once(':')?;
             Some(LogTarget {
                 group: format!("/aws/codebuild/{project}"),
@@ -282,39 +287,36 @@ async fn read_target(
     let mut events = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let mut call = ops
-            .logs
-            .filter_log_events()
-            .log_group_name(&target.group)
-            .start_time(query.start_ms)
-            .set_filter_pattern(query.filter.clone())
-            .set_next_token(token.take());
-        if !target.streams.is_empty() {
-            call = call.set_log_stream_names(Some(target.streams.clone()));
-        }
-        let page = match call.send().await {
-            Ok(page) => page,
-            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
-            Err(e) => return Err(DeployError::aws("FilterLogEvents", None, e)),
+        let request = FilterLogEvents {
+            log_group_name: target.group.clone(),
+            log_stream_names: target.streams.clone(),
+            start_time: Some(query.start_ms),
+            filter_pattern: query.filter.clone(),
+            next_token: token.take(),
         };
-        events.extend(page.events().iter().map(|e| {
-            let timestamp = e.timestamp().unwrap_or_default();
+        let page = match ops.api.call(&request).await {
+            Ok(page) => page,
+            Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => return Err(e.into_deploy("FilterLogEvents", None)),
+        };
+        events.extend(page.events.into_iter().map(|e| {
+            let timestamp = e.timestamp.unwrap_or_default();
             LogEvent {
                 timestamp,
                 time: time_of(timestamp),
                 group: target.group.clone(),
-                stream: e.log_stream_name().unwrap_or_default().to_owned(),
+                stream: e.log_stream_name.unwrap_or_default(),
                 message: e
-                    .message()
+                    .message
                     .unwrap_or_default()
                     .trim_end_matches(['\r', '\n'])
                     .to_owned(),
-                event_id: e.event_id().unwrap_or_default().to_owned(),
+                event_id: e.event_id.unwrap_or_default(),
             }
         }));
         // An empty page can still carry a token (the search went on).
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+        match page.next_token {
+            Some(t) if !t.is_empty() => token = Some(t),
             _ => return Ok(Some(events)),
         }
     }

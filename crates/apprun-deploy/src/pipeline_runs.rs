@@ -5,13 +5,13 @@
 //! ListActionExecutions for each run's stages).
 
 use apprun_blueprint::{EnvBlueprint, StackKind};
-use aws_sdk_codepipeline::operation::get_pipeline_state::GetPipelineStateOutput;
-use aws_sdk_codepipeline::types::{ActionExecutionFilter, ActionExecutionStatus};
 use serde::Serialize;
 
+use crate::api::codepipeline::{self as cp, GetPipelineStateOutput};
+use crate::api::time::rfc3339;
 use crate::approval::{PendingApproval, find_pending};
 use crate::error::DeployError;
-use crate::ops::{OpsClients, error_code, rfc3339};
+use crate::ops::OpsClients;
 
 /// How many runs `status` shows per env.
 pub const RUNS_SHOWN: i32 = 5;
@@ -34,21 +34,19 @@ pub(crate) async fn pipeline_state(
     pipeline: &str,
     env: &str,
 ) -> Result<GetPipelineStateOutput, DeployError> {
-    ops.codepipeline
-        .get_pipeline_state()
-        .name(pipeline)
-        .send()
-        .await
-        .map_err(|e| {
-            if error_code(&e) == Some("PipelineNotFoundException") {
-                DeployError::NoPipeline {
-                    pipeline: pipeline.to_owned(),
-                    env: env.to_owned(),
-                }
-            } else {
-                DeployError::aws("GetPipelineState", None, e)
+    let request = cp::GetPipelineState {
+        name: pipeline.to_owned(),
+    };
+    ops.api.call(&request).await.map_err(|e| {
+        if e.code() == Some("PipelineNotFoundException") {
+            DeployError::NoPipeline {
+                pipeline: pipeline.to_owned(),
+                env: env.to_owned(),
             }
-        })
+        } else {
+            e.into_deploy("GetPipelineState", None)
+        }
+    })
 }
 
 /// An env's pipeline and its last runs, newest first.
@@ -109,41 +107,39 @@ pub async fn pipeline_status(
         Err(e) => return Err(e),
     };
     let stage_order: Vec<String> = state
-        .stage_states()
+        .stage_states
         .iter()
-        .filter_map(|s| s.stage_name().map(str::to_owned))
+        .filter_map(|s| s.stage_name.clone())
         .collect();
+    let request = cp::ListPipelineExecutions {
+        pipeline_name: pipeline.clone(),
+        max_results: Some(RUNS_SHOWN),
+    };
     let summaries = ops
-        .codepipeline
-        .list_pipeline_executions()
-        .pipeline_name(&pipeline)
-        .max_results(RUNS_SHOWN)
-        .send()
+        .api
+        .call(&request)
         .await
-        .map_err(|e| DeployError::aws("ListPipelineExecutions", None, e))?;
+        .map_err(|e| e.into_deploy("ListPipelineExecutions", None))?;
     let mut runs = Vec::new();
-    for s in summaries.pipeline_execution_summaries() {
-        let Some(id) = s.pipeline_execution_id() else {
+    for s in &summaries.pipeline_execution_summaries {
+        let Some(id) = s.pipeline_execution_id.as_deref() else {
             continue;
         };
         let (commit, message) = s
-            .source_revisions()
+            .source_revisions
             .first()
             .map(|r| {
                 (
-                    r.revision_id().map(str::to_owned),
-                    r.revision_summary().map(first_line),
+                    r.revision_id.clone(),
+                    r.revision_summary.as_deref().map(first_line),
                 )
             })
             .unwrap_or_default();
         runs.push(PipelineRun {
             execution_id: id.to_owned(),
-            status: s
-                .status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            started: s.start_time().map(rfc3339),
-            updated: s.last_update_time().map(rfc3339),
+            status: s.status.clone().unwrap_or_default(),
+            started: s.start_time.map(rfc3339),
+            updated: s.last_update_time.map(rfc3339),
             image_tag: commit.as_deref().map(image_tag),
             commit,
             message,
@@ -186,22 +182,21 @@ async fn stages_of(
     let mut details = Vec::new();
     let mut token: Option<String> = None;
     loop {
+        let request = cp::ListActionExecutions {
+            pipeline_name: pipeline.to_owned(),
+            filter: cp::ActionExecutionFilter {
+                pipeline_execution_id: execution.to_owned(),
+            },
+            next_token: token.take(),
+        };
         let page = ops
-            .codepipeline
-            .list_action_executions()
-            .pipeline_name(pipeline)
-            .filter(
-                ActionExecutionFilter::builder()
-                    .pipeline_execution_id(execution)
-                    .build(),
-            )
-            .set_next_token(token.take())
-            .send()
+            .api
+            .call(&request)
             .await
-            .map_err(|e| DeployError::aws("ListActionExecutions", None, e))?;
-        details.extend(page.action_execution_details().iter().cloned());
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            .map_err(|e| e.into_deploy("ListActionExecutions", None))?;
+        details.extend(page.action_execution_details);
+        match page.next_token {
+            Some(t) if !t.is_empty() => token = Some(t),
             _ => break,
         }
     }
@@ -210,23 +205,23 @@ async fn stages_of(
         .map(|stage| {
             let actions: Vec<_> = details
                 .iter()
-                .filter(|d| d.stage_name() == Some(stage.as_str()))
+                .filter(|d| d.stage_name.as_deref() == Some(stage.as_str()))
                 .collect();
             let started = actions
                 .iter()
-                .filter_map(|a| a.start_time())
-                .min_by(cmp_time);
+                .filter_map(|a| a.start_time)
+                .min_by(f64::total_cmp);
             let updated = actions
                 .iter()
-                .filter_map(|a| a.last_update_time())
-                .max_by(cmp_time);
+                .filter_map(|a| a.last_update_time)
+                .max_by(f64::total_cmp);
             StageRun {
                 name: stage.clone(),
-                status: stage_status(actions.iter().filter_map(|a| a.status())),
+                status: stage_status(actions.iter().filter_map(|a| a.status.as_deref())),
                 started: started.map(rfc3339),
                 updated: updated.map(rfc3339),
                 seconds: match (started, updated) {
-                    (Some(s), Some(u)) => Some(u.as_secs_f64() - s.as_secs_f64()),
+                    (Some(s), Some(u)) => Some(u - s),
                     _ => None,
                 },
             }
@@ -234,30 +229,17 @@ async fn stages_of(
         .collect())
 }
 
-fn cmp_time(
-    a: &&aws_smithy_types::DateTime,
-    b: &&aws_smithy_types::DateTime,
-) -> std::cmp::Ordering {
-    a.as_secs_f64().total_cmp(&b.as_secs_f64())
-}
-
 /// A stage's state from its actions': failed if one failed, running while
 /// one runs, abandoned if one was, succeeded when all did.
-fn stage_status<'a>(statuses: impl Iterator<Item = &'a ActionExecutionStatus>) -> Option<String> {
-    let all: Vec<&ActionExecutionStatus> = statuses.collect();
-    if all.is_empty() {
-        return None;
-    }
-    let rank = |s: &ActionExecutionStatus| match s {
-        ActionExecutionStatus::Failed => 0,
-        ActionExecutionStatus::InProgress => 1,
-        ActionExecutionStatus::Abandoned => 2,
-        ActionExecutionStatus::Succeeded => 3,
+fn stage_status<'a>(statuses: impl Iterator<Item = &'a str>) -> Option<String> {
+    let rank = |s: &str| match s {
+        "Failed" => 0,
+        "InProgress" => 1,
+        "Abandoned" => 2,
+        "Succeeded" => 3,
         _ => 4,
     };
-    all.into_iter()
-        .min_by_key(|s| rank(s))
-        .map(|s| s.as_str().to_owned())
+    statuses.min_by_key(|s| rank(s)).map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -281,19 +263,18 @@ mod tests {
 
     #[test]
     fn a_stage_fails_when_one_action_failed() {
-        use ActionExecutionStatus as S;
         assert_eq!(
-            stage_status([S::Succeeded, S::Failed].iter()).as_deref(),
+            stage_status(["Succeeded", "Failed"].into_iter()).as_deref(),
             Some("Failed")
         );
         assert_eq!(
-            stage_status([S::Succeeded, S::InProgress].iter()).as_deref(),
+            stage_status(["Succeeded", "InProgress"].into_iter()).as_deref(),
             Some("InProgress")
         );
         assert_eq!(
-            stage_status([S::Succeeded, S::Succeeded].iter()).as_deref(),
+            stage_status(["Succeeded", "Succeeded"].into_iter()).as_deref(),
             Some("Succeeded")
         );
-        assert_eq!(stage_status([].iter()), None);
+        assert_eq!(stage_status([].into_iter()), None);
     }
 }

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use apprun_blueprint::outputs::{IMAGE_TAG, SERVICE_ARN, SERVICE_URL};
 use apprun_blueprint::{EnvBlueprint, Stack, StackKind};
 use apprun_config::Compute;
-use aws_sdk_apprunner::types::OperationStatus;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::api::{ApiError, apprunner, ecr, ecs};
 use crate::clients::Clients;
 use crate::engine::{DeployOptions, DeployReport, deploy, describe_all};
 use crate::error::DeployError;
@@ -47,20 +47,19 @@ pub struct ReleaseReport {
 /// Logs in to the account's ECR registry: (registry host, `AWS:password`).
 pub async fn ecr_login(clients: &Clients) -> Result<(String, String), DeployError> {
     let out = clients
-        .ecr
-        .get_authorization_token()
-        .send()
+        .api
+        .call(&ecr::GetAuthorizationToken {})
         .await
-        .map_err(|e| DeployError::aws("GetAuthorizationToken", None, e))?;
+        .map_err(|e| e.into_deploy("GetAuthorizationToken", None))?;
     let data = out
-        .authorization_data()
+        .authorization_data
         .first()
         .ok_or_else(|| DeployError::Aws {
             operation: "GetAuthorizationToken",
             stack: None,
             message: "no authorization data returned".into(),
         })?;
-    let token = data.authorization_token().unwrap_or_default();
+    let token = data.authorization_token.as_deref().unwrap_or_default();
     let decoded = aws_smithy_types::base64::decode(token).map_err(|e| DeployError::Aws {
         operation: "GetAuthorizationToken",
         stack: None,
@@ -68,7 +67,8 @@ pub async fn ecr_login(clients: &Clients) -> Result<(String, String), DeployErro
     })?;
     let creds = String::from_utf8(decoded).unwrap_or_default();
     let registry = data
-        .proxy_endpoint()
+        .proxy_endpoint
+        .as_deref()
         .unwrap_or_default()
         .trim_start_matches("https://")
         .trim_start_matches("http://")
@@ -135,12 +135,10 @@ pub async fn health_check(url: &str, timeout: Duration, poll: Duration) -> Healt
     }
 }
 
-/// A failed SDK call as verification reports it: the operation and the
+/// A failed call as verification reports it: the operation and the
 /// service's own message.
-fn failed_call<E: std::error::Error + 'static>(
-    operation: &'static str,
-) -> impl FnOnce(E) -> String {
-    move |e| format!("{operation}: {}", crate::error::error_message(&e))
+fn failed_call(operation: &'static str) -> impl FnOnce(ApiError) -> String {
+    move |e| format!("{operation}: {e}")
 }
 
 /// What verification waits for on each backend, as the progress note says it.
@@ -216,36 +214,29 @@ async fn apprunner_look(
     service_arn: &str,
     timeout: Duration,
 ) -> Result<Look, String> {
+    let request = apprunner::ListOperations {
+        service_arn: service_arn.to_owned(),
+        max_results: Some(1),
+    };
     let out = clients
-        .apprunner
-        .list_operations()
-        .service_arn(service_arn)
-        .max_results(1)
-        .send()
+        .api
+        .call(&request)
         .await
         .map_err(failed_call("ListOperations"))?;
     // App Runner lists operations newest first.
-    let Some(op) = out.operation_summary_list().first() else {
+    let Some(op) = out.operation_summary_list.first() else {
         return Ok(Look::Done("NONE".to_owned()));
     };
-    let status = op.status().cloned();
+    let status = op.status.as_deref();
     Ok(match status {
-        Some(OperationStatus::Succeeded) => Look::Done("SUCCEEDED".to_owned()),
-        Some(
-            OperationStatus::Failed
-            | OperationStatus::RollbackSucceeded
-            | OperationStatus::RollbackFailed,
-        ) => {
-            let s = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
-            Look::Failed(format!(
-                "App Runner's {} operation ended {s} although CloudFormation reported success",
-                op.r#type().map(|t| t.as_str()).unwrap_or("latest")
-            ))
-        }
+        Some("SUCCEEDED") => Look::Done("SUCCEEDED".to_owned()),
+        Some(s @ ("FAILED" | "ROLLBACK_SUCCEEDED" | "ROLLBACK_FAILED")) => Look::Failed(format!(
+            "App Runner's {} operation ended {s} although CloudFormation reported success",
+            op.r#type.as_deref().unwrap_or("latest")
+        )),
         _ => Look::Going(format!(
             "App Runner's latest operation is still {:?} after {:?}",
-            status.map(|s| s.as_str().to_owned()),
-            timeout
+            status, timeout
         )),
     })
 }
@@ -274,23 +265,17 @@ pub async fn verify_service(
 
 /// The ECS Express service's current deployment.
 async fn ecs_look(clients: &Clients, service_arn: &str, timeout: Duration) -> Result<Look, String> {
-    use aws_sdk_ecs::types::ServiceDeploymentStatus;
     let Some(deployment) = ecs_current_deployment(clients, service_arn).await? else {
         return Ok(Look::Done("ACTIVE".to_owned()));
     };
-    Ok(match ecs_deployment_status(clients, &deployment).await? {
-        Some(ServiceDeploymentStatus::Successful) => Look::Done("SUCCESSFUL".to_owned()),
-        Some(
-            s @ (ServiceDeploymentStatus::RollbackSuccessful
-            | ServiceDeploymentStatus::RollbackFailed
-            | ServiceDeploymentStatus::Stopped),
-        ) => Look::Failed(format!(
-            "the ECS deployment ended {} although CloudFormation reported success",
-            s.as_str()
+    let status = ecs_deployment_status(clients, &deployment).await?;
+    Ok(match status.as_deref() {
+        Some("SUCCESSFUL") => Look::Done("SUCCESSFUL".to_owned()),
+        Some(s @ ("ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED" | "STOPPED")) => Look::Failed(format!(
+            "the ECS deployment ended {s} although CloudFormation reported success"
         )),
         other => Look::Going(format!(
-            "the ECS deployment is still {:?} after {timeout:?}",
-            other.map(|s| s.as_str().to_owned())
+            "the ECS deployment is still {other:?} after {timeout:?}"
         )),
     })
 }
@@ -301,43 +286,43 @@ async fn ecs_current_deployment(
     clients: &Clients,
     service_arn: &str,
 ) -> Result<Option<String>, String> {
-    use aws_sdk_ecs::types::ExpressGatewayServiceStatusCode as Code;
+    let request = ecs::DescribeExpressGatewayService {
+        service_arn: service_arn.to_owned(),
+    };
     let out = clients
-        .ecs
-        .describe_express_gateway_service()
-        .service_arn(service_arn)
-        .send()
+        .api
+        .call(&request)
         .await
         .map_err(failed_call("DescribeExpressGatewayService"))?;
-    let service = out.service();
+    let service = out.service;
     let code = service
-        .and_then(|s| s.status())
-        .and_then(|s| s.status_code())
-        .cloned();
-    if let Some(code @ (Code::Draining | Code::Inactive)) = code {
-        return Err(format!("the ECS Express service is {}", code.as_str()));
+        .as_ref()
+        .and_then(|s| s.status.as_ref())
+        .and_then(|s| s.status_code.as_deref());
+    if let Some(code @ ("DRAINING" | "INACTIVE")) = code {
+        return Err(format!("the ECS Express service is {code}"));
     }
-    Ok(service
-        .and_then(|s| s.current_deployment())
-        .map(str::to_owned))
+    Ok(service.and_then(|s| s.current_deployment))
 }
 
+/// The status of one ECS service deployment (`SUCCESSFUL`, `IN_PROGRESS`, …).
 async fn ecs_deployment_status(
     clients: &Clients,
     deployment: &str,
-) -> Result<Option<aws_sdk_ecs::types::ServiceDeploymentStatus>, String> {
+) -> Result<Option<String>, String> {
+    let request = ecs::DescribeServiceDeployments {
+        service_deployment_arns: vec![deployment.to_owned()],
+    };
     let deployments = clients
-        .ecs
-        .describe_service_deployments()
-        .service_deployment_arns(deployment)
-        .send()
+        .api
+        .call(&request)
         .await
         .map_err(failed_call("DescribeServiceDeployments"))?;
     Ok(deployments
-        .service_deployments()
-        .first()
-        .and_then(|d| d.status())
-        .cloned())
+        .service_deployments
+        .into_iter()
+        .next()
+        .and_then(|d| d.status))
 }
 
 /// The env's stacks other than the services that are not deployed yet (or
