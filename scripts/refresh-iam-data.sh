@@ -26,7 +26,7 @@ data = json.load(open(src))
 wanted = set("""apprunner ecs ecr iam s3 codebuild codecommit codepipeline codeconnections
 codestar-connections cloudformation logs events ec2 wafv2 elasticloadbalancing
 application-autoscaling sts kms dynamodb cloudwatch ssm secretsmanager sns sqs scheduler
-acm route53 servicediscovery""".split())
+acm route53 servicediscovery xray""".split())
 for f in glob.glob(os.path.join(schemas, "*.json")):
     for h in json.load(open(f)).get("handlers", {}).values():
         wanted.update(p.split(":")[0] for p in h.get("permissions", []))

@@ -34,14 +34,16 @@
 //! `waf = true` for an env with an ECS Express service, so nothing here
 //! reads `env.waf`.
 
-use apprun_config::{Config, Env, Ingress, Names, Service, Tier};
-use apprun_template::{Output, Resource, Template, Value, import, map, r#ref, sub};
+use apprun_config::{Config, Env, Ingress, Names, Service, ServiceSettings, Tier};
+use apprun_template::{Map, Output, Resource, Template, Value, import, map, r#ref, sub};
 
 use crate::iam::{ECS_EXECUTION_ROLE_EXPORT, ECS_INFRASTRUCTURE_ROLE_EXPORT, ECS_TASK_ROLE_EXPORT};
 use crate::network::ECS_TASK_SG_EXPORT;
 use crate::network::subnet_imports;
 use crate::outputs;
-use crate::service::{image_uri, runtime_env_vars, service_shell};
+use crate::service::{
+    container_secrets, image_uri, own_role_arn, service_env_vars, service_shell, settings,
+};
 use crate::tags::env_tags;
 
 /// Days the service's logs are kept.
@@ -51,9 +53,37 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
     let id = &config.system.id;
     let names = Names::new(id);
     let e = &env.name;
-    let s = &service.name;
     let mut t = service_shell(config, env, service, "ECS Express Mode");
+    t.resources
+        .insert("LogGroup".into(), log_group(config, env, service));
+    let settings = settings(config, env, service);
+    t.resources.insert(
+        "Service".into(),
+        Resource::new(
+            "AWS::ECS::ExpressGatewayService",
+            map! {
+                "ServiceName" => names.ecs_service(e, &service.name),
+                "ExecutionRoleArn" => execution_role_arn(config, env, service),
+                "InfrastructureRoleArn" => import(names.account_export(ECS_INFRASTRUCTURE_ROLE_EXPORT)),
+                "TaskRoleArn" => import(names.account_export(ECS_TASK_ROLE_EXPORT)),
+                // ECS units: 1024 per vCPU, MiB.
+                "Cpu" => env.cpu.0.to_string(),
+                "Memory" => env.memory.0.to_string(),
+                "HealthCheckPath" => service.health.path.as_str(),
+                "PrimaryContainer" => primary_container(config, env, service, &settings),
+                "NetworkConfiguration" => network_configuration(&names, env),
+                "ScalingTarget" => scaling_target(&settings),
+                "Tags" => env_tags(id, e),
+            },
+        ),
+    );
+    add_service_outputs(&mut t);
+    t
+}
 
+/// The tasks' subnets and security groups for the env's ingress (see the
+/// tier mapping above).
+fn network_configuration(names: &Names, env: &Env) -> Map {
     let (tier, groups) = match env.ingress {
         Ingress::Public => (
             Tier::Public,
@@ -63,46 +93,58 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
     };
     let groups: Vec<Value> = groups
         .into_iter()
-        .map(|g| import(names.env_export(e, g)))
+        .map(|g| import(names.env_export(&env.name, g)))
         .collect();
-    let subnets = subnet_imports(&names, env, tier);
-    t.resources
-        .insert("LogGroup".into(), log_group(config, env, service));
-    let env_vars = runtime_env_vars(id, e);
-    let scaling = &service.scaling;
-    t.resources.insert(
-        "Service".into(),
-        Resource::new(
-            "AWS::ECS::ExpressGatewayService",
-            map! {
-                "ServiceName" => names.ecs_service(e, s),
-                "ExecutionRoleArn" => import(names.account_export(ECS_EXECUTION_ROLE_EXPORT)),
-                "InfrastructureRoleArn" => import(names.account_export(ECS_INFRASTRUCTURE_ROLE_EXPORT)),
-                "TaskRoleArn" => import(names.account_export(ECS_TASK_ROLE_EXPORT)),
-                // ECS units: 1024 per vCPU, MiB.
-                "Cpu" => env.cpu.0.to_string(),
-                "Memory" => env.memory.0.to_string(),
-                "HealthCheckPath" => service.health.path.as_str(),
-                "PrimaryContainer" => map! {
-                    "Image" => image_uri(config, env, service),
-                    "ContainerPort" => service.port,
-                    "Environment" => env_vars,
-                    "AwsLogsConfiguration" => map! { "LogGroup" => r#ref("LogGroup"), "LogStreamPrefix" => s.as_str() },
-                },
-                "NetworkConfiguration" => map! {
-                    "Subnets" => subnets,
-                    "SecurityGroups" => groups,
-                },
-                "ScalingTarget" => map! {
-                    "MinTaskCount" => scaling.min_tasks,
-                    "MaxTaskCount" => scaling.max_tasks,
-                    "AutoScalingMetric" => scaling.on.metric(),
-                    "AutoScalingTargetValue" => scaling.target,
-                },
-                "Tags" => env_tags(id, e),
-            },
-        ),
-    );
+    map! {
+        "Subnets" => subnet_imports(names, env, tier),
+        "SecurityGroups" => groups,
+    }
+}
+
+/// A service with secrets (in an env of this account) pulls them with a
+/// role of its own; the others share the account's execution role.
+fn execution_role_arn(config: &Config, env: &Env, service: &Service) -> Value {
+    let (id, e, s) = (&config.system.id, &env.name, &service.name);
+    if config.runs_with_own_role(e, s) {
+        own_role_arn(id, e, s)
+    } else {
+        import(Names::new(id).account_export(ECS_EXECUTION_ROLE_EXPORT))
+    }
+}
+
+/// The container: image, port, variables, logs and secrets.
+fn primary_container(
+    config: &Config,
+    env: &Env,
+    service: &Service,
+    settings: &ServiceSettings,
+) -> Map {
+    let mut container = map! {
+        "Image" => image_uri(config, env, service),
+        "ContainerPort" => service.port,
+        "Environment" => service_env_vars(&config.system.id, &env.name, &settings.runtime.env),
+        "AwsLogsConfiguration" => map! { "LogGroup" => r#ref("LogGroup"), "LogStreamPrefix" => service.name.as_str() },
+    };
+    if !settings.runtime.secrets.is_empty() {
+        container.insert(
+            "Secrets".into(),
+            container_secrets(&settings.runtime.secrets).into(),
+        );
+    }
+    container
+}
+
+fn scaling_target(settings: &ServiceSettings) -> Map {
+    let scaling = &settings.scaling;
+    map! {
+        "MinTaskCount" => scaling.min_tasks,
+        "MaxTaskCount" => scaling.max_tasks,
+        "AutoScalingMetric" => scaling.on.metric(),
+        "AutoScalingTargetValue" => scaling.target,
+    }
+}
+
+fn add_service_outputs(t: &mut Template) {
     t.outputs.insert(
         outputs::SERVICE_ARN.into(),
         Output::new(
@@ -117,7 +159,6 @@ pub(crate) fn template(config: &Config, env: &Env, service: &Service) -> Templat
             sub("https://${Service.Endpoint}"),
         ),
     );
-    t
 }
 
 /// The service's log group, `/apprun/<system>/<env>/<service>`.

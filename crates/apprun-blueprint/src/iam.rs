@@ -6,10 +6,15 @@
 //! topology) but grant only what the pipeline does, on resources named after
 //! the system id.
 
-use apprun_config::{Config, Ingress, Names, SourceKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+use apprun_config::{
+    Compute, Config, Env, Ingress, Names, SecretRef, SecretStore, SourceKind, runtime_names,
+};
 use apprun_template::{Map, Output, Resource, Template, Value, get_att, map, r#ref, sub};
 
-use crate::policy::{allow, document, trust, with_condition};
+use crate::ids::pascal;
+use crate::policy::{allow, document, trust, with_condition, with_condition_values};
 use crate::tags::account_tags;
 
 pub(crate) const ACCESS_ROLE_EXPORT: &str = "AppRunnerAccessRoleArn";
@@ -38,7 +43,11 @@ const DYNAMODB_ACTIONS: &[&str] = &[
     "dynamodb:UpdateItem",
 ];
 
-pub(crate) fn template(config: &Config) -> Template {
+/// The IAM stack as deployed with `env`: the roles shared by every env,
+/// and the own roles of the envs in `env`'s account only (the stack has
+/// one name in every account; another account's roles would be created
+/// here, and deploying that account's envs would rewrite this one's).
+pub(crate) fn template(config: &Config, env: &Env) -> Template {
     let id = &config.system.id;
     let mut t = Template {
         description: Some(format!(
@@ -47,7 +56,8 @@ pub(crate) fn template(config: &Config) -> Template {
         ..Template::default()
     };
     add_app_runner_roles(&mut t, config);
-    add_pipeline_role(&mut t, config);
+    add_service_roles(&mut t, config, env);
+    add_pipeline_role(&mut t, config, env);
     add_role_exports(&mut t, config);
     t
 }
@@ -86,8 +96,199 @@ fn add_app_runner_roles(t: &mut Template, config: &Config) {
     );
 }
 
+/// A service in an env of `env`'s account that runs with a role of its own
+/// (see `Config::runs_with_own_role`): (env, service, compute, role name),
+/// envs in file order, services in env order.
+fn own_roles(config: &Config, env: &Env) -> Vec<(String, String, Compute, String)> {
+    let id = &config.system.id;
+    let mut out = Vec::new();
+    for e in config.envs_of_account(&env.name) {
+        for service in e.services.keys() {
+            let compute = config.services.get(service).map(|svc| svc.compute);
+            if let (true, Some(compute)) = (config.runs_with_own_role(&e.name, service), compute) {
+                let name = runtime_names::service_role(id, &e.name, service);
+                out.push((e.name.clone(), service.clone(), compute, name));
+            }
+        }
+    }
+    out
+}
+
+/// The names of the own roles of services on `compute` in `env`'s
+/// account, for `iam:PassRole`.
+fn own_role_names(config: &Config, env: &Env, compute: Compute) -> Vec<String> {
+    own_roles(config, env)
+        .into_iter()
+        .filter(|(_, _, c, _)| *c == compute)
+        .map(|(_, _, _, name)| name)
+        .collect()
+}
+
+/// One role per env and service that runs with its own (it reads secrets
+/// or writes traces in an env of this account), granted exactly that
+/// service's secrets in that env on top of what the shared role it
+/// replaces has (App Runner: the instance role's table access; ECS: the
+/// execution role's image pull and logs); an env without secrets or traces
+/// gets no grant of its own. Here rather than in the service stack: this
+/// stack is deployed by apprun only, so the pipeline role, which deploys
+/// the service stacks, needs no IAM write. Roles are shared by the envs of
+/// an account, so one role for all would let dev read prod's secrets.
+fn add_service_roles(t: &mut Template, config: &Config, env: &Env) {
+    let id = &config.system.id;
+    for (env, service, compute, name) in own_roles(config, env) {
+        let Some(settings) = config.service_settings(&env, &service) else {
+            continue;
+        };
+        let mut statements = secret_read_statements(&settings.runtime.secrets);
+        if settings.tracing {
+            statements.extend(xray_statements());
+        }
+        // IAM refuses a policy without statements.
+        let own: Option<Value> = (!statements.is_empty()).then(|| {
+            map! {
+                "PolicyName" => "secrets-and-traces",
+                "PolicyDocument" => document(statements.into_iter().map(Value::Map).collect()),
+            }
+            .into()
+        });
+        let mut props = match compute {
+            Compute::AppRunner => map! {
+                "RoleName" => name.as_str(),
+                "Description" => format!("Service {service} in env {env}: the instance role's permissions and its own secrets"),
+                "AssumeRolePolicyDocument" => trust(&["tasks.apprunner.amazonaws.com"]),
+                "Policies" => [Some(system_tables_policy(id)), own].into_iter().flatten().collect::<Vec<Value>>(),
+            },
+            Compute::EcsExpress => {
+                let mut m = map! {
+                    "RoleName" => name.as_str(),
+                    "Description" => format!("Service {service} in env {env}: the ECS execution role's permissions and its own secrets"),
+                    "AssumeRolePolicyDocument" => trust(&["ecs-tasks.amazonaws.com"]),
+                    "ManagedPolicyArns" => vec![sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")],
+                };
+                if let Some(own) = own {
+                    m.insert("Policies".into(), vec![own].into());
+                }
+                m
+            }
+        };
+        props.insert("Tags".into(), account_tags(id));
+        t.resources.insert(
+            format!("RunRole{}{}", pascal(&env), pascal(&service)),
+            Resource::new("AWS::IAM::Role", props),
+        );
+    }
+}
+
+/// Read access to exactly these secrets: `ssm:GetParameters` on each
+/// parameter, `secretsmanager:GetSecretValue` on each secret (a name or a
+/// partial ARN matches the secret's ARN with the 6 characters Secrets
+/// Manager appends), and `kms:Decrypt` on each named customer managed key
+/// only through the service that stores the value (`kms:ViaService`).
+pub(crate) fn secret_read_statements(secrets: &BTreeMap<String, SecretRef>) -> Vec<Map> {
+    let mut parameters = BTreeSet::new();
+    let mut secret_arns = BTreeSet::new();
+    // KMS key -> the services that decrypt with it, as `kms:ViaService` values.
+    let mut keys: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for s in secrets.values() {
+        let arn = secret_arn_pattern(s);
+        match s.store {
+            SecretStore::Ssm => parameters.insert(arn),
+            SecretStore::SecretsManager => secret_arns.insert(arn),
+        };
+        if let Some(key) = &s.kms_key {
+            let region = s.arn_region().unwrap_or("${AWS::Region}");
+            keys.entry(key)
+                .or_default()
+                .insert(format!("{}.{region}.${{AWS::URLSuffix}}", s.store.as_str()));
+        }
+    }
+    let as_values =
+        |set: BTreeSet<String>| -> Vec<Value> { set.into_iter().map(text_or_sub).collect() };
+    let mut out = Vec::new();
+    if !parameters.is_empty() {
+        out.push(allow(
+            "ReadParameters",
+            &["ssm:GetParameters"],
+            as_values(parameters),
+        ));
+    }
+    if !secret_arns.is_empty() {
+        out.push(allow(
+            "ReadSecrets",
+            &["secretsmanager:GetSecretValue"],
+            as_values(secret_arns),
+        ));
+    }
+    // Keys decrypted through the same services share a statement.
+    let mut by_via: BTreeMap<BTreeSet<String>, Vec<Value>> = BTreeMap::new();
+    for (key, via) in keys {
+        by_via.entry(via).or_default().push(Value::from(key));
+    }
+    for (i, (via, keys)) in by_via.into_iter().enumerate() {
+        let sid = if i == 0 {
+            "DecryptSecrets".to_owned()
+        } else {
+            format!("DecryptSecrets{}", i + 1)
+        };
+        out.push(with_condition_values(
+            allow(&sid, &["kms:Decrypt"], keys),
+            "StringEquals",
+            "kms:ViaService",
+            via.into_iter().map(text_or_sub).collect(),
+        ));
+    }
+    out
+}
+
+/// The IAM resource a secret is read as: its ARN, or this account's and
+/// region's ARN for a name; Secrets Manager names and partial ARNs end in
+/// `-??????` (the random suffix).
+fn secret_arn_pattern(s: &SecretRef) -> String {
+    let here = "arn:${AWS::Partition}";
+    match (s.store, s.is_arn()) {
+        (SecretStore::Ssm, true) => s.id.clone(),
+        (SecretStore::Ssm, false) => format!(
+            "{here}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter/{}",
+            s.id.trim_start_matches('/')
+        ),
+        (SecretStore::SecretsManager, true) if s.is_complete_secret_arn() => s.id.clone(),
+        (SecretStore::SecretsManager, true) => format!("{}-??????", s.id),
+        (SecretStore::SecretsManager, false) => format!(
+            "{here}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{}-??????",
+            s.id
+        ),
+    }
+}
+
+/// A literal string, or a `Sub` when it names pseudo parameters.
+fn text_or_sub(s: String) -> Value {
+    if s.contains("${") {
+        sub(s)
+    } else {
+        Value::from(s)
+    }
+}
+
+/// What App Runner's tracing needs from the instance role: the X-Ray write
+/// actions of the AWSXRayDaemonWriteAccess managed policy (App Runner's
+/// OpenTelemetry collector sends the traces with the instance role). They
+/// take no resources.
+fn xray_statements() -> Vec<Map> {
+    vec![allow(
+        "WriteTraces",
+        &[
+            "xray:GetSamplingRules",
+            "xray:GetSamplingStatisticSummaries",
+            "xray:GetSamplingTargets",
+            "xray:PutTelemetryRecords",
+            "xray:PutTraceSegments",
+        ],
+        vec!["*".into()],
+    )]
+}
+
 /// The pipeline's role, with its extra managed policies.
-fn add_pipeline_role(t: &mut Template, config: &Config) {
+fn add_pipeline_role(t: &mut Template, config: &Config, env: &Env) {
     let id = &config.system.id;
     let names = Names::new(id);
     t.resources.insert(
@@ -104,13 +305,13 @@ fn add_pipeline_role(t: &mut Template, config: &Config) {
                 ]),
                 "Policies" => vec![map! {
                     "PolicyName" => "pipeline-least-privilege",
-                    "PolicyDocument" => document(pipeline_statements(config)),
+                    "PolicyDocument" => document(pipeline_statements(config, env)),
                 }],
                 "Tags" => account_tags(id),
             },
         ),
     );
-    for p in pipeline_extra_policies(config) {
+    for p in pipeline_extra_policies(config, env) {
         t.resources.insert(
             p.logical.into(),
             Resource::new(
@@ -230,7 +431,7 @@ fn ecs_roles(config: &Config, t: &mut Template) {
 
 /// DynamoDB item access on the system's tables (`${id}*`): what the
 /// reference grants the running service, on either backend.
-fn system_tables_policy(id: &str) -> Value {
+pub(crate) fn system_tables_policy(id: &str) -> Value {
     map! {
         "PolicyName" => "dynamodb-system-tables",
         "PolicyDocument" => document(vec![allow(
@@ -280,11 +481,11 @@ const ECS_CLUSTER: &str = "default";
 /// project (build and verify) and by CloudFormation for the service stacks
 /// (the Deploy action passes it, and CloudFormation keeps using it for every
 /// later operation on those stacks, from the pipeline or from apprun).
-fn pipeline_statements(config: &Config) -> Vec<Value> {
+fn pipeline_statements(config: &Config, env: &Env) -> Vec<Value> {
     let mut s = artifact_statements(&config.system.id);
     s.extend(source_statements(config));
-    s.extend(build_statements(&config.system.id));
-    s.extend(apprunner_statements(config));
+    s.extend(build_statements(&config.system.id, !config.jobs.is_empty()));
+    s.extend(apprunner_statements(config, env));
     s.extend(waf_statements(&config.system.id));
     s.into_iter().map(Value::Map).collect()
 }
@@ -294,7 +495,7 @@ fn pipeline_statements(config: &Config) -> Vec<Value> {
 /// policies at 10,240 characters in all, which the ECS Express grants would
 /// exceed with a long system id, while each managed policy has 6,144 of its
 /// own.
-fn pipeline_extra_policies(config: &Config) -> Vec<ExtraPolicy> {
+fn pipeline_extra_policies(config: &Config, env: &Env) -> Vec<ExtraPolicy> {
     let id = &config.system.id;
     let mut extra = Vec::new();
     if config.uses(apprun_config::Compute::EcsExpress) {
@@ -302,7 +503,24 @@ fn pipeline_extra_policies(config: &Config) -> Vec<ExtraPolicy> {
             "PipelineEcsExpressPolicy",
             format!("{id}-pipeline-ecs-express"),
             "What the pipeline role needs to deploy and verify ECS Express services",
-            ecs_express_statements(id),
+            ecs_express_statements(id, &own_role_names(config, env, Compute::EcsExpress)),
+        ));
+    }
+    if uses_app_runner_configurations(config) {
+        extra.push(ExtraPolicy::new(
+            "PipelineAppRunnerConfigurationsPolicy",
+            format!("{id}-pipeline-apprunner-configurations"),
+            "What the pipeline role needs to manage App Runner auto scaling and observability configurations",
+            app_runner_configuration_statements(id),
+        ));
+    }
+    let jobs = crate::iam_jobs::pipeline_statements(config);
+    if !jobs.is_empty() {
+        extra.push(ExtraPolicy::new(
+            "PipelineJobsPolicy",
+            format!("{id}-pipeline-jobs"),
+            "What the pipeline role needs to deploy the job stacks",
+            jobs,
         ));
     }
     if config.envs.values().any(|e| e.ingress == Ingress::Private) {
@@ -407,7 +625,16 @@ fn source_statements(config: &Config) -> Vec<Map> {
 /// set (create, `wait change-set-create-complete` = DescribeChangeSet,
 /// describe, delete). CodePipeline's CloudFormation action creates and
 /// updates the service stacks.
-fn build_statements(id: &str) -> Vec<Map> {
+/// `with_jobs`: the pipeline's deploy stage also creates and updates the
+/// job stacks (`${id}-${env}-job-${name}`).
+fn build_statements(id: &str, with_jobs: bool) -> Vec<Map> {
+    let mut stacks = vec![
+        regional("cloudformation", &format!("stack/{id}-*-service-*/*")),
+        regional("cloudformation", &format!("stack/{id}-*-ecs-*/*")),
+    ];
+    if with_jobs {
+        stacks.push(regional("cloudformation", &format!("stack/{id}-*-job-*/*")));
+    }
     vec![
         allow(
             "Builds",
@@ -454,10 +681,7 @@ fn build_statements(id: &str) -> Vec<Map> {
                 "cloudformation:DescribeStacks",
                 "cloudformation:UpdateStack",
             ],
-            vec![
-                regional("cloudformation", &format!("stack/{id}-*-service-*/*")),
-                regional("cloudformation", &format!("stack/{id}-*-ecs-*/*")),
-            ],
+            stacks,
         ),
         // The reference lists ListStacks as a dependent action of
         // DescribeStacks; it has no resource-level permissions.
@@ -476,7 +700,7 @@ fn build_statements(id: &str) -> Vec<Map> {
 /// Granted whatever the config's compute: a stack this role once deployed is
 /// updated and deleted with it after the config stops using App Runner, and
 /// the IAM stack deploys before the service stacks do.
-fn apprunner_statements(config: &Config) -> Vec<Map> {
+fn apprunner_statements(config: &Config, env: &Env) -> Vec<Map> {
     let id = &config.system.id;
     let own = |kind: &str| regional("apprunner", &format!("{kind}/{id}-*"));
     let mut statements = vec![allow(
@@ -498,22 +722,82 @@ fn apprunner_statements(config: &Config) -> Vec<Map> {
             "apprunner:UpdateService",
             "apprunner:UpdateVpcIngressConnection",
         ],
-        vec![
-            own("service"),
-            own("vpcconnector"),
-            own("vpcingressconnection"),
-        ],
+        {
+            let mut resources = vec![
+                own("service"),
+                own("vpcconnector"),
+                own("vpcingressconnection"),
+            ];
+            // CreateService and UpdateService are also authorized on the
+            // auto scaling and observability configurations they name.
+            if uses_app_runner_configurations(config) {
+                resources.extend(app_runner_configurations(id));
+            }
+            resources
+        },
     )];
-    statements.extend(apprunner_side_statements(config));
+    statements.extend(apprunner_side_statements(config, env));
     statements
+}
+
+/// Whether any App Runner service has an auto scaling or observability
+/// configuration in some env. Like the ECS Express grants, these are given
+/// only to configs that use them: a config that drops the keys has
+/// CloudFormation delete the configurations in its cleanup phase, which
+/// then fails without failing the update and leaves the (free)
+/// configuration revision behind.
+fn uses_app_runner_configurations(config: &Config) -> bool {
+    config.envs.values().any(|e| {
+        e.services.iter().any(|(name, s)| {
+            config
+                .services
+                .get(name)
+                .is_some_and(|svc| svc.compute == Compute::AppRunner)
+                && (s.app_runner_scaling.is_some() || s.tracing)
+        })
+    })
+}
+
+/// The ARN patterns of this system's App Runner configurations.
+fn app_runner_configurations(id: &str) -> Vec<Value> {
+    ["autoscalingconfiguration", "observabilityconfiguration"]
+        .iter()
+        .map(|kind| regional("apprunner", &format!("{kind}/{id}-*")))
+        .collect()
+}
+
+/// The handlers of AWS::AppRunner::AutoScalingConfiguration and
+/// ::ObservabilityConfiguration (their schemas' `handlers.*.permissions`
+/// and `tagging.permissions`), on configurations named `${id}-…`.
+fn app_runner_configuration_statements(id: &str) -> Vec<Map> {
+    vec![allow(
+        "AppRunnerConfigurations",
+        &[
+            "apprunner:CreateAutoScalingConfiguration",
+            "apprunner:CreateObservabilityConfiguration",
+            "apprunner:DeleteAutoScalingConfiguration",
+            "apprunner:DeleteObservabilityConfiguration",
+            "apprunner:DescribeAutoScalingConfiguration",
+            "apprunner:DescribeObservabilityConfiguration",
+        ],
+        app_runner_configurations(id),
+    )]
 }
 
 /// App Runner, continued: what the Service's handlers have App Runner do
 /// with the caller's permissions (log groups, EventBridge rules, EC2
 /// lookups), passing the pipeline role, and the service-linked roles.
-fn apprunner_side_statements(config: &Config) -> Vec<Map> {
+fn apprunner_side_statements(config: &Config, env: &Env) -> Vec<Map> {
     let id = &config.system.id;
     let names = Names::new(id);
+    let mut app_runner_roles = vec![role(&names.access_role()), role(&names.instance_role())];
+    // The instance roles of services with secrets or tracing, in this
+    // account.
+    app_runner_roles.extend(
+        own_role_names(config, env, Compute::AppRunner)
+            .iter()
+            .map(|r| role(r)),
+    );
     let mut statements = vec![
         // The Service's create handler has App Runner create the service's
         // log groups (and their streams: IAM's `*` also spans the
@@ -555,11 +839,7 @@ fn apprunner_side_statements(config: &Config) -> Vec<Map> {
             vec!["*".into()],
         ),
         with_condition(
-            allow(
-                "PassAppRunnerRoles",
-                &["iam:PassRole"],
-                vec![role(&names.access_role()), role(&names.instance_role())],
-            ),
+            allow("PassAppRunnerRoles", &["iam:PassRole"], app_runner_roles),
             "StringEquals",
             "iam:PassedToService",
             APPRUNNER_PASSED_TO,
@@ -666,7 +946,7 @@ fn waf_statements(id: &str) -> Vec<Map> {
 /// Reference lists for Create/UpdateExpressGatewayService
 /// (ecs:RegisterTaskDefinition, iam:PassRole), and the Verify action's
 /// describe calls.
-fn ecs_express_statements(id: &str) -> Vec<Map> {
+fn ecs_express_statements(id: &str, own_roles: &[String]) -> Vec<Map> {
     let c = ECS_CLUSTER;
     let services = regional("ecs", &format!("service/{c}/{id}-*"));
     let mut statements = vec![
@@ -735,7 +1015,7 @@ fn ecs_express_statements(id: &str) -> Vec<Map> {
         ),
     ];
     statements.extend(ecs_unscoped_statements());
-    statements.extend(ecs_log_and_role_statements(id));
+    statements.extend(ecs_log_and_role_statements(id, own_roles));
     statements
 }
 
@@ -759,8 +1039,15 @@ fn ecs_unscoped_statements() -> Vec<Map> {
 
 /// ECS Express, continued: the service's log group, passing the ECS roles,
 /// and ECS's service-linked role.
-fn ecs_log_and_role_statements(id: &str) -> Vec<Map> {
+fn ecs_log_and_role_statements(id: &str, own_roles: &[String]) -> Vec<Map> {
     let ecs_role = |suffix: &str| role(&format!("{id}-ecs-{suffix}"));
+    let mut passed = vec![
+        ecs_role("execution"),
+        ecs_role("infrastructure"),
+        ecs_role("task"),
+    ];
+    // The execution roles of services with secrets (see `add_service_roles`).
+    passed.extend(own_roles.iter().map(|r| role(r)));
     vec![
         // The service's log group `/apprun/${id}/${env}/${service}`: every
         // permission the LogGroup handlers list that the reference scopes to a
@@ -801,15 +1088,7 @@ fn ecs_log_and_role_statements(id: &str) -> Vec<Map> {
             vec!["*".into()],
         ),
         with_condition(
-            allow(
-                "PassEcsRoles",
-                &["iam:PassRole"],
-                vec![
-                    ecs_role("execution"),
-                    ecs_role("infrastructure"),
-                    ecs_role("task"),
-                ],
-            ),
+            allow("PassEcsRoles", &["iam:PassRole"], passed),
             "StringEquals",
             "iam:PassedToService",
             &["ecs-tasks.amazonaws.com", "ecs.amazonaws.com"],

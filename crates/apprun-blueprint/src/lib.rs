@@ -8,7 +8,10 @@
 mod express;
 mod graph;
 mod iam;
+mod iam_jobs;
 mod ids;
+mod job;
+mod job_base;
 mod network;
 mod pipeline;
 mod policy;
@@ -24,7 +27,7 @@ use apprun_template::{Finding, Template};
 
 pub use graph::{GraphError, waves};
 pub use network::{Direction, SgRule, security_group_rules};
-pub use pipeline::{BUILD_IMAGE, buildspec, verify_buildspec};
+pub use pipeline::{BUILD_IMAGE, buildspec, jobs_buildspec, verify_buildspec};
 pub use prebuild::{BuildImage, GapKind, PrebuildGap, pipeline_prebuild_gaps};
 pub use repository::{PIPELINE_TEMPLATES_PREFIX, STAGING_PREFIX};
 
@@ -37,6 +40,11 @@ pub mod outputs {
     pub const SERVICE_ARN: &str = "ServiceArn";
     /// The service stack's output with the URL the service answers at.
     pub const SERVICE_URL: &str = "ServiceUrl";
+    /// The App Runner service stack's output naming the custom domain apprun
+    /// associated (only when the env's service has `domain`).
+    pub const CUSTOM_DOMAIN: &str = crate::service::CUSTOM_DOMAIN_OUTPUT;
+    /// The outputs of a job stack.
+    pub use crate::job::outputs as job;
 }
 
 /// Which part of the architecture a stack holds.
@@ -69,6 +77,14 @@ impl StackKind {
             StackKind::Job { name } => format!("job-{name}"),
             StackKind::Pipeline => "pipeline".into(),
         }
+    }
+
+    /// Whether the stack runs the image at an `ImageTag` parameter (a
+    /// service or a job): it needs an image in the repository to be
+    /// created, takes `--image-tag`, and the pipeline deploys it with the
+    /// tag it built.
+    pub fn takes_image(&self) -> bool {
+        matches!(self, StackKind::Service { .. } | StackKind::Job { .. })
     }
 
     /// Whether the stack is shared by all envs of an account.
@@ -132,7 +148,7 @@ pub fn synthesize(config: &Config, env_name: &str) -> Result<EnvBlueprint, Bluep
         Stack {
             kind: StackKind::Iam,
             name: names.iam_stack(),
-            template: iam::template(config),
+            template: iam::template(config, env),
         },
         Stack {
             kind: StackKind::Repository,
@@ -161,6 +177,15 @@ pub fn synthesize(config: &Config, env_name: &str) -> Result<EnvBlueprint, Bluep
                 apprun_config::Compute::AppRunner => service::template(config, env, service),
                 apprun_config::Compute::EcsExpress => express::template(config, env, service),
             },
+        });
+    }
+    for job in job::jobs_in(config, env) {
+        stacks.push(Stack {
+            kind: StackKind::Job {
+                name: job.name.clone(),
+            },
+            name: names.job_stack(env_name, &job.name),
+            template: job::template(config, env, job),
         });
     }
     let order = waves(&stacks)?;
@@ -215,6 +240,13 @@ impl EnvBlueprint {
 
     pub fn stack(&self, kind: &StackKind) -> Option<&Stack> {
         self.stacks.iter().find(|s| &s.kind == kind)
+    }
+
+    /// The stack of the job named `job`.
+    pub fn job_stack(&self, job: &str) -> Option<&Stack> {
+        self.stack(&StackKind::Job {
+            name: job.to_owned(),
+        })
     }
 
     /// The stack of the service named `service`, whatever its backend.

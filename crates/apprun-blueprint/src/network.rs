@@ -278,6 +278,7 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         ecs_public_egress(&mut t, id, e);
     }
     add_exports(&mut t, config, env, private_app_runner, public_ecs);
+    crate::job_base::add_jobs_base(&mut t, config, env);
     t
 }
 

@@ -4,7 +4,7 @@
 //! that tag).
 
 use apprun_config::{Config, Env, Ingress, Names, SourceKind, Tier};
-use apprun_template::{Output, Resource, Template, Value, get_att, import, map, r#ref, sub};
+use apprun_template::{Map, Output, Resource, Template, Value, get_att, import, map, r#ref, sub};
 
 use crate::iam::PIPELINE_ROLE_EXPORT;
 use crate::ids::pascal;
@@ -180,6 +180,35 @@ artifacts:
     )
 }
 
+/// The buildspec of an env's job-templates project: it copies the job
+/// stacks' templates (`JOB_STACKS`, staged by apprun in the artifact bucket
+/// like the service templates) into its output artifact, next to the
+/// `parameters.json` (the image tag) of the build it takes as input. Every
+/// service image of a run carries the same tag (the commit id), so that
+/// file pins every job stack. Nothing else is built; a template that is not
+/// staged fails the copy, and so the action, before any deploy.
+pub fn jobs_buildspec() -> String {
+    format!(
+        r#"version: 0.2
+env:
+  shell: bash
+phases:
+  build:
+    commands:
+      - |
+        set -euo pipefail
+        test -s {PARAMETERS_FILE} || {{ echo "no {PARAMETERS_FILE} in the build's output" >&2; exit 1; }}
+        for STACK in $JOB_STACKS; do
+          aws s3 cp "s3://$ARTIFACT_BUCKET/$TEMPLATES_PREFIX$STACK.yaml" "$STACK.yaml"
+        done
+artifacts:
+  files:
+    - '*.yaml'
+    - {PARAMETERS_FILE}
+"#
+    )
+}
+
 /// A command line for `bash -c` that runs exactly `argv` (each word quoted).
 fn shell_words(argv: &[String]) -> String {
     argv.iter()
@@ -298,7 +327,6 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
     let id = &config.system.id;
     let names = Names::new(id);
     let e = &env.name;
-    let pipeline_name = names.pipeline(e);
     let role = import(names.account_export(PIPELINE_ROLE_EXPORT));
     let mut t = Template {
         description: Some(format!(
@@ -308,45 +336,15 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         )),
         ..Template::default()
     };
-    let source = source_action(config, env);
-    let mut builds = Vec::new();
-    let mut deploys = Vec::new();
-    let mut verifies = Vec::new();
-    for service in config.services.values() {
-        let [build, deploy, verify] = service_actions(&mut t, config, env, service, &role);
-        builds.push(Value::Map(build));
-        deploys.push(Value::Map(deploy));
-        verifies.push(Value::Map(verify));
-    }
-    let mut stages = vec![
-        map! { "Name" => "Source", "Actions" => vec![Value::Map(source)] },
-        map! { "Name" => "Build", "Actions" => builds },
-    ];
-    if env.approval {
-        stages.push(map! {
-            "Name" => "Approval",
-            "Actions" => vec![Value::Map(action(
-                "Approval",
-                "Approval",
-                "Manual",
-                map! { "CustomData" => format!("Please review the change set in the build log before it deploys to {e}.") }.into(),
-                &[],
-                &[],
-            ))],
-        });
-    }
-    // Verify runs after the deploy actions of the same stage (RunOrder 2).
-    deploys.extend(verifies);
-    stages.push(map! { "Name" => "Deploy", "Actions" => deploys });
-
+    let stages = stages(&mut t, config, env, &role);
     t.resources.insert(
         "Pipeline".into(),
         Resource::new(
             "AWS::CodePipeline::Pipeline",
             map! {
-                "Name" => pipeline_name.as_str(),
+                "Name" => names.pipeline(e).as_str(),
                 "PipelineType" => "V2",
-                "RoleArn" => role.clone(),
+                "RoleArn" => role,
                 "ArtifactStore" => map! {
                     "Type" => "S3",
                     "Location" => import(names.env_export(e, "ArtifactBucketName")),
@@ -357,7 +355,6 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
             },
         ),
     );
-
     if config.source.kind == SourceKind::CodeCommit {
         add_push_trigger(&mut t, config, env);
     }
@@ -366,6 +363,55 @@ pub(crate) fn template(config: &Config, env: &Env) -> Template {
         Output::new("Pipeline name", r#ref("Pipeline")),
     );
     t
+}
+
+/// Source, Build, the optional Approval and Deploy; adds the build and
+/// verify projects the actions run to `t`.
+fn stages(t: &mut Template, config: &Config, env: &Env, role: &Value) -> Vec<Map> {
+    let source = source_action(config, env);
+    let mut builds = Vec::new();
+    let mut deploys = Vec::new();
+    let mut verifies = Vec::new();
+    for service in config.services.values() {
+        let [build, deploy, verify] = service_actions(t, config, env, service, role);
+        builds.push(Value::Map(build));
+        deploys.push(Value::Map(deploy));
+        verifies.push(Value::Map(verify));
+    }
+    let jobs = job_actions(t, config, env, role);
+    if let Some((build, _)) = &jobs {
+        builds.push(Value::Map(build.clone()));
+    }
+    let mut stages = vec![
+        map! { "Name" => "Source", "Actions" => vec![Value::Map(source)] },
+        map! { "Name" => "Build", "Actions" => builds },
+    ];
+    if env.approval {
+        stages.push(approval_stage(&env.name));
+    }
+    // Verify runs after the deploy actions of the same stage (RunOrder 2).
+    deploys.extend(verifies);
+    // The jobs deploy beside the services (RunOrder 1), listed last.
+    if let Some((_, job_deploys)) = jobs {
+        deploys.extend(job_deploys.into_iter().map(Value::Map));
+    }
+    stages.push(map! { "Name" => "Deploy", "Actions" => deploys });
+    stages
+}
+
+/// The manual approval before `e` deploys.
+fn approval_stage(e: &str) -> Map {
+    map! {
+        "Name" => "Approval",
+        "Actions" => vec![Value::Map(action(
+            "Approval",
+            "Approval",
+            "Manual",
+            map! { "CustomData" => format!("Please review the change set in the build log before it deploys to {e}.") }.into(),
+            &[],
+            &[],
+        ))],
+    }
 }
 
 /// Where the pipeline takes the code from: CodeCommit, or GitHub through a
@@ -481,6 +527,80 @@ fn service_actions(
     );
 
     [build, deploy, verify]
+}
+
+/// The env's jobs (none: nothing): a project that gathers their templates
+/// after the primary service's build (Build stage, RunOrder 2), and one
+/// deploy action per job beside the services' (the same image tag, with the
+/// same CloudFormation role).
+fn job_actions(
+    t: &mut Template,
+    config: &Config,
+    env: &Env,
+    role: &Value,
+) -> Option<(apprun_template::Map, Vec<apprun_template::Map>)> {
+    let jobs = crate::job::jobs_in(config, env);
+    let primary = config.primary_service()?;
+    if jobs.is_empty() {
+        return None;
+    }
+    let id = &config.system.id;
+    let names = Names::new(id);
+    let e = &env.name;
+    let stacks: Vec<String> = jobs.iter().map(|j| names.job_stack(e, &j.name)).collect();
+    t.resources.insert(
+        "JobTemplatesProject".into(),
+        codebuild_project(
+            names.job_templates_project(e),
+            format!("Gathers the job templates of {e} with the image tag of the build"),
+            role,
+            jobs_buildspec(),
+            plain_vars(&[
+                (
+                    "ARTIFACT_BUCKET",
+                    import(names.env_export(e, "ArtifactBucketName")),
+                ),
+                ("TEMPLATES_PREFIX", PIPELINE_TEMPLATES_PREFIX.into()),
+                ("JOB_STACKS", stacks.join(" ").into()),
+            ]),
+            false,
+            10,
+            env_tags(id, e),
+            None,
+        ),
+    );
+    let input = format!("Build{}", pascal(&primary.name));
+    let mut gather = action(
+        "Jobs",
+        "Build",
+        "CodeBuild",
+        map! { "ProjectName" => r#ref("JobTemplatesProject") }.into(),
+        &[&input],
+        &["Jobs"],
+    );
+    gather.insert("RunOrder".into(), Value::Int(2));
+    let deploys = jobs
+        .iter()
+        .zip(&stacks)
+        .map(|(job, stack)| {
+            action(
+                &format!("Deploy-job-{}", job.name),
+                "Deploy",
+                "CloudFormation",
+                map! {
+                    "ActionMode" => "CREATE_UPDATE",
+                    "StackName" => stack.as_str(),
+                    "TemplatePath" => format!("Jobs::{stack}.yaml"),
+                    "TemplateConfiguration" => format!("Jobs::{PARAMETERS_FILE}"),
+                    "RoleArn" => role.clone(),
+                }
+                .into(),
+                &["Jobs"],
+                &[],
+            )
+        })
+        .collect();
+    Some((gather, deploys))
 }
 
 /// The verify project of a service and its action, after the deploy

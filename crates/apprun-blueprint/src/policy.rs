@@ -36,6 +36,20 @@ pub(crate) fn with_condition(
     statement
 }
 
+/// Adds a `Condition` block whose values may be intrinsics (e.g. `Sub`).
+pub(crate) fn with_condition_values(
+    mut statement: Map,
+    operator: &str,
+    key: &str,
+    values: Vec<Value>,
+) -> Map {
+    statement.insert(
+        "Condition".into(),
+        map! { operator => map! { key => values } }.into(),
+    );
+    statement
+}
+
 /// A trust policy letting the given service principals assume a role.
 pub(crate) fn trust(services: &[&str]) -> Value {
     let principals: Vec<Value> = services.iter().map(|s| Value::from(*s)).collect();

@@ -1,5 +1,6 @@
 //! What the synthesized stacks must allow and connect on a real account
-//! (issue 9's defects), asserted on the templates of the three configs.
+//! (issue 9's defects), asserted on the templates of the shipped config and
+//! the fixtures.
 //!
 //! The pipeline role's statements are evaluated here the way IAM matches
 //! them (Allow statements only, `*`/`?` wildcards, actions case-insensitive,
@@ -20,6 +21,7 @@ const CONFIGS: &[&str] = &[
     "apprun.toml",
     "fixtures/express.toml",
     "fixtures/shop-api.toml",
+    "fixtures/runtime.toml",
 ];
 
 fn root() -> PathBuf {
@@ -261,9 +263,11 @@ fn app_runner_roles_may_be_passed_with_both_passed_to_service_values() {
 
 // Defect 5: iam:GetRole sat in statements conditioned on
 // iam:PassedToService, a key GetRole never carries, so it was never allowed.
-// No handler of the deployed resource types and no buildspec command calls
-// GetRole (the permission proof models both), so the fix is to grant it
-// nowhere, and never under that condition.
+// No handler of the service and pipeline resource types and no buildspec
+// command calls GetRole (the permission proof models both), so it is
+// granted only where a handler reads a role: the ECS task definitions of
+// jobs (their handlers read the task and execution roles), on the jobs'
+// roles only, and never under that condition.
 #[test]
 fn get_role_is_never_granted_under_a_passed_to_service_condition() {
     for (c, bp) in every_env() {
@@ -285,10 +289,33 @@ fn get_role_is_never_granted_under_a_passed_to_service_condition() {
                 c.system.id
             );
         }
-        assert!(
-            !role.names_action("iam:GetRole"),
-            "no need justifies iam:GetRole"
-        );
+        for st in &role.statements {
+            let names_get_role = strings(st.get("Action").unwrap()).iter().any(|a| {
+                a.as_str()
+                    .is_some_and(|a| a.eq_ignore_ascii_case("iam:GetRole"))
+            });
+            if !names_get_role {
+                continue;
+            }
+            assert!(
+                !c.jobs.is_empty(),
+                "{}: no need justifies iam:GetRole",
+                c.system.id
+            );
+            for r in strings(st.get("Resource").unwrap()) {
+                let text = match r {
+                    Value::Fn(f) => match f.as_ref() {
+                        Intrinsic::Sub { template, .. } => template.clone(),
+                        other => format!("{other:?}"),
+                    },
+                    other => other.as_str().unwrap_or_default().to_owned(),
+                };
+                assert!(
+                    text.ends_with(&format!("role/{}-*-jobs-*", c.system.id)),
+                    "iam:GetRole beyond the jobs' roles: {text}"
+                );
+            }
+        }
     }
 }
 
@@ -673,6 +700,7 @@ const NO_RESOURCE_LEVEL: &[&str] = &[
     "ec2:DescribeVpcEndpoints",
     "ec2:DescribeVpcs",
     "ecr:GetAuthorizationToken",
+    "ecs:DeregisterTaskDefinition",
     "ecs:DescribeTaskDefinition",
     "logs:CreateLogDelivery",
     "logs:DeleteIndexPolicy",

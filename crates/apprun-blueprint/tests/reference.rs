@@ -328,6 +328,13 @@ fn export_names_are_the_references() {
         "PublicSecurityGroup",
         "ProtectSecurityGroup",
         "PrivateSecurityGroup",
+        // The shipped config's scheduled job: the env's jobs cluster and roles,
+        // and the job's invoke role and dead-letter queue.
+        "JobsCluster",
+        "JobsTaskRoleArn",
+        "JobsExecutionRoleArn",
+        "JobDailyAnalysisInvokeRoleArn",
+        "JobDailyAnalysisDeadLetterQueueArn",
     ]
     .iter()
     .map(|x| format!("apprunner-nuxt3-stg-{x}"))
@@ -813,6 +820,7 @@ fn stacks_deploy_in_waves_from_their_imports() {
                 "apprunner-nuxt3-iam"
             ],
             vec![
+                "apprunner-nuxt3-dev-job-daily-analysis",
                 "apprunner-nuxt3-dev-pipeline",
                 "apprunner-nuxt3-dev-service-web"
             ],

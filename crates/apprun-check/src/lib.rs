@@ -101,22 +101,34 @@ pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) ->
 }
 
 /// Gives each finding the file, stack and line of the template it belongs
-/// to, indexing a template's lines once, and only when it has findings.
+/// to, indexing a template's lines once (only for the paths its findings
+/// name), and only when it has findings.
 fn placed(inputs: &[Input<'_>], found: Vec<(usize, Finding)>) -> Vec<Finding> {
-    let mut lines: Vec<Option<Option<lines::LineIndex>>> = inputs.iter().map(|_| None).collect();
+    let lines: Vec<Option<lines::LineIndex>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(at, input)| {
+            let mut wanted = found
+                .iter()
+                .filter(|(i, f)| *i == at && f.line.is_none())
+                .map(|(_, f)| f.path.as_str())
+                .peekable();
+            wanted.peek()?;
+            let text = input.text.as_deref()?;
+            Some(lines::LineIndex::new(text, wanted))
+        })
+        .collect();
     found
         .into_iter()
         .map(|(at, mut f)| {
             let input = &inputs[at];
-            let index =
-                lines[at].get_or_insert_with(|| input.text.as_deref().map(lines::LineIndex::new));
             f.file = input.file.clone();
             f.stack = input.stack.clone();
             // A line the parser already knows (a duplicate key, a parse note) wins
             // over the path's line: it points at the exact place.
             f.line = f
                 .line
-                .or_else(|| index.as_ref().and_then(|l| l.line_of(&f.path)));
+                .or_else(|| lines[at].as_ref().and_then(|l| l.line_of(&f.path)));
             f
         })
         .collect()

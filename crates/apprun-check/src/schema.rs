@@ -769,10 +769,17 @@ mod tests {
             assert!(is_known_type(name));
         }
         assert!(is_known_type("AWS::Lambda::Url") && !is_known_type("AWS::EC2::Vpc"));
-        assert!(schema_of("AWS::SQS::Queue").is_none(), "not vendored whole");
-        let sqs = property_schema("AWS::SQS::Queue").unwrap();
-        assert!(sqs["properties"]["QueueName"].is_object());
-        assert!(attributes_of("AWS::SQS::Queue").unwrap().contains("Arn"));
+        assert!(
+            schema_of("AWS::DynamoDB::Table").is_none(),
+            "not vendored whole"
+        );
+        let table = property_schema("AWS::DynamoDB::Table").unwrap();
+        assert!(table["properties"]["TableName"].is_object());
+        assert!(
+            attributes_of("AWS::DynamoDB::Table")
+                .unwrap()
+                .contains("Arn")
+        );
         assert!(is_serverless_type("AWS::Serverless::Function"));
         assert!(!is_serverless_type("AWS::Lambda::Function"));
         let attrs = attributes_of("AWS::AppRunner::Service").unwrap();

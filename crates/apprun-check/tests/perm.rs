@@ -445,13 +445,15 @@ fn config(rel: &str) -> Config {
     Config::load(&path).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-/// The permission findings of every env of the three configs.
+/// The permission findings of every env of the shipped config and the fixtures.
 fn shipped_findings() -> Vec<(String, Finding)> {
     let mut out = Vec::new();
     for rel in [
         "apprun.toml",
         "fixtures/express.toml",
         "fixtures/shop-api.toml",
+        "fixtures/runtime.toml",
+        "crates/apprun-blueprint/tests/fixtures/jobs.toml",
     ] {
         let cfg = config(rel);
         for env in cfg.envs.keys() {
@@ -488,4 +490,321 @@ fn the_proof_names_file_line_and_role_of_each_finding() {
         assert!(f.line.is_some(), "{env}: {f:?}");
         assert!(f.stack.is_some(), "{env}: {f:?}");
     }
+}
+
+/// A service that reads secrets and traces, with its roles in the same
+/// template; `GRANTS` is the instance role's and the execution role's
+/// statements (YAML flow text).
+const RUNNING: &str = r#"
+Resources:
+  Instance:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: web-run
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement: [{Effect: Allow, Principal: {Service: tasks.apprunner.amazonaws.com}, Action: sts:AssumeRole}]
+      Policies:
+        - PolicyName: own
+          PolicyDocument: {Version: '2012-10-17', Statement: GRANTS}
+  Execution:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: api-run
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement: [{Effect: Allow, Principal: {Service: ecs-tasks.amazonaws.com}, Action: sts:AssumeRole}]
+      ManagedPolicyArns: [!Sub 'arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy']
+      Policies:
+        - PolicyName: own
+          PolicyDocument: {Version: '2012-10-17', Statement: GRANTS}
+  Tracing:
+    Type: AWS::AppRunner::ObservabilityConfiguration
+    Properties:
+      ObservabilityConfigurationName: web
+      TraceConfiguration: {Vendor: AWSXRAY}
+  Web:
+    Type: AWS::AppRunner::Service
+    Properties:
+      ServiceName: web
+      SourceConfiguration:
+        ImageRepository:
+          ImageIdentifier: public.ecr.aws/nginx/nginx:latest
+          ImageRepositoryType: ECR_PUBLIC
+          ImageConfiguration:
+            RuntimeEnvironmentSecrets:
+              - {Name: DB_PASSWORD, Value: /web/db-password}
+              - {Name: TOKEN, Value: !Sub 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:web/api:token::'}
+      InstanceConfiguration: {InstanceRoleArn: !GetAtt Instance.Arn}
+      ObservabilityConfiguration:
+        ObservabilityEnabled: true
+        ObservabilityConfigurationArn: !GetAtt Tracing.ObservabilityConfigurationArn
+  Api:
+    Type: AWS::ECS::ExpressGatewayService
+    Properties:
+      ServiceName: api
+      ExecutionRoleArn: !GetAtt Execution.Arn
+      InfrastructureRoleArn: arn:aws:iam::111122223333:role/infrastructure
+      PrimaryContainer:
+        Image: public.ecr.aws/nginx/nginx:latest
+        Secrets:
+          - {Name: SEED, ValueFrom: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:api/seed-AbC123:key::'}
+          - {Name: CACHE_URL, ValueFrom: 'arn:aws:ssm:eu-west-1:111122223333:parameter/api/cache-url'}
+"#;
+
+/// Every statement the two running roles need.
+const RUNNING_GRANTS: &[&str] = &[
+    "{Sid: Parameters, Effect: Allow, Action: [ssm:GetParameters], Resource: ['arn:aws:ssm:eu-west-1:111122223333:parameter/web/db-password', 'arn:aws:ssm:eu-west-1:111122223333:parameter/api/cache-url']}",
+    "{Sid: Secrets, Effect: Allow, Action: [secretsmanager:GetSecretValue], Resource: ['arn:aws:secretsmanager:eu-west-1:111122223333:secret:web/api-??????', 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:api/seed-AbC123']}",
+    "{Sid: Traces, Effect: Allow, Action: [xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSamplingRules, xray:GetSamplingTargets, xray:GetSamplingStatisticSummaries], Resource: '*'}",
+];
+
+/// The APR-PERM-001 messages of the running services with these grants.
+fn running_errors(grants: &[String]) -> Vec<String> {
+    let text = RUNNING.replace("GRANTS", &format!("[{}]", grants.join(", ")));
+    let t = parse_template(&text).unwrap();
+    let inputs = [Input {
+        file: "app.yaml".into(),
+        stack: Some("app".into()),
+        template: &t,
+        text: Some(text.clone()),
+    }];
+    check(&inputs, &ctx(), None)
+        .findings
+        .into_iter()
+        .filter(|f| f.rule == "APR-PERM-001")
+        .map(|f| f.message)
+        .collect()
+}
+
+#[test]
+fn running_services_need_exactly_their_secrets_and_the_trace_writes() {
+    let all: Vec<String> = RUNNING_GRANTS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(running_errors(&all), Vec::<String>::new());
+
+    // Without the parameter grant: App Runner's instance role (a name is a
+    // parameter of the service's account and region) and ECS's execution
+    // role (before the container starts) cannot read theirs.
+    let errors = running_errors(&all[1..]);
+    assert!(
+        errors.iter().any(|e| e.contains("instance role")
+            && e.contains(
+                "ssm:GetParameters on arn:aws:ssm:eu-west-1:111122223333:parameter/web/db-password"
+            )
+            && e.contains("variable DB_PASSWORD")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("execution role")
+            && e.contains(
+                "ssm:GetParameters on arn:aws:ssm:eu-west-1:111122223333:parameter/api/cache-url"
+            )),
+        "{errors:#?}"
+    );
+
+    // A secret named without its suffix is read as NAME-?????? (the six
+    // characters Secrets Manager appends): a grant on the bare name does
+    // not cover it; a JSON key reads the same secret.
+    let mut bare = all.clone();
+    bare[1] = bare[1].replace("web/api-??????", "web/api");
+    let errors = running_errors(&bare);
+    assert!(
+        errors.iter().any(|e| e.contains(
+            "secretsmanager:GetSecretValue on arn:aws:secretsmanager:eu-west-1:111122223333:secret:web/api-??????"
+        )),
+        "{errors:#?}"
+    );
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+
+    // Tracing with X-Ray: every write of AWSXRayDaemonWriteAccess, by the
+    // instance role only (the ECS service does not trace).
+    let errors = running_errors(&all[..2]);
+    assert_eq!(errors.len(), 5, "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.contains("instance role") && e.contains("xray:")),
+        "{errors:#?}"
+    );
+}
+
+/// The fixture's synthesized stacks with one statement (by Sid) removed
+/// from the run role named `role`: the proof names what is missing.
+fn fixture_without(env: &str, role: &str, sid: &str) -> Vec<String> {
+    config_without("fixtures/runtime.toml", env, role, sid)
+        .into_iter()
+        .map(|(_, message)| message)
+        .collect()
+}
+
+/// The APR-PERM-001 findings, as (logical id of the role, message), of a
+/// config's env whose role named `role` lacks its statement `sid`.
+fn config_without(rel: &str, env: &str, role: &str, sid: &str) -> Vec<(String, String)> {
+    let cfg = config(rel);
+    let mut bp = synthesize(&cfg, env).unwrap();
+    let mut removed = false;
+    for s in &mut bp.stacks {
+        for r in s.template.resources.values_mut() {
+            if r.properties.get("RoleName").and_then(|v| v.as_str()) != Some(role) {
+                continue;
+            }
+            let Some(apprun_template::Value::List(policies)) = r.properties.get_mut("Policies")
+            else {
+                continue;
+            };
+            for p in policies {
+                let Some(apprun_template::Value::Map(doc)) = (match p {
+                    apprun_template::Value::Map(m) => m.get_mut("PolicyDocument"),
+                    _ => None,
+                }) else {
+                    continue;
+                };
+                if let Some(apprun_template::Value::List(stmts)) = doc.get_mut("Statement") {
+                    let before = stmts.len();
+                    stmts.retain(|s| s.get("Sid").and_then(|v| v.as_str()) != Some(sid));
+                    removed |= stmts.len() < before;
+                }
+            }
+        }
+    }
+    assert!(removed, "{role} has no statement {sid}");
+    check_env(&cfg, &bp, None)
+        .findings
+        .into_iter()
+        .filter(|f| f.rule == "APR-PERM-001")
+        .map(|f| (f.logical_id, f.message))
+        .collect()
+}
+
+/// Whether one of `errors` is on the role `id` and says who cannot make
+/// `call` (the action and the start of its resource).
+fn names(errors: &[(String, String)], id: &str, who: &str, call: &str) -> bool {
+    errors
+        .iter()
+        .any(|(at, m)| at == id && m.contains(who) && m.contains(&format!("cannot {call}")))
+}
+
+#[test]
+fn what_starts_a_job_and_what_reads_its_secrets_must_be_allowed() {
+    const JOBS: &str = "crates/apprun-blueprint/tests/fixtures/jobs.toml";
+    let task_definition = "arn:aws:ecs:eu-west-1:{AccountId}:task-definition/jobsys-prod-job";
+    let cluster = "ecs:cluster=arn:aws:ecs:eu-west-1:{AccountId}:cluster/jobsys-prod-jobs";
+    // The schedule's, the EventBridge rule's and the pipe's role without RunTask.
+    for (job, who) in [
+        ("nightly", "EventBridge Scheduler (schedule Trigger)"),
+        ("ingest", "EventBridge (rule Trigger, target 0)"),
+        ("notify", "EventBridge Pipes (pipe Trigger)"),
+    ] {
+        let id = format!("Job{}{}InvokeRole", job[..1].to_uppercase(), &job[1..]);
+        let errors = config_without(
+            JOBS,
+            "prod",
+            &format!("jobsys-prod-job-{job}"),
+            "RunJobTask",
+        );
+        let call = format!("ecs:RunTask on {task_definition}-{job}:*");
+        assert!(names(&errors, &id, who, &call), "{job}: {errors:#?}");
+        assert!(
+            errors
+                .iter()
+                .any(|(_, m)| m.contains(&call) && m.contains(cluster)),
+            "{job}: {errors:#?}"
+        );
+    }
+    // Without PassRole: both roles the task definition names, to ECS tasks.
+    let errors = config_without(JOBS, "prod", "jobsys-prod-job-nightly", "PassJobRoles");
+    for passed in ["jobsys-prod-jobs-task", "jobsys-prod-jobs-execution"] {
+        let call = format!("iam:PassRole on arn:aws:iam::{{AccountId}}:role/{passed}");
+        assert!(
+            names(&errors, "JobNightlyInvokeRole", "Scheduler", &call),
+            "{passed}: {errors:#?}"
+        );
+    }
+    assert!(
+        errors.iter().all(|(_, m)| !m.contains("iam:PassRole")
+            || m.contains("iam:passedtoservice=ecs-tasks.amazonaws.com")),
+        "{errors:#?}"
+    );
+    // The schedule's dead letters go out with the schedule's role.
+    let errors = config_without(JOBS, "prod", "jobsys-prod-job-nightly", "DeadLetters");
+    assert!(
+        names(
+            &errors,
+            "JobNightlyInvokeRole",
+            "Scheduler",
+            "sqs:SendMessage on arn:aws:sqs:eu-west-1:{AccountId}:jobsys-prod-job-nightly-dlq"
+        ),
+        "{errors:#?}"
+    );
+    // The pipe reads its inbox queue: each of the three SQS actions.
+    let errors = config_without(JOBS, "prod", "jobsys-prod-job-notify", "ReadInbox");
+    for action in [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ] {
+        let call =
+            format!("{action} on arn:aws:sqs:eu-west-1:{{AccountId}}:jobsys-prod-job-notify-inbox");
+        assert!(
+            names(
+                &errors,
+                "JobNotifyInvokeRole",
+                "Pipes (pipe Trigger)",
+                &call
+            ),
+            "{action}: {errors:#?}"
+        );
+    }
+    // The jobs' execution role reads the nightly job's parameter.
+    let errors = config_without(JOBS, "prod", "jobsys-prod-jobs-execution", "ReadParameters");
+    assert!(
+        names(
+            &errors,
+            "JobsExecutionRole",
+            "ECS (task definition TaskDefinition, execution role)",
+            "ssm:GetParameters on arn:aws:ssm:eu-west-1:{AccountId}:parameter/jobsys/db-password"
+        ),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn a_run_role_missing_a_grant_of_the_fixture_is_an_error() {
+    let errors = fixture_without("prod", "runtime-demo-prod-web-run", "ReadSecrets");
+    // Each Secrets Manager secret of web in prod, as IAM names it: the ARN
+    // as given, or a name with the six characters Secrets Manager appends.
+    let cfg = config("fixtures/runtime.toml");
+    let settings = cfg.service_settings("prod", "web").unwrap();
+    let secrets: Vec<String> = settings
+        .runtime
+        .secrets
+        .values()
+        .filter(|s| s.store == apprun_config::SecretStore::SecretsManager)
+        .map(|s| match s.id.split_once(":secret:") {
+            Some((_, name)) => name.to_owned(),
+            None => format!("{}-??????", s.id),
+        })
+        .collect();
+    assert_eq!(secrets.len(), 3, "{secrets:?}");
+    for secret in &secrets {
+        assert!(
+            errors.iter().any(|e| e.contains("instance role")
+                && e.contains("secretsmanager:GetSecretValue")
+                && e.contains(&format!(":secret:{secret}: "))),
+            "{secret}: {errors:#?}"
+        );
+    }
+    let errors = fixture_without("prod", "runtime-demo-prod-api-run", "ReadParameters");
+    assert!(
+        errors.iter().any(|e| e.contains("execution role")
+            && e.contains("ssm:GetParameters on arn:aws:ssm:eu-west-1:123456789012:parameter/runtime-demo/cache-url")),
+        "{errors:#?}"
+    );
+    let errors = fixture_without("prod", "runtime-demo-prod-web-run", "WriteTraces");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("xray:PutTraceSegments on *")),
+        "{errors:#?}"
+    );
 }

@@ -1,5 +1,5 @@
 //! Generated mutations of every policy apprun synthesizes: for every env of
-//! the three configs and every Allow statement of every policy, drop each
+//! the shipped config and the fixtures and every Allow statement of every policy, drop each
 //! action in turn, narrow each resource, drop each statement that allows
 //! iam:PassRole, and change each iam:PassedToService value. The proof must
 //! then report a new APR-PERM-001 error naming the missing action. A
@@ -7,7 +7,10 @@
 //! privilege): the test lists them all.
 //!
 //! Not mutated: the application's own permissions (App Runner instance role,
-//! ECS task role), which no template says the application needs.
+//! ECS task role, and the system-tables policy the per-service run roles
+//! carry over from the instance role), which no template says the
+//! application needs. The run roles' secret reads and X-Ray writes are
+//! mutated: the service's template says it reads those secrets and traces.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -18,7 +21,10 @@ use apprun_config::Config;
 use apprun_template::{Format, Intrinsic, Template, Value};
 
 /// Roles that hold the application's own permissions.
-const APPLICATION_ROLES: &[&str] = &["AppRunnerInstanceRole", "EcsTaskRole"];
+const APPLICATION_ROLES: &[&str] = &["AppRunnerInstanceRole", "EcsTaskRole", "JobsTaskRole"];
+/// Inline policies (by name) that hold the application's own permissions
+/// in a role that also holds needs of the backend.
+const APPLICATION_POLICIES: &[&str] = &["dynamodb-system-tables"];
 
 /// Mutations (label fragments) that no modelled need notices, kept on
 /// purpose, with the reason.
@@ -38,6 +44,10 @@ const NEEDED_BEYOND_THE_TEMPLATES: &[(&str, &str)] = &[
     (
         "statement EcsTagOnCreate",
         "Express creates the default cluster and the service's task definitions with the service's tags, which IAM authorizes as ecs:TagResource on each new resource; the proof derives tag-on-create only for the resource a template declares",
+    ),
+    (
+        "statement DecryptSecrets",
+        "a secret's customer managed KMS key is a property of the SSM parameter or Secrets Manager secret, which the templates do not declare (the config's kms_key names it); with the AWS managed key no identity-policy grant is needed, so the proof cannot derive the need",
     ),
     (
         "statement EcsServiceLinkedRole",
@@ -80,7 +90,13 @@ fn sites(stacks: &[(String, String, Template)]) -> Vec<Site> {
             match r.kind.as_str() {
                 "AWS::IAM::Role" if !APPLICATION_ROLES.contains(&id.as_str()) => {
                     if let Some(Value::List(p)) = r.properties.get("Policies") {
-                        out.extend((0..p.len()).map(|n| (i, id.clone(), Some(n))));
+                        let backend = p.iter().enumerate().filter(|(_, policy)| {
+                            policy
+                                .get("PolicyName")
+                                .and_then(Value::as_str)
+                                .is_none_or(|name| !APPLICATION_POLICIES.contains(&name))
+                        });
+                        out.extend(backend.map(|(n, _)| (i, id.clone(), Some(n))));
                     }
                 }
                 "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => out.push((i, id.clone(), None)),
@@ -323,6 +339,8 @@ fn every_weakened_policy_is_reported_and_every_grant_is_needed() {
         "apprun.toml",
         "fixtures/express.toml",
         "fixtures/shop-api.toml",
+        "fixtures/runtime.toml",
+        "crates/apprun-blueprint/tests/fixtures/jobs.toml",
     ]
     .iter()
     .flat_map(|rel| {

@@ -30,6 +30,8 @@ Exit codes:
        uncommitted changes, a question answered no or not asked (no terminal, no --yes),
        nothing to act on (no approval pending, a service or pipeline not deployed yet)
   5    a tool apprun needs is missing or cannot run (image builder, git)
+  6    a job ran and failed: `apprun job run` or `job local`, whose command exited
+       with a code other than 0 (that code is in the message)
   130  interrupted by Ctrl-C (AWS keeps going with what had started)";
 
 #[derive(Debug, Parser)]
@@ -287,6 +289,7 @@ only with --remove-old. Then set `compute` in apprun.toml to the new backend.")]
   apprun logs --env prod --service web --since 15m --filter ERROR
   apprun logs --env dev --follow                 # new lines as they come, until Ctrl-C
   apprun logs --env dev --build                  # the pipeline's last build of each service
+  apprun logs --env dev --job daily-analysis --since 2d   # a job's runs, one stream per run
   apprun logs --env dev --output json | jq -r .message
 
 One line per event: time (UTC), log stream, message. On a terminal, messages that are
@@ -307,6 +310,17 @@ no --yes). An approval answered meanwhile or expired (CodePipeline waits 7 days)
 reported as such (exit 1); nothing is changed then.")]
     Approve(ApproveArgs),
 
+    /// Run a job now and follow it, list jobs and their last runs, or run one locally.
+    #[command(after_help = "Examples:
+  apprun job run --env dev daily-analysis       # run it on ECS now, follow it to its exit code
+  apprun job list --env prod                    # triggers, last runs, failures waiting
+  apprun job local --env dev daily-analysis     # its command on this machine
+
+A job is a [jobs.NAME] of apprun.toml: the image of a service, run on a schedule or
+an event. `apprun job run` exits with 0 when the job's command exited 0, 6 when it
+exited with another code.")]
+    Job(crate::commands::job::JobArgs),
+
     /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = "Examples:
   apprun completions bash > ~/.local/share/bash-completion/completions/apprun
@@ -326,6 +340,9 @@ pub struct LogsArgs {
     /// The pipeline's last CodeBuild build instead of the service.
     #[arg(long)]
     pub build: bool,
+    /// A job's logs instead of the service's: every run (one stream per run) in its log group.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["service", "build"])]
+    pub job: Option<String>,
     /// Keep printing new events until Ctrl-C.
     #[arg(long, short = 'f')]
     pub follow: bool,
@@ -414,6 +431,12 @@ pub struct LocalArgs {
     /// Run the image in a container, or the service's `local` command.
     #[arg(long, value_enum, default_value_t = LocalVia::Auto)]
     pub via: LocalVia,
+    /// Read the service's secrets (SSM Parameter Store, Secrets Manager) and pass them to
+    /// it; their values are never printed. Without it they are left unset.
+    #[arg(long)]
+    pub secrets: bool,
+    #[command(flatten, next_help_heading = "AWS options")]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

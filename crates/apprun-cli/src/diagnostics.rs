@@ -45,6 +45,8 @@ pub enum Failure {
     Refused(String),
     /// Ctrl-C before the command finished.
     Interrupted(String),
+    /// A job ran and its command exited with a code other than 0.
+    JobFailed(String),
     /// An AWS-side failure, with what to do next when the error alone does
     /// not say it.
     Deploy {
@@ -97,6 +99,7 @@ impl Failure {
             Failure::Image { error, .. } => image_exit_code(error),
             Failure::Refused(_) => exit::REFUSED,
             Failure::Interrupted(_) => exit::INTERRUPTED,
+            Failure::JobFailed(_) => exit::JOB_FAILED,
             Failure::Deploy { error, .. } => deploy_exit_code(error),
             Failure::WithResult { failure, .. } => failure.exit_code(),
         }
@@ -116,7 +119,7 @@ impl Failure {
                 format!("internal error in the blueprint (please report): {e}")
             }
             Failure::Usage(m) | Failure::Service(m) | Failure::Refused(m) => m.clone(),
-            Failure::Interrupted(m) => m.clone(),
+            Failure::Interrupted(m) | Failure::JobFailed(m) => m.clone(),
             Failure::Io { what, error } => format!("{what}: {error}"),
             Failure::CheckFailed { env, report } => format!(
                 "`apprun check --env {env}` found {} errors; nothing was deployed",
@@ -362,6 +365,7 @@ pub fn kind_name(code: u8) -> &'static str {
         exit::IO => "io",
         exit::REFUSED => "refused",
         exit::TOOL => "tool",
+        exit::JOB_FAILED => "job-failed",
         exit::INTERRUPTED => "interrupted",
         _ => "error",
     }

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => commands::migrate::run(&ctx, args),
         Command::Logs(args) => commands::logs::run(&ctx, args),
         Command::Approve(args) => commands::approve::run(&ctx, args),
+        Command::Job(args) => commands::job::run(&ctx, args),
     };
     match result {
         Ok(code) => code,
@@ -117,6 +118,9 @@ pub(crate) mod exit {
     pub const REFUSED: u8 = 4;
     /// A tool apprun needs (image builder, git) is missing or cannot run.
     pub const TOOL: u8 = 5;
+    /// A job ran (`apprun job run`, `job local`) and its command exited
+    /// with a code other than 0.
+    pub const JOB_FAILED: u8 = 6;
     /// Ctrl-C.
     pub const INTERRUPTED: u8 = 130;
 }

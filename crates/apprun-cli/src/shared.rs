@@ -235,14 +235,15 @@ pub(crate) fn deferred_services(
         .iter()
         .filter(|r| r.outcome == Outcome::Deferred)
         .map(|r| {
-            let service = s
+            let what = s
                 .bp
                 .stacks
                 .iter()
                 .find(|st| st.name == r.stack)
-                .and_then(|st| match &st.kind {
-                    StackKind::Service { name, .. } => Some(name.clone()),
-                    _ => None,
+                .map(|st| match &st.kind {
+                    StackKind::Job { name } => format!("job `{name}`"),
+                    StackKind::Service { name, .. } => format!("service `{name}`"),
+                    _ => String::new(),
                 })
                 .unwrap_or_default();
             let pipeline = if has_pipeline {
@@ -263,7 +264,7 @@ pub(crate) fn deferred_services(
             (
                 r.stack.clone(),
                 format!(
-                    "service `{service}` is not deployed yet (it needs an image, and none can be pushed before its repository exists): {pipeline}now, from this checkout: `apprun release --env {env}`"
+                    "{what} is not deployed yet (it needs an image, and none can be pushed before its repository exists): {pipeline}now, from this checkout: `apprun release --env {env}`"
                 ),
             )
         })

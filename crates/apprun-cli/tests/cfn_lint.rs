@@ -1,7 +1,8 @@
 //! Every synthesized template of every env passes the real cfn-lint with no
 //! error and no warning, for the shipped config and for a second config that
 //! uses what the reference does not (private ingress, WAF, GitHub, /16, two
-//! services), in YAML and in JSON.
+//! services), for the ECS Express fixture and for the fixture of issue 13's
+//! keys (env vars, secrets, scaling, tracing), in YAML and in JSON.
 //!
 //! Nothing is suppressed: cfn-lint runs with its default rules plus the
 //! informational ones (`--include-checks I`), and the test fails on any
@@ -66,6 +67,15 @@ fn second_config_yaml_passes_cfn_lint() {
 #[test]
 fn ecs_express_config_passes_cfn_lint() {
     lint_all("fixtures/express.toml", "yaml");
+}
+
+/// Issue 13's keys on both backends: env vars, secrets (SSM, Secrets
+/// Manager, JSON keys, a KMS key), auto scaling and observability
+/// configurations, the per-service run roles.
+#[test]
+fn runtime_keys_config_passes_cfn_lint() {
+    lint_all("fixtures/runtime.toml", "yaml");
+    lint_all("fixtures/runtime.toml", "json");
 }
 
 #[test]

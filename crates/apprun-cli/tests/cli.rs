@@ -37,6 +37,7 @@ fn synth_writes_every_stack_of_an_env() {
         [
             "apprun.manifest.json",
             "iam.yaml",
+            "job-daily-analysis.yaml",
             "network.yaml",
             "pipeline.yaml",
             "repository.yaml",
@@ -44,7 +45,7 @@ fn synth_writes_every_stack_of_an_env() {
         ]
     );
     assert!(
-        stderr(&o).contains("wrote 5 templates for dev"),
+        stderr(&o).contains("wrote 6 templates for dev"),
         "progress goes to stderr"
     );
     assert!(
@@ -66,7 +67,15 @@ fn synth_writes_every_stack_of_an_env() {
         })
         .collect();
     assert_eq!(waves[0], ("apprunner-nuxt3-dev-network".into(), 1));
-    assert_eq!(waves[4], ("apprunner-nuxt3-dev-service-web".into(), 2));
+    assert!(
+        waves.contains(&("apprunner-nuxt3-dev-service-web".into(), 2)),
+        "{waves:?}"
+    );
+    // The shipped scheduled job deploys in the services' wave.
+    assert!(
+        waves.contains(&("apprunner-nuxt3-dev-job-daily-analysis".into(), 2)),
+        "{waves:?}"
+    );
 }
 
 #[test]
@@ -79,7 +88,9 @@ fn synth_is_byte_for_byte_deterministic_and_replaces_its_own_output() {
     run("a");
     run("b");
     let a = files_in(&p.path().join("a"));
-    assert_eq!(a.len(), 16, "{a:?}");
+    // 6 templates and a manifest per env (the job is one of them).
+    assert_eq!(a.len(), 19, "{a:?}");
+    assert!(a.contains(&"dev/job-daily-analysis.yaml".to_owned()));
     assert!(a.contains(&"prod/service-web.yaml".to_owned()));
     for f in &a {
         assert_eq!(
@@ -120,7 +131,7 @@ fn synth_json_format() {
     assert!(o.status.success(), "{}", stderr(&o));
     let result: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(result["ok"], true);
-    assert_eq!(result["files"].as_array().unwrap().len(), 6);
+    assert_eq!(result["files"].as_array().unwrap().len(), 7);
     let net: serde_json::Value =
         serde_json::from_slice(&std::fs::read(p.path().join("j/network.json")).unwrap()).unwrap();
     assert_eq!(
@@ -224,7 +235,7 @@ fn plan_json_counts_stacks_subnets_and_rules() {
     let p = project();
     let o = apprun(p.path(), &["plan", "--env", "prod", "--output", "json"]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(json["stacks"].as_array().unwrap().len(), 5);
+    assert_eq!(json["stacks"].as_array().unwrap().len(), 6);
     assert_eq!(json["subnets"].as_array().unwrap().len(), 6);
     assert_eq!(json["security_group_rules"].as_array().unwrap().len(), 38);
     assert_eq!(json["services"][0]["cpu"], "2 vCPU");
@@ -235,7 +246,7 @@ fn check_passes_the_shipped_config_and_fails_broken_templates() {
     let p = project();
     let o = apprun(p.path(), &["check", "--env", "prod"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stderr(&o).contains("checked 5 templates: 0 errors"));
+    assert!(stderr(&o).contains("checked 6 templates: 0 errors"));
     std::fs::write(
         p.path().join("broken.yaml"),
         "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Ref Missing\n",

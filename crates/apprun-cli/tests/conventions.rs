@@ -131,7 +131,7 @@ fn exit_2_usage_unknown_stack_and_value_enums() {
     assert_eq!(doc["kind"], "usage");
     assert_eq!(
         doc["error"],
-        "stack ecs-web is not part of env `dev`; --stack takes one of: network, repository, iam, pipeline, service-web"
+        "stack ecs-web is not part of env `dev`; --stack takes one of: network, repository, iam, job-daily-analysis, pipeline, service-web"
     );
     // Closed sets are clap value enums: wrong values are usage errors.
     for args in [
@@ -263,6 +263,40 @@ fn exit_5_a_needed_tool_is_missing() {
 }
 
 #[test]
+fn exit_6_a_job_failed() {
+    let p = project_with_local(r#"["sh", "-c", "exit $1", "sh"]"#);
+    let path = p.path().join("apprun.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("\n[jobs.exit-three]\ncommand = [\"3\"]\nschedule = \"rate(1 day)\"\n");
+    std::fs::write(&path, text).unwrap();
+    let o = run(
+        p.path(),
+        &[
+            "job",
+            "local",
+            "--env",
+            "dev",
+            "exit-three",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    let doc = one_document(&o);
+    assert_eq!(doc["kind"], "job-failed");
+    assert_eq!(
+        doc["run"]["exit_code"], 3,
+        "the job's own code is in the document"
+    );
+    // The same job exiting 0 is a success.
+    let o = run(
+        p.path(),
+        &["job", "local", "--env", "dev", "exit-three", "--", "0"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
 fn exit_130_interrupted() {
     let p = project_with_local(r#"["sleep", "30"]"#);
     let port = free_port().to_string();
@@ -318,7 +352,11 @@ fn json_mode_puts_one_document_on_stdout_even_for_errors() {
     let doc = one_document(&o);
     assert_eq!(doc["kind"], "failed");
     assert_eq!(doc["exit_code"], 1);
-    assert_eq!(doc["findings"][0]["rule"], "APR-NET-001");
+    let first_error = doc["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["severity"] == "error"))
+        .map(|f| f["rule"].clone());
+    assert_eq!(first_error, Some("APR-NET-001".into()), "{doc}");
     // In text mode stdout stays empty: findings and the error go to stderr.
     let o = run(p.path(), &["deploy", "--env", "dev"]);
     assert_eq!(o.status.code(), Some(1));
@@ -366,7 +404,8 @@ fn image_tag_is_one_flag_with_the_old_spelling_hidden() {
 fn quiet_silences_progress_only() {
     let p = project();
     let o = run(p.path(), &["check", "--env", "dev"]);
-    assert!(stderr(&o).contains("checked 5 templates"), "{}", stderr(&o));
+    // iam, repository, network, the service, the job, the pipeline.
+    assert!(stderr(&o).contains("checked 6 templates"), "{}", stderr(&o));
     let o = run(p.path(), &["-q", "check", "--env", "dev"]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stderr(&o), "");
@@ -408,18 +447,23 @@ fn help_of_every_command() {
         "migrate",
         "logs",
         "approve",
+        "job",
+        "job run",
+        "job list",
+        "job local",
         "completions",
     ] {
-        let args: Vec<&str> = [command, "--help"]
-            .into_iter()
+        let args: Vec<&str> = command
+            .split(' ')
+            .chain(["--help"])
             .filter(|a| !a.is_empty())
             .collect();
         let o = run(p.path(), &args);
         assert_eq!(o.status.code(), Some(0));
         let name = if command.is_empty() {
-            "apprun"
+            "apprun".to_owned()
         } else {
-            command
+            command.replace(' ', "_")
         };
         insta::assert_snapshot!(format!("help_{name}"), stdout(&o));
     }
@@ -553,19 +597,22 @@ fn region_comes_from_the_flag_then_aws_region_then_aws_default_region_then_the_c
 #[test]
 fn aws_options_are_only_on_commands_that_call_aws() {
     let p = project();
-    for offline in ["synth", "plan", "check", "local", "diagram"] {
-        let help = stdout(&run(p.path(), &[offline, "--help"]));
+    for offline in ["synth", "plan", "check", "diagram", "job local"] {
+        let words: Vec<&str> = offline.split(' ').collect();
+        let help = stdout(&run(p.path(), &[words.as_slice(), &["--help"]].concat()));
         assert!(!help.contains("--region"), "{offline}: {help}");
         let o = run(
             p.path(),
-            &[offline, "--env", "dev", "--region", "eu-west-1"],
+            &[words.as_slice(), &["--env", "dev", "--region", "eu-west-1"]].concat(),
         );
         assert_eq!(o.status.code(), Some(2), "{offline} rejects --region");
     }
     for online in [
-        "deploy", "diff", "status", "destroy", "release", "migrate", "logs", "approve",
+        "deploy", "diff", "status", "destroy", "release", "migrate", "logs", "approve", "local",
+        "job run", "job list",
     ] {
-        let help = stdout(&run(p.path(), &[online, "--help"]));
+        let words: Vec<&str> = online.split(' ').collect();
+        let help = stdout(&run(p.path(), &[words.as_slice(), &["--help"]].concat()));
         assert!(
             help.contains("AWS options:\n      --profile <NAME>"),
             "{online}: {help}"

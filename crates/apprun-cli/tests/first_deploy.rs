@@ -13,6 +13,7 @@ mod common;
 use common::*;
 
 const SERVICE: &str = "apprunner-nuxt3-dev-service-web";
+const JOB: &str = "apprunner-nuxt3-dev-job-daily-analysis";
 const REPOSITORY: &str = "apprunner-nuxt3-dev";
 const BUCKET: &str = "apprunner-nuxt3-dev-temporary";
 
@@ -63,8 +64,21 @@ async fn first_deploy_without_a_tag_then_with_one_that_must_exist() {
         assert_eq!(outcome(&report, stack), "created", "{report}");
     }
     assert_eq!(outcome(&report, SERVICE), "deferred", "{report}");
-    let how = report["deferred"][0]["how"].as_str().unwrap();
-    assert_eq!(report["deferred"][0]["stack"], SERVICE);
+    // The shipped scheduled job runs the service's image: its stack waits
+    // for the image too, and is named as a job.
+    let deferred = report["deferred"].as_array().unwrap();
+    let entry = |stack: &str| deferred.iter().find(|d| d["stack"] == stack).cloned();
+    let job = entry(JOB).unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        job["how"]
+            .as_str()
+            .unwrap()
+            .starts_with("job `daily-analysis`"),
+        "{job}"
+    );
+    assert_eq!(outcome(&report, JOB), "deferred", "{report}");
+    let service = entry(SERVICE).unwrap_or_else(|| panic!("{report}"));
+    let how = service["how"].as_str().unwrap();
     assert!(
         how.contains("the pipeline apprunner-nuxt3-dev creates it on its first run")
             && how.contains("waits for manual approval")
@@ -72,9 +86,10 @@ async fn first_deploy_without_a_tag_then_with_one_that_must_exist() {
         "{how}"
     );
 
-    // The service template was staged before the pipeline stack's create:
-    // the iam, repository and network stacks come first (wave 1), then the
-    // upload, then exactly one CreateStack (the pipeline; the service is deferred).
+    // The service's and the job's templates were staged before the pipeline
+    // stack's create: the iam, repository and network stacks come first
+    // (wave 1), then the uploads, then exactly one CreateStack (the pipeline;
+    // the service and the job are deferred).
     let calls = api_calls(&report);
     let put = calls
         .iter()
@@ -91,8 +106,8 @@ async fn first_deploy_without_a_tag_then_with_one_that_must_exist() {
     assert_eq!((creates_before, creates_after), (3, 1), "{calls:?}");
     assert_eq!(
         calls.iter().filter(|c| *c == "S3:PutObject").count(),
-        1,
-        "one service template, staged once: {calls:?}"
+        2,
+        "the service's and the job's templates, each staged once: {calls:?}"
     );
 
     // The staged object is the service stack's synthesized template.
@@ -109,25 +124,18 @@ async fn first_deploy_without_a_tag_then_with_one_that_must_exist() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let synthesized = std::fs::read(out.path().join("t/service-web.yaml")).unwrap();
-    let config = moto.sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
-    let staged = s3
-        .get_object()
-        .bucket(BUCKET)
-        .key(format!("apprun/{SERVICE}.yaml"))
-        .send()
-        .await
-        .expect("the staged template exists")
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
-    assert_eq!(staged.as_ref(), synthesized.as_slice());
+    let staged_file = out.path().join("staged.yaml");
+    moto.aws(&[
+        "s3api",
+        "get-object",
+        "--bucket",
+        BUCKET,
+        "--key",
+        &format!("apprun/{SERVICE}.yaml"),
+        staged_file.to_str().unwrap(),
+    ]);
+    let staged = std::fs::read(&staged_file).expect("the staged template exists");
+    assert_eq!(staged, synthesized);
 
     // 2. The same deploy again, as text: nothing written, the service still
     //    deferred and how it will come on stderr.
@@ -170,15 +178,18 @@ async fn first_deploy_without_a_tag_then_with_one_that_must_exist() {
 
     // 4. Once the tag is pushed, the same deploy passes the check and goes on
     //    to the service stack, whose create moto cannot do (no App Runner).
-    let ecr = aws_sdk_ecr::Client::new(&config);
-    ecr.put_image()
-        .repository_name(REPOSITORY)
-        .image_tag("abc1234")
-        .image_manifest(MANIFEST)
-        .image_manifest_media_type("application/vnd.docker.distribution.manifest.v2+json")
-        .send()
-        .await
-        .expect("moto stores the image");
+    moto.aws(&[
+        "ecr",
+        "put-image",
+        "--repository-name",
+        REPOSITORY,
+        "--image-tag",
+        "abc1234",
+        "--image-manifest",
+        MANIFEST,
+        "--image-manifest-media-type",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]);
     let o = moto.apprun(
         p.path(),
         &[

@@ -1,6 +1,6 @@
 //! Every IAM policy apprun synthesizes (inline role policies,
 //! AWS::IAM::Policy and AWS::IAM::ManagedPolicy documents; trust policies
-//! excluded), for every env of the three configs, through the pinned
+//! excluded), for every env of the shipped config and the fixtures, through the pinned
 //! `parliament` (requirements-test.txt): no resource mismatch, unknown
 //! action, unknown prefix or similar finding, except for actions newer than
 //! parliament's data, listed below with the reason.
@@ -204,6 +204,7 @@ fn parliament_finds_nothing_wrong_in_any_synthesized_policy() {
         ("apprun.toml", "ap-northeast-1"),
         ("fixtures/express.toml", "us-east-1"),
         ("fixtures/shop-api.toml", "eu-west-1"),
+        ("fixtures/runtime.toml", "eu-west-1"),
     ] {
         let config = common::workspace().join(rel);
         let out = dir.path().join(rel.replace('/', "-"));

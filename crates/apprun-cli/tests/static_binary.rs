@@ -121,7 +121,7 @@ fn static_binary_prints_the_dev_plan() {
         "2     apprunner-nuxt3-dev-pipeline",
         "2     apprunner-nuxt3-dev-service-web",
         "Protect  ap-northeast-1c  10.0.0.128/26",
-        "Validation: 5 stacks, 0 findings",
+        "Validation: 6 stacks, 0 findings",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }

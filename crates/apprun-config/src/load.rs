@@ -19,6 +19,7 @@ use crate::spans::SpanIndex;
 use crate::subnets::{self, SubnetPlan};
 
 pub(crate) mod jobs;
+mod runtime;
 
 impl Config {
     /// Loads `apprun.toml` from `dir`.
@@ -177,7 +178,14 @@ impl Validator {
         let system = self.system(raw.system);
         let source = self.source(raw.source);
         let services = self.services(raw.services);
-        let envs = self.envs(raw.env, &services, &system.zones);
+        let mut raw_env = raw.env;
+        // `[env.NAME.services.SERVICE]` is validated once the services are.
+        let env_services = raw_env
+            .iter_mut()
+            .map(|(name, e)| (name.clone(), std::mem::take(&mut e.services)))
+            .collect();
+        let mut envs = self.envs(raw_env, &services, &system.zones);
+        self.env_services(&system.id, &mut envs, &services, env_services);
         let policy = self.policy(raw.policy, &envs);
         self.waf(&envs, &services);
         let jobs = self.jobs(raw.jobs, &services, &envs);
@@ -362,68 +370,116 @@ impl Validator {
         }
         let mut out = IndexMap::new();
         for (name, s) in raw {
-            let key = format!("services.{name}");
-            if !is_slug(&name, true) {
-                self.err_key(&key, format!("`{name}` is not a valid service name; use lowercase letters, digits and single hyphens, starting with a letter"));
-            }
-            let compute = Compute::parse(&s.compute).unwrap_or_else(|| {
-                let allowed: Vec<String> = Compute::ALL
-                    .iter()
-                    .map(|c| format!("\"{}\"", c.as_str()))
-                    .collect();
-                self.err(
-                    &format!("{key}.compute"),
-                    format!(
-                        "`{}` is not a compute backend; allowed: {}",
-                        s.compute,
-                        allowed.join(", ")
-                    ),
-                );
-                Compute::AppRunner
-            });
-            let port = match u16::try_from(s.port) {
-                Ok(p) if p > 0 => p,
-                _ => {
-                    self.err(
-                        &format!("{key}.port"),
-                        format!("{} is not a port; allowed: 1 to 65535", s.port),
-                    );
-                    0
-                }
-            };
-            if s.dockerfile.trim().is_empty() || Path::new(&s.dockerfile).is_absolute() {
-                self.err(
-                    &format!("{key}.dockerfile"),
-                    "give the Dockerfile's path relative to apprun.toml, e.g. \"Dockerfile\"",
-                );
-            }
-            let scaling = self.scaling(&key, compute, &s);
-            let release = self.release(&key, s.release);
-            let health = self.health(&key, s.health);
-            for (field, cmd) in [("prebuild", &s.prebuild), ("local", &s.local)] {
-                if cmd
-                    .as_ref()
-                    .is_some_and(|c| c.is_empty() || c[0].trim().is_empty())
-                {
-                    self.err(&format!("{key}.{field}"), "give the command as a list: program first, then its arguments, e.g. [\"scripts/build.sh\"]");
-                }
-            }
-            out.insert(
-                name.clone(),
-                Service {
-                    name,
-                    compute,
-                    port,
-                    dockerfile: s.dockerfile,
-                    health,
-                    prebuild: s.prebuild.unwrap_or_default(),
-                    local: s.local.unwrap_or_default(),
-                    scaling,
-                    release,
-                },
-            );
+            let service = self.service(name, s);
+            out.insert(service.name.clone(), service);
         }
         out
+    }
+
+    /// One `[services.NAME]` table, checked key by key.
+    fn service(&mut self, name: String, s: RawService) -> Service {
+        let key = format!("services.{name}");
+        if !is_slug(&name, true) {
+            self.err_key(&key, format!("`{name}` is not a valid service name; use lowercase letters, digits and single hyphens, starting with a letter"));
+        }
+        let compute = self.compute(&key, &s.compute);
+        let port = self.port(&key, s.port);
+        if s.dockerfile.trim().is_empty() || Path::new(&s.dockerfile).is_absolute() {
+            self.err(
+                &format!("{key}.dockerfile"),
+                "give the Dockerfile's path relative to apprun.toml, e.g. \"Dockerfile\"",
+            );
+        }
+        let tasks = TaskKeys {
+            min_tasks: s.min_tasks,
+            max_tasks: s.max_tasks,
+            scale_on: s.scale_on.clone(),
+            scale_target: s.scale_target,
+        };
+        let scaling = self.scaling(&key, compute, &tasks, None);
+        let service_runtime = crate::runtime::Runtime {
+            env: self.env_vars(&format!("{key}.env"), &s.env, compute),
+            secrets: self.secrets(&format!("{key}.secrets"), &s.secrets, compute),
+        };
+        self.runtime_overlap(
+            &format!("{key}.env"),
+            &format!("{key}.secrets"),
+            &service_runtime,
+        );
+        let instances = runtime::InstanceKeys {
+            min_instances: s.min_instances,
+            max_instances: s.max_instances,
+            max_concurrency: s.max_concurrency,
+        };
+        let app_runner_scaling = self.instances(&key, compute, instances, None);
+        let tracing = self.tracing(&key, compute, s.tracing.unwrap_or(false));
+        let release = self.release(&key, s.release);
+        let health = self.health(&key, s.health);
+        self.service_commands(&key, &s.prebuild, &s.local);
+        Service {
+            name,
+            compute,
+            port,
+            dockerfile: s.dockerfile,
+            health,
+            prebuild: s.prebuild.unwrap_or_default(),
+            local: s.local.unwrap_or_default(),
+            scaling,
+            release,
+            runtime: service_runtime,
+            app_runner_scaling,
+            tracing,
+        }
+    }
+
+    /// A service's `compute`; App Runner (after the error) when unknown.
+    fn compute(&mut self, key: &str, raw: &str) -> Compute {
+        Compute::parse(raw).unwrap_or_else(|| {
+            let allowed: Vec<String> = Compute::ALL
+                .iter()
+                .map(|c| format!("\"{}\"", c.as_str()))
+                .collect();
+            self.err(
+                &format!("{key}.compute"),
+                format!(
+                    "`{}` is not a compute backend; allowed: {}",
+                    raw,
+                    allowed.join(", ")
+                ),
+            );
+            Compute::AppRunner
+        })
+    }
+
+    /// A service's `port`; 0 (after the error) when out of range.
+    fn port(&mut self, key: &str, raw: i64) -> u16 {
+        match u16::try_from(raw) {
+            Ok(p) if p > 0 => p,
+            _ => {
+                self.err(
+                    &format!("{key}.port"),
+                    format!("{raw} is not a port; allowed: 1 to 65535"),
+                );
+                0
+            }
+        }
+    }
+
+    /// A service's `prebuild` and `local` commands: program first.
+    fn service_commands(
+        &mut self,
+        key: &str,
+        prebuild: &Option<Vec<String>>,
+        local: &Option<Vec<String>>,
+    ) {
+        for (field, cmd) in [("prebuild", prebuild), ("local", local)] {
+            if cmd
+                .as_ref()
+                .is_some_and(|c| c.is_empty() || c[0].trim().is_empty())
+            {
+                self.err(&format!("{key}.{field}"), "give the command as a list: program first, then its arguments, e.g. [\"scripts/build.sh\"]");
+            }
+        }
     }
 
     /// `[services.NAME.release]`: the same rules as the service's own keys,
@@ -486,21 +542,56 @@ impl Validator {
         }
     }
 
-    fn scaling(&mut self, key: &str, compute: Compute, s: &RawService) -> Scaling {
+    /// ECS Express task scaling: the service's keys (`base` = None), or an
+    /// env's keys over the service's `base`.
+    fn scaling(
+        &mut self,
+        key: &str,
+        compute: Compute,
+        s: &TaskKeys,
+        base: Option<&Scaling>,
+    ) -> Scaling {
+        if !compute.scales_by_tasks() {
+            self.task_keys_on_app_runner(key, s);
+        }
+        let on = self.scale_on(key, s, base);
+        // Without a valid metric the target cannot be judged.
+        let metric_known = on.is_some();
+        let on = on.unwrap_or(ScaleOn::Cpu);
+        let (min_tasks, max_tasks) = self.task_counts(key, s, base);
+        let target = self.scale_target(key, s, base, on, metric_known);
+        Scaling {
+            min_tasks,
+            max_tasks,
+            on,
+            target,
+        }
+    }
+
+    /// App Runner scales by concurrency: every task key given is an error.
+    fn task_keys_on_app_runner(&mut self, key: &str, s: &TaskKeys) {
         let given = [
             ("min_tasks", s.min_tasks.is_some()),
             ("max_tasks", s.max_tasks.is_some()),
             ("scale_on", s.scale_on.is_some()),
             ("scale_target", s.scale_target.is_some()),
         ];
-        if !compute.scales_by_tasks() {
-            for (field, set) in given {
-                if set {
-                    self.err(&format!("{key}.{field}"), format!("`{field}` applies to compute = \"ecs-express\"; App Runner scales by concurrency on its own"));
-                }
+        for (field, set) in given {
+            if set {
+                self.err(&format!("{key}.{field}"), format!("`{field}` applies to compute = \"ecs-express\"; App Runner scales by concurrency: use min_instances, max_instances and max_concurrency"));
             }
         }
-        let on = match s.scale_on.as_deref().unwrap_or("cpu") {
+    }
+
+    /// The scaling metric (the base's, or cpu, when not given); None (after
+    /// the error) when unknown.
+    fn scale_on(&mut self, key: &str, s: &TaskKeys, base: Option<&Scaling>) -> Option<ScaleOn> {
+        let base_on = match base.map(|b| b.on) {
+            Some(ScaleOn::Memory) => "memory",
+            Some(ScaleOn::Requests) => "requests",
+            _ => "cpu",
+        };
+        match s.scale_on.as_deref().unwrap_or(base_on) {
             "cpu" => Some(ScaleOn::Cpu),
             "memory" => Some(ScaleOn::Memory),
             "requests" => Some(ScaleOn::Requests),
@@ -508,10 +599,11 @@ impl Validator {
                 self.err(&format!("{key}.scale_on"), format!("`{other}` is not a scaling metric; allowed: \"cpu\", \"memory\", \"requests\""));
                 None
             }
-        };
-        // Without a valid metric the target cannot be judged.
-        let metric_known = on.is_some();
-        let on = on.unwrap_or(ScaleOn::Cpu);
+        }
+    }
+
+    /// `min_tasks` and `max_tasks` (each 1 to 1000, min not above max).
+    fn task_counts(&mut self, key: &str, s: &TaskKeys, base: Option<&Scaling>) -> (u32, u32) {
         let mut count = |field: &str, v: Option<i64>, default: u32| -> u32 {
             match v {
                 None => default,
@@ -525,16 +617,43 @@ impl Validator {
                 }
             }
         };
-        let min_tasks = count("min_tasks", s.min_tasks, 1);
-        let max_tasks = count("max_tasks", s.max_tasks, min_tasks.max(2));
+        let min_tasks = count("min_tasks", s.min_tasks, base.map_or(1, |b| b.min_tasks));
+        let max_tasks = count(
+            "max_tasks",
+            s.max_tasks,
+            base.map_or(min_tasks.max(2), |b| b.max_tasks),
+        );
         if min_tasks > max_tasks {
+            let field = if base.is_some() && s.max_tasks.is_none() {
+                "min_tasks"
+            } else {
+                "max_tasks"
+            };
             self.err(
-                &format!("{key}.max_tasks"),
+                &format!("{key}.{field}"),
                 format!("max_tasks ({max_tasks}) is below min_tasks ({min_tasks})"),
             );
         }
-        let default_target = if on == ScaleOn::Requests { 100 } else { 60 };
-        let target = match s.scale_target {
+        (min_tasks, max_tasks)
+    }
+
+    /// `scale_target` for metric `on`: a percentage for cpu and memory, a
+    /// request count for requests.
+    fn scale_target(
+        &mut self,
+        key: &str,
+        s: &TaskKeys,
+        base: Option<&Scaling>,
+        on: ScaleOn,
+        metric_known: bool,
+    ) -> u32 {
+        let default_target = match base {
+            // The env keeps the service's target unless it changes the metric.
+            Some(b) if b.on == on => b.target,
+            _ if on == ScaleOn::Requests => 100,
+            _ => 60,
+        };
+        match s.scale_target {
             None => default_target,
             Some(n) if on != ScaleOn::Requests && (1..=100).contains(&n) => n as u32,
             Some(n) if on == ScaleOn::Requests && n >= 1 => n as u32,
@@ -543,12 +662,6 @@ impl Validator {
                 self.err(&format!("{key}.scale_target"), format!("{n} is out of range; a cpu or memory target is a percentage from 1 to 100, a requests target at least 1"));
                 default_target
             }
-        };
-        Scaling {
-            min_tasks,
-            max_tasks,
-            on,
-            target,
         }
     }
 
@@ -646,6 +759,7 @@ impl Validator {
                 account: e.account,
                 ingress,
                 waf: e.waf,
+                services: IndexMap::new(),
             };
             out.insert(name, env);
         }
@@ -799,6 +913,14 @@ impl Validator {
             }
         }
     }
+}
+
+/// The ECS Express task scaling keys as written, on a service or an env.
+pub(crate) struct TaskKeys {
+    pub min_tasks: Option<i64>,
+    pub max_tasks: Option<i64>,
+    pub scale_on: Option<String>,
+    pub scale_target: Option<i64>,
 }
 
 fn compute_label(c: Compute) -> &'static str {

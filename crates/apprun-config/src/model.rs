@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 use ipnet::Ipv4Net;
 
 use crate::error::LoadError;
+use crate::runtime::{AppRunnerScaling, Runtime, ServiceSettings};
 use crate::size::{Cpu, Memory};
 use crate::subnets::SubnetPlan;
 
@@ -153,6 +154,13 @@ pub struct Service {
     pub scaling: Scaling,
     /// `[services.NAME.release]`: the workstation's build where it differs.
     pub release: ReleaseBuild,
+    /// `[services.NAME.env]` and `[services.NAME.secrets]`, before any
+    /// env's overrides (see [`Config::service_settings`]).
+    pub runtime: Runtime,
+    /// App Runner auto scaling from the service's own keys, when any is set.
+    pub app_runner_scaling: Option<AppRunnerScaling>,
+    /// `tracing` of the service's own keys.
+    pub tracing: bool,
 }
 
 /// The keys of `[services.NAME.release]`; each one given replaces the
@@ -232,6 +240,9 @@ pub struct Env {
     pub account: Option<String>,
     pub ingress: Ingress,
     pub waf: bool,
+    /// Every service's settings in this env (file order): the service's
+    /// keys with `[env.NAME.services.SERVICE]` over them.
+    pub services: IndexMap<String, ServiceSettings>,
 }
 
 impl Config {
@@ -242,6 +253,13 @@ impl Config {
             file: self.file.display().to_string(),
             available: self.envs.keys().cloned().collect(),
         })
+    }
+
+    /// What `service` runs with in `env`: its variables and secrets with
+    /// the env's over them, its domain, scaling and tracing. `None` for an
+    /// unknown env or service.
+    pub fn service_settings(&self, env: &str, service: &str) -> Option<&ServiceSettings> {
+        self.envs.get(env)?.services.get(service)
     }
 
     /// The first service declared: its image repository keeps the reference's

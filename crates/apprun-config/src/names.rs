@@ -18,6 +18,11 @@ pub enum NameKind {
     CodeBuildProject,
     Pipeline,
     WebAcl,
+    /// EventBridge Scheduler schedule, EventBridge rule or pipe name.
+    EventsName,
+    SqsQueue,
+    /// ECS cluster or task definition family.
+    EcsName,
 }
 
 impl NameKind {
@@ -34,6 +39,9 @@ impl NameKind {
             NameKind::CodeBuildProject => "CodeBuild project name",
             NameKind::Pipeline => "CodePipeline name",
             NameKind::WebAcl => "WAF web ACL name",
+            NameKind::EventsName => "EventBridge schedule, rule or pipe name",
+            NameKind::SqsQueue => "SQS queue name",
+            NameKind::EcsName => "ECS cluster or task definition family name",
         }
     }
 
@@ -50,6 +58,9 @@ impl NameKind {
             NameKind::CodeBuildProject => (2, 255),
             NameKind::Pipeline => (1, 100),
             NameKind::WebAcl => (1, 128),
+            NameKind::EventsName => (1, 64),
+            NameKind::SqsQueue => (1, 80),
+            NameKind::EcsName => (1, 255),
         }
     }
 
@@ -65,7 +76,10 @@ impl NameKind {
             NameKind::AppRunnerName
             | NameKind::EcsServiceName
             | NameKind::CodeBuildProject
-            | NameKind::WebAcl => c.is_ascii_alphanumeric() || matches!(c, '-' | '_'),
+            | NameKind::WebAcl
+            | NameKind::SqsQueue
+            | NameKind::EcsName => c.is_ascii_alphanumeric() || matches!(c, '-' | '_'),
+            NameKind::EventsName => c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
             NameKind::IamRole => c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
             NameKind::Pipeline => c.is_ascii_alphanumeric() || ".@-_".contains(c),
         }
@@ -214,6 +228,62 @@ impl<'a> Names<'a> {
         format!("{}-{env}", self.id)
     }
 
+    /// `${id}-${env}-job-${job}`: the job's stack, and the name of its
+    /// task definition family, schedule (or rule, or pipe), topic and
+    /// invoke role, so that each is found from the job's name alone.
+    pub fn job_stack(&self, env: &str, job: &str) -> String {
+        format!("{}-{env}-job-{job}", self.id)
+    }
+    pub fn job_family(&self, env: &str, job: &str) -> String {
+        self.job_stack(env, job)
+    }
+    /// The schedule, EventBridge rule or pipe that starts the job.
+    pub fn job_trigger(&self, env: &str, job: &str) -> String {
+        self.job_stack(env, job)
+    }
+    /// The role the trigger starts the task with (per job: it may run only
+    /// that job's task definition).
+    pub fn job_invoke_role(&self, env: &str, job: &str) -> String {
+        self.job_stack(env, job)
+    }
+    /// The job's dead-letter queue: failed starts and failed runs.
+    pub fn job_dead_letter_queue(&self, env: &str, job: &str) -> String {
+        format!("{}-dlq", self.job_stack(env, job))
+    }
+    /// The queue an SNS job's topic delivers to and its pipe reads.
+    pub fn job_inbox_queue(&self, env: &str, job: &str) -> String {
+        format!("{}-inbox", self.job_stack(env, job))
+    }
+    pub fn job_alarm(&self, env: &str, job: &str) -> String {
+        format!("{}-failed", self.job_stack(env, job))
+    }
+    /// `/apprun/${id}/${env}/job-${job}`, under the prefix ECS Express
+    /// services' log groups use.
+    pub fn job_log_group(&self, env: &str, job: &str) -> String {
+        format!("/apprun/{}/{env}/job-{job}", self.id)
+    }
+    /// The CodeBuild project that gathers the env's job templates for the
+    /// pipeline's deploy stage.
+    pub fn job_templates_project(&self, env: &str) -> String {
+        format!("{}-{env}-job-templates", self.id)
+    }
+    /// The rule that sends the job's failed runs to its dead-letter queue.
+    pub fn job_failed_runs_rule(&self, env: &str, job: &str) -> String {
+        format!("{}-failed", self.job_stack(env, job))
+    }
+    /// The cluster every job of an env runs in.
+    pub fn jobs_cluster(&self, env: &str) -> String {
+        format!("{}-{env}-jobs", self.id)
+    }
+    /// The roles every job of an env shares: its tasks' own permissions
+    /// and ECS's (pull the image, write the logs).
+    pub fn jobs_task_role(&self, env: &str) -> String {
+        format!("{}-{env}-jobs-task", self.id)
+    }
+    pub fn jobs_execution_role(&self, env: &str) -> String {
+        format!("{}-{env}-jobs-execution", self.id)
+    }
+
     /// Every name derived for one env, with its kind: what validation checks.
     pub fn all_for_env(&self, config: &Config, env: &str) -> Vec<(NameKind, String)> {
         let mut names = vec![
@@ -254,6 +324,38 @@ impl<'a> Names<'a> {
                     NameKind::Export,
                     self.ecr_export(env, service, primary, "EcrRepositoryUri"),
                 ),
+            ]);
+        }
+        let jobs: Vec<&crate::Job> = config
+            .jobs
+            .values()
+            // A job name that is not valid is reported at the job itself.
+            .filter(|j| {
+                j.runs_in(env)
+                    && j.name.len() <= 24
+                    && j.name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            })
+            .collect();
+        if !jobs.is_empty() {
+            names.extend([
+                (NameKind::EcsName, self.jobs_cluster(env)),
+                (NameKind::IamRole, self.jobs_task_role(env)),
+                (NameKind::IamRole, self.jobs_execution_role(env)),
+                (NameKind::CodeBuildProject, self.job_templates_project(env)),
+            ]);
+        }
+        for job in jobs {
+            let j = job.name.as_str();
+            names.extend([
+                (NameKind::Stack, self.job_stack(env, j)),
+                (NameKind::EcsName, self.job_family(env, j)),
+                (NameKind::EventsName, self.job_trigger(env, j)),
+                (NameKind::IamRole, self.job_invoke_role(env, j)),
+                (NameKind::SqsQueue, self.job_dead_letter_queue(env, j)),
+                (NameKind::SqsQueue, self.job_inbox_queue(env, j)),
+                (NameKind::EventsName, self.job_failed_runs_rule(env, j)),
             ]);
         }
         names

@@ -79,6 +79,41 @@ pub(crate) struct RawService {
     pub scale_target: Option<i64>,
     /// What `apprun release` and `apprun local` build with instead.
     pub release: Option<RawRelease>,
+    /// `[services.NAME.env]`: plain variables (values checked by hand, so
+    /// that errors name the variable).
+    #[serde(default)]
+    pub env: IndexMap<String, toml::Value>,
+    /// `[services.NAME.secrets]`: variable -> SSM parameter or Secrets
+    /// Manager secret.
+    #[serde(default)]
+    pub secrets: IndexMap<String, toml::Value>,
+    /// App Runner auto scaling.
+    pub min_instances: Option<i64>,
+    pub max_instances: Option<i64>,
+    pub max_concurrency: Option<i64>,
+    /// App Runner X-Ray tracing.
+    pub tracing: Option<bool>,
+}
+
+/// `[env.NAME.services.SERVICE]`: one service's keys in one env, over the
+/// service's own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEnvService {
+    #[serde(default)]
+    pub env: IndexMap<String, toml::Value>,
+    #[serde(default)]
+    pub secrets: IndexMap<String, toml::Value>,
+    pub domain: Option<String>,
+    pub hosted_zone: Option<String>,
+    pub min_instances: Option<i64>,
+    pub max_instances: Option<i64>,
+    pub max_concurrency: Option<i64>,
+    pub min_tasks: Option<i64>,
+    pub max_tasks: Option<i64>,
+    pub scale_on: Option<String>,
+    pub scale_target: Option<i64>,
+    pub tracing: Option<bool>,
 }
 
 /// `[services.NAME.release]`: the workstation's build, when it differs from
@@ -134,6 +169,9 @@ pub(crate) struct RawEnv {
     pub ingress: String,
     #[serde(default)]
     pub waf: bool,
+    /// `[env.NAME.services.SERVICE]`, validated after the services.
+    #[serde(default)]
+    pub services: IndexMap<String, RawEnvService>,
 }
 
 fn yes() -> bool {

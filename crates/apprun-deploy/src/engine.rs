@@ -263,16 +263,9 @@ async fn put_artifact(
     interrupt: &watch::Receiver<bool>,
 ) -> Result<(), DeployError> {
     before_write(interrupt)?;
-    clients
-        .s3
-        .put_object()
-        .bucket(&opts.artifact_bucket)
-        .key(key)
-        .body(body.into())
-        .send()
+    crate::api::s3::put_object(&clients.api, &opts.artifact_bucket, key, body)
         .await
-        .map(|_| ())
-        .map_err(|e| DeployError::aws("PutObject", Some(stack), e))
+        .map_err(|e| e.into_deploy("PutObject", Some(stack)))
 }
 
 async fn prepare(
@@ -473,18 +466,7 @@ pub(crate) async fn after_failed_write(
 
 /// Adds a sentence about AWS's real state to an AWS error.
 fn with_state(error: DeployError, sentence: String) -> DeployError {
-    match error {
-        DeployError::Aws {
-            operation,
-            stack,
-            message,
-        } => DeployError::Aws {
-            operation,
-            stack,
-            message: format!("{message}.\n{sentence}"),
-        },
-        other => other,
-    }
+    crate::domains::append_to_aws_message(error, ".\n", &sentence)
 }
 
 /// Starts deleting a stack whose first create failed (`status`), so that it
@@ -932,7 +914,7 @@ async fn run(
         .iter()
         .flatten()
         .copied()
-        .filter(|s| matches!(s.kind, StackKind::Service { .. }))
+        .filter(|s| matches!(s.kind, StackKind::Service { .. } | StackKind::Job { .. }))
         .collect();
     let deferred = deferred(&run, &services).await?;
     report
@@ -1193,7 +1175,7 @@ async fn stage_pipeline_templates<'a>(
     interrupt: &watch::Receiver<bool>,
 ) -> Result<(), DeployError> {
     let services: Vec<&Stack> = deployed
-        .filter(|s| matches!(s.kind, StackKind::Service { .. }))
+        .filter(|s| matches!(s.kind, StackKind::Service { .. } | StackKind::Job { .. }))
         .collect();
     if services.is_empty() || bp.stack(&StackKind::Repository).is_none() {
         return Ok(());
@@ -1207,17 +1189,10 @@ async fn stage_pipeline_templates<'a>(
         let body = s.template.render(Format::Yaml);
         let current = read(interrupt, async {
             Ok(
-                match clients
-                    .s3
-                    .get_object()
-                    .bucket(&opts.artifact_bucket)
-                    .key(&key)
-                    .send()
+                crate::api::s3::get_object(&clients.api, &opts.artifact_bucket, &key)
                     .await
-                {
-                    Ok(o) => o.body.collect().await.ok().map(|b| b.into_bytes().to_vec()),
-                    Err(_) => None,
-                },
+                    .ok()
+                    .flatten(),
             )
         })
         .await?;

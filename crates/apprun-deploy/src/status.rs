@@ -36,6 +36,8 @@ pub async fn status(
         .map(|(s, d)| {
             let d = d?;
             let service = matches!(s.kind, StackKind::Service { .. });
+            // Job stacks run an image too: their tag is shown like a service's.
+            let runs_image = service || matches!(s.kind, StackKind::Job { .. });
             Ok(StackStatusLine {
                 stack: s.name.clone(),
                 deployed: d.is_some(),
@@ -48,7 +50,7 @@ pub async fn status(
                     .and_then(|d| d.outputs.get(outputs::SERVICE_URL).cloned()),
                 image_tag: d
                     .as_ref()
-                    .filter(|_| service)
+                    .filter(|_| runs_image)
                     .and_then(|d| d.parameters.get(outputs::IMAGE_TAG).cloned()),
             })
         })

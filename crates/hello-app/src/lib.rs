@@ -110,3 +110,50 @@ refresh(); setInterval(refresh, 1000);
         system = escape(&info.system_id),
     ))
 }
+
+/// What the command line asks for: the server (no arguments), or one run of
+/// a job (`hello-app job NAME`), as apprun's jobs start it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Serve,
+    Job(String),
+    /// Anything else: the message to print before exiting 2.
+    Usage(String),
+}
+
+/// The jobs this app knows.
+pub const JOBS: &[&str] = &["tick"];
+
+impl Command {
+    /// From the arguments after the program name.
+    pub fn parse(args: &[String]) -> Command {
+        match args {
+            [] => Command::Serve,
+            [job, name] if job == "job" && JOBS.contains(&name.as_str()) => {
+                Command::Job(name.clone())
+            }
+            [job, name] if job == "job" => {
+                Command::Usage(format!("unknown job `{name}`; known: {}", JOBS.join(", ")))
+            }
+            _ => Command::Usage(format!(
+                "usage: hello-app            (serve on $PORT)\n       hello-app job NAME   (run one job: {})",
+                JOBS.join(", ")
+            )),
+        }
+    }
+}
+
+/// The one line the `tick` job writes: a JSON log line with the time, the
+/// job and where it runs (the reference author's "analysis at a given
+/// time", reduced to proving that it ran, and when).
+pub fn tick_line(info: &AppInfo, time: &str) -> String {
+    json!({
+        "time": time,
+        "level": "info",
+        "job": "tick",
+        "env": info.env,
+        "system": info.system_id,
+        "message": format!("tick at {time}"),
+    })
+    .to_string()
+}

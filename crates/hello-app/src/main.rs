@@ -1,8 +1,9 @@
 //! Serves the app on $PORT (default 3000), logs JSON lines to stdout and
 //! stops gracefully on SIGTERM (how App Runner and ECS stop containers) or
-//! Ctrl-C.
+//! Ctrl-C. `hello-app job tick` runs one job instead: it writes one line
+//! with the time and exits 0 (apprun's scheduled job in apprun.toml).
 
-use hello_app::{AppInfo, now_iso8601, router};
+use hello_app::{AppInfo, Command, now_iso8601, router, tick_line};
 
 fn log(level: &str, message: &str) {
     println!(
@@ -28,6 +29,22 @@ async fn shutdown() {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match Command::parse(&args) {
+        Command::Serve => serve().await,
+        Command::Job(_) => {
+            // The only job, `tick`: one line, exit 0.
+            println!("{}", tick_line(&AppInfo::from_env(), &now_iso8601()));
+            std::process::ExitCode::SUCCESS
+        }
+        Command::Usage(message) => {
+            eprintln!("{message}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve() -> std::process::ExitCode {
     let port: u16 = match std::env::var("PORT").map(|p| p.parse()) {
         Ok(Ok(p)) => p,
         Ok(Err(_)) => {

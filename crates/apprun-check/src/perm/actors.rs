@@ -8,6 +8,7 @@ use apprun_template::Value;
 
 use super::buildspec;
 use super::needs::{Call, Need, expand};
+use super::runtime;
 use super::world::{Rid, World, list};
 use crate::schema;
 
@@ -44,6 +45,9 @@ pub(crate) fn actors(world: &World<'_>) -> Vec<Actor> {
                 "AWS::Events::Rule" => events(world, i, id, p, &mut out),
                 "AWS::AppRunner::Service" => apprunner(world, i, id, p, &mut out),
                 "AWS::ECS::ExpressGatewayService" => ecs(world, i, id, p, &mut out),
+                "AWS::ECS::TaskDefinition" => task_definition(world, i, id, p, &mut out),
+                "AWS::Scheduler::Schedule" => schedule(world, i, id, p, &mut out),
+                "AWS::Pipes::Pipe" => pipe(world, i, id, p, &mut out),
                 _ => {}
             }
         }
@@ -472,11 +476,26 @@ impl<'a> StackResource<'a> {
             let c = self.call(&perms);
             for perm in &perms {
                 let service = perm.split(':').next().unwrap_or_default();
+                if self.unused(world, perm) {
+                    continue;
+                }
                 if involved(service, &self.own, &self.arns, &self.property_names) {
                     expand(world, perm, &c, &why, needs, 0);
                 }
             }
         }
+    }
+
+    /// Whether a handler permission serves only a property this resource
+    /// does not set ([`ONLY_WITH`]).
+    fn unused(&self, world: &World<'_>, perm: &str) -> bool {
+        ONLY_WITH.iter().any(|(kind, p, property)| {
+            *kind == self.kind
+                && p.eq_ignore_ascii_case(perm)
+                && world
+                    .resource(&self.rref)
+                    .is_some_and(|r| !r.properties.contains_key(*property))
+        })
     }
 
     /// The call a handler's permissions make. The operations of the
@@ -506,6 +525,20 @@ impl<'a> StackResource<'a> {
         }
     }
 }
+
+/// Handler permissions that serve one property only: (type, permission,
+/// property). The Pipes schema lists `iam:CreateServiceLinkedRole` in its
+/// create and update handlers next to the CloudWatch Logs vended-log
+/// delivery calls (`logs:CreateLogDelivery`...) and nowhere else (not in
+/// delete, read or list): it is the log delivery's service-linked role
+/// (AWSServiceRoleForLogDelivery, for a Firehose destination: the CloudWatch
+/// Logs User Guide's "Enable logging from AWS services"), which a pipe
+/// without `LogConfiguration` never sets up.
+const ONLY_WITH: &[(&str, &str, &str)] = &[(
+    "AWS::Pipes::Pipe",
+    "iam:CreateServiceLinkedRole",
+    "LogConfiguration",
+)];
 
 /// ARNs of what the service creates under documented names for a resource
 /// (App Runner's log groups), filled from the resource's properties.
@@ -785,11 +818,343 @@ fn events(world: &World<'_>, at: usize, id: &str, p: &apprun_template::Map, out:
                     0,
                 );
             }
+            Some("ecs") if t.get("EcsParameters").is_some() => {
+                if let Some(ecs) = t.get("EcsParameters") {
+                    run_task_needs(world, at, ecs, &arn, &why, &mut a);
+                }
+            }
             _ => a.unproven.push(format!(
                 "{why}: apprun does not know what this target needs"
             )),
         }
         out.push(a);
+    }
+}
+
+/// What starting a task definition on a cluster takes, for the services that
+/// start ECS tasks with a role of their own (an EventBridge rule's or a
+/// schedule's target, a pipe): `ecs:RunTask` on the task definition with
+/// `ecs:cluster` the target cluster, and `iam:PassRole` of the task
+/// definition's task and execution roles to `ecs-tasks.amazonaws.com`. The
+/// ECS Developer Guide's "Amazon ECS EventBridge IAM Role" (the
+/// AmazonEC2ContainerServiceEventsRole policy and its PassRole note), the
+/// EventBridge Scheduler User Guide's "Set up the execution role" (ECS
+/// RunTask target) and the EventBridge User Guide's "eb-pipes-permissions"
+/// (enrichment and target permissions) list the same two calls.
+fn run_task_needs(
+    world: &World<'_>,
+    at: usize,
+    ecs: &Value,
+    cluster: &str,
+    why: &str,
+    a: &mut Actor,
+) {
+    let Some(task_definition) = ecs.get("TaskDefinitionArn") else {
+        a.unproven
+            .push(format!("{why}: the target names no task definition"));
+        return;
+    };
+    // Tagging the started task is one more call (ecs:TagResource with
+    // ecs:CreateAction RunTask, as AmazonEC2ContainerServiceEventsRole
+    // grants), which the proof does not derive: said, not passed over.
+    if let Some(tags) = ["Tags", "PropagateTags", "EnableECSManagedTags"]
+        .into_iter()
+        .find(|k| ecs.get(k).is_some_and(|v| world.text(at, v) != "false"))
+    {
+        a.unproven.push(format!(
+            "{why}: the target's {tags} tags the task it starts, which apprun does not model"
+        ));
+    }
+    let arn = world.text(at, task_definition);
+    let mut context = BTreeMap::new();
+    context.insert("ecs:cluster".to_owned(), vec![cluster.to_owned()]);
+    // Depth 1: the dependent iam:PassRole is asked below, with the roles
+    // the task definition really passes (none when it names none).
+    expand(
+        world,
+        "ecs:RunTask",
+        &Call {
+            arns: vec![arn],
+            context,
+            services: Some(vec!["ecs".to_owned()]),
+            ..Call::default()
+        },
+        why,
+        &mut a.needs,
+        1,
+    );
+    let Some(rid) = world.target(at, task_definition) else {
+        a.unproven.push(format!(
+            "{why}: task definition {} is not among the checked templates, so the roles it passes are not known",
+            super::eval::show(&world.text(at, task_definition))
+        ));
+        return;
+    };
+    let roles = task_definition_roles(world, &rid, why, a);
+    if roles.is_empty() {
+        return;
+    }
+    expand(
+        world,
+        "iam:PassRole",
+        &Call {
+            roles,
+            calling: vec!["ecs:RunTask".to_owned()],
+            ..Call::default()
+        },
+        &format!("{why} (dependent action of ecs:RunTask)"),
+        &mut a.needs,
+        1,
+    );
+}
+
+/// The task and execution roles task definition `rid` passes (sorted, no
+/// repeats); one not among the checked templates is said unproven.
+fn task_definition_roles(world: &World<'_>, rid: &Rid, why: &str, a: &mut Actor) -> Vec<Rid> {
+    let Some(td) = world.resource(rid) else {
+        return Vec::new();
+    };
+    let mut roles = Vec::new();
+    for prop in ["TaskRoleArn", "ExecutionRoleArn"] {
+        let Some(v) = td.properties.get(prop) else {
+            continue;
+        };
+        match world.role(rid.0, v) {
+            Some(role) => roles.push(role),
+            None => a.unproven.push(format!(
+                "{why}: the {prop} {} of task definition {} is not among the checked templates",
+                super::eval::show(&world.text(rid.0, v)),
+                rid.1
+            )),
+        }
+    }
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
+/// An EventBridge Scheduler schedule's role (`Target.RoleArn`): it starts
+/// the target and sends failed invocations to the dead-letter queue with
+/// that same role (the Scheduler User Guide's "Configuring a schedule's
+/// dead-letter queue": the execution role needs `sqs:SendMessage` on it).
+fn schedule(
+    world: &World<'_>,
+    at: usize,
+    id: &str,
+    p: &apprun_template::Map,
+    out: &mut Vec<Actor>,
+) {
+    let Some(target) = p.get("Target") else {
+        return;
+    };
+    let Some(role) = target.get("RoleArn") else {
+        return;
+    };
+    let mut a = actor(
+        world,
+        at,
+        role,
+        "scheduler.amazonaws.com",
+        format!("EventBridge Scheduler (schedule {id})"),
+        (
+            id.to_owned(),
+            format!("Resources/{id}/Properties/Target/RoleArn"),
+        ),
+    );
+    let arn = target
+        .get("Arn")
+        .map(|v| world.text(at, v))
+        .unwrap_or_default();
+    let why = format!("schedule {id} starts {}", super::eval::show(&arn));
+    match (arn.split(':').nth(2), target.get("EcsParameters")) {
+        (Some("ecs"), Some(ecs)) => run_task_needs(world, at, ecs, &arn, &why, &mut a),
+        _ => a.unproven.push(format!(
+            "{why}: apprun does not know what this target needs"
+        )),
+    }
+    if let Some(dlq) = target.get("DeadLetterConfig").and_then(|d| d.get("Arn")) {
+        expand(
+            world,
+            "sqs:SendMessage",
+            &call(vec![world.text(at, dlq)]),
+            &format!("schedule {id} sends failed invocations to its dead-letter queue"),
+            &mut a.needs,
+            0,
+        );
+    }
+    out.push(a);
+}
+
+/// The SQS reads of a pipe with a queue as source: the EventBridge User
+/// Guide's "Event source permissions for Amazon EventBridge Pipes" (Amazon
+/// SQS execution role permissions).
+const PIPE_SQS_SOURCE: &[&str] = &[
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+];
+
+/// An EventBridge pipe's role (`RoleArn`): it reads the source and starts
+/// the target. Sources other than SQS and targets other than ECS are not
+/// modelled (said as such).
+fn pipe(world: &World<'_>, at: usize, id: &str, p: &apprun_template::Map, out: &mut Vec<Actor>) {
+    let Some(role) = p.get("RoleArn") else {
+        return;
+    };
+    let mut a = actor(
+        world,
+        at,
+        role,
+        "pipes.amazonaws.com",
+        format!("EventBridge Pipes (pipe {id})"),
+        (id.to_owned(), format!("Resources/{id}/Properties/RoleArn")),
+    );
+    let source = p
+        .get("Source")
+        .map(|v| world.text(at, v))
+        .unwrap_or_default();
+    let why = format!("pipe {id} reads {}", super::eval::show(&source));
+    if source.split(':').nth(2) == Some("sqs") {
+        for action in PIPE_SQS_SOURCE {
+            expand(
+                world,
+                action,
+                &call(vec![source.clone()]),
+                &why,
+                &mut a.needs,
+                0,
+            );
+        }
+    } else {
+        a.unproven.push(format!(
+            "{why}: apprun does not know what this source needs"
+        ));
+    }
+    let target = p
+        .get("Target")
+        .map(|v| world.text(at, v))
+        .unwrap_or_default();
+    let why = format!("pipe {id} starts {}", super::eval::show(&target));
+    let ecs = p
+        .get("TargetParameters")
+        .and_then(|t| t.get("EcsTaskParameters"));
+    match (target.split(':').nth(2), ecs) {
+        (Some("ecs"), Some(ecs)) => run_task_needs(world, at, ecs, &target, &why, &mut a),
+        _ => a.unproven.push(format!(
+            "{why}: apprun does not know what this target needs"
+        )),
+    }
+    if p.get("LogConfiguration").is_some() {
+        a.unproven.push(format!(
+            "pipe {id} has a log configuration: what its role needs for it is not modelled"
+        ));
+    }
+    out.push(a);
+}
+
+/// A task definition's execution role pulls the image, writes the awslogs
+/// logs and reads the containers' secrets before they start (ECS Developer
+/// Guide: "Amazon ECS task execution IAM role"); its task role is what the
+/// running containers act with.
+fn task_definition(
+    world: &World<'_>,
+    at: usize,
+    id: &str,
+    p: &apprun_template::Map,
+    out: &mut Vec<Actor>,
+) {
+    let containers = list(p.get("ContainerDefinitions"));
+    if let Some(role) = p.get("ExecutionRoleArn") {
+        let mut a = actor(
+            world,
+            at,
+            role,
+            "ecs-tasks.amazonaws.com",
+            format!("ECS (task definition {id}, execution role)"),
+            (
+                id.to_owned(),
+                format!("Resources/{id}/Properties/ExecutionRoleArn"),
+            ),
+        );
+        for c in &containers {
+            let name = c.get("Name").map(|n| world.text(at, n)).unwrap_or_default();
+            if let Some(image) = c.get("Image") {
+                let image = world.text(at, image);
+                if ecr_repository(world, &image).is_some() {
+                    ecr_pull(
+                        world,
+                        &image,
+                        &format!("task definition {id}'s container {name} pulls its image"),
+                        &mut a,
+                    );
+                }
+            }
+            awslogs_needs(world, at, id, &name, c, &mut a);
+            runtime::secret_needs(
+                world,
+                at,
+                &list(c.get("Secrets")),
+                "ValueFrom",
+                &format!("task definition {id}'s container {name}"),
+                &mut a,
+            );
+        }
+        out.push(a);
+    }
+    if let Some(role) = p.get("TaskRoleArn") {
+        out.push(actor(
+            world,
+            at,
+            role,
+            "ecs-tasks.amazonaws.com",
+            format!("ECS (task definition {id}, task role)"),
+            (
+                id.to_owned(),
+                format!("Resources/{id}/Properties/TaskRoleArn"),
+            ),
+        ));
+    }
+}
+
+/// The log writes of a container with the awslogs driver, into its
+/// `awslogs-group`.
+fn awslogs_needs(
+    world: &World<'_>,
+    at: usize,
+    id: &str,
+    name: &str,
+    container: &Value,
+    a: &mut Actor,
+) {
+    let Some(log) = container.get("LogConfiguration") else {
+        return;
+    };
+    if log.get("LogDriver").map(|d| world.text(at, d)).as_deref() != Some("awslogs") {
+        return;
+    }
+    let Some(group) = log.get("Options").and_then(|o| o.get("awslogs-group")) else {
+        return;
+    };
+    log_stream_needs(
+        world,
+        &world.text(at, group),
+        &format!("task definition {id}'s container {name} writes its logs"),
+        a,
+    );
+}
+
+/// The awslogs driver's calls: it creates a stream in `group` and writes
+/// to it (the stream's name is not known before it runs).
+fn log_stream_needs(world: &World<'_>, group: &str, why: &str, a: &mut Actor) {
+    let stream = format!(
+        "arn:{}:logs:{}:{}:log-group:{group}:log-stream:{}",
+        world.partition,
+        world.region,
+        world.account,
+        super::eval::UNKNOWN
+    );
+    for op in ["logs:CreateLogStream", "logs:PutLogEvents"] {
+        expand(world, op, &call(vec![stream.clone()]), why, &mut a.needs, 0);
     }
 }
 
@@ -873,23 +1238,7 @@ fn apprunner(
             ),
         );
         if is_ecr && let Some(image) = image_repo.and_then(|i| i.get("ImageIdentifier")) {
-            let image = world.text(at, image);
-            ecr_pull(
-                world,
-                &image,
-                &format!("service {id} pulls its image"),
-                &mut a,
-            );
-            if let Some(repo) = ecr_repository(world, &image) {
-                expand(
-                    world,
-                    "ecr:DescribeImages",
-                    &call(vec![repo]),
-                    &format!("service {id} pulls its image"),
-                    &mut a.needs,
-                    0,
-                );
-            }
+            apprunner_pull(world, &world.text(at, image), id, &mut a);
         }
         out.push(a);
     }
@@ -897,7 +1246,7 @@ fn apprunner(
         .get("InstanceConfiguration")
         .and_then(|i| i.get("InstanceRoleArn"))
     {
-        out.push(actor(
+        let mut a = actor(
             world,
             at,
             role,
@@ -907,7 +1256,44 @@ fn apprunner(
                 id.to_owned(),
                 format!("Resources/{id}/Properties/InstanceConfiguration/InstanceRoleArn"),
             ),
-        ));
+        );
+        // The running service reads its secrets with the instance role,
+        // whether it runs an image or code.
+        let configurations = [
+            image_repo.and_then(|i| i.get("ImageConfiguration")),
+            source
+                .and_then(|s| s.get("CodeRepository"))
+                .and_then(|c| c.get("CodeConfiguration"))
+                .and_then(|c| c.get("CodeConfigurationValues")),
+        ];
+        for c in configurations.into_iter().flatten() {
+            runtime::secret_needs(
+                world,
+                at,
+                &list(c.get("RuntimeEnvironmentSecrets")),
+                "Value",
+                &format!("service {id}'s"),
+                &mut a,
+            );
+        }
+        runtime::trace_needs(world, at, id, p, &mut a);
+        out.push(a);
+    }
+}
+
+/// What App Runner's access role does to pull the service's ECR image.
+fn apprunner_pull(world: &World<'_>, image: &str, id: &str, a: &mut Actor) {
+    let why = format!("service {id} pulls its image");
+    ecr_pull(world, image, &why, a);
+    if let Some(repo) = ecr_repository(world, image) {
+        expand(
+            world,
+            "ecr:DescribeImages",
+            &call(vec![repo]),
+            &why,
+            &mut a.needs,
+            0,
+        );
     }
 }
 
@@ -940,24 +1326,24 @@ fn ecs(world: &World<'_>, at: usize, id: &str, p: &apprun_template::Map, out: &m
             .and_then(|c| c.get("AwsLogsConfiguration"))
             .and_then(|l| l.get("LogGroup"))
         {
-            let group = world.text(at, group);
-            let stream = format!(
-                "arn:{}:logs:{}:{}:log-group:{group}:log-stream:{}",
-                world.partition,
-                world.region,
-                world.account,
-                super::eval::UNKNOWN
+            log_stream_needs(
+                world,
+                &world.text(at, group),
+                &format!("service {id}'s tasks write their logs"),
+                &mut a,
             );
-            for op in ["logs:CreateLogStream", "logs:PutLogEvents"] {
-                expand(
-                    world,
-                    op,
-                    &call(vec![stream.clone()]),
-                    &format!("service {id}'s tasks write their logs"),
-                    &mut a.needs,
-                    0,
-                );
-            }
+        }
+        // ECS reads the container's secrets with the execution role
+        // before the container starts.
+        if let Some(c) = container {
+            runtime::secret_needs(
+                world,
+                at,
+                &list(c.get("Secrets")),
+                "ValueFrom",
+                &format!("service {id}'s container"),
+                &mut a,
+            );
         }
         out.push(a);
     }

@@ -19,10 +19,17 @@ use super::data;
 pub(crate) const UNKNOWN: char = '\u{E000}';
 /// One part of a policy the proof could not resolve.
 pub(crate) const UNRESOLVED: char = '\u{E001}';
+/// Exactly one character the templates do not determine (the random
+/// suffix Secrets Manager appends to a secret's name): `?` matches it as it
+/// matches any single character, a literal does not.
+pub(crate) const UNKNOWN_ONE: char = '\u{E002}';
 
-/// Shows a value with its unknown parts as `*` and unresolved ones as `?`.
+/// Shows a value with its unknown parts as `*` (one unknown character as
+/// `?`) and unresolved ones as `{unresolved}`.
 pub(crate) fn show(s: &str) -> String {
-    s.replace(UNKNOWN, "*").replace(UNRESOLVED, "{unresolved}")
+    s.replace(UNKNOWN, "*")
+        .replace(UNKNOWN_ONE, "?")
+        .replace(UNRESOLVED, "{unresolved}")
 }
 
 /// IAM's wildcard match. `*` matches any run of characters (unknown ones
@@ -31,13 +38,15 @@ pub(crate) fn show(s: &str) -> String {
 /// request, and the proof has a 5 ms budget.
 pub(crate) fn glob(pattern: &str, value: &str, ignore_case: bool) -> bool {
     const UNKNOWN_UTF8: [u8; 3] = [0xEE, 0x80, 0x80];
+    const UNRESOLVED_UTF8: [u8; 3] = [0xEE, 0x80, 0x81];
+    const UNKNOWN_ONE_UTF8: [u8; 3] = [0xEE, 0x80, 0x82];
     let (p, v) = (pattern.as_bytes(), value.as_bytes());
     // Length of the character starting at v[i] that `?` may match (0: none).
     let one = |i: usize| -> usize {
         let b = v[i];
         if b < 0x80 {
             1
-        } else if v[i..].starts_with(&UNKNOWN_UTF8) || v[i..].starts_with(&[0xEE, 0x80, 0x81]) {
+        } else if v[i..].starts_with(&UNKNOWN_UTF8) || v[i..].starts_with(&UNRESOLVED_UTF8) {
             0
         } else {
             match b {
@@ -66,7 +75,8 @@ pub(crate) fn glob(pattern: &str, value: &str, ignore_case: bool) -> bool {
             && v[vi] == 0xEE
             && p[pi] == 0xEE
             && !v[vi..].starts_with(&UNKNOWN_UTF8)
-            && !v[vi..].starts_with(&[0xEE, 0x80, 0x81])
+            && !v[vi..].starts_with(&UNRESOLVED_UTF8)
+            && !v[vi..].starts_with(&UNKNOWN_ONE_UTF8)
         {
             // A literal non-ASCII character of the private-use block (rare).
             pi += 1;
@@ -366,6 +376,13 @@ mod tests {
         assert!(glob("service/web/*", &unknown, false));
         assert!(!glob("service/web/?", &unknown, false));
         assert!(!glob("service/web/abc", &unknown, false));
+        // One unknown character: `?` and `*` match it, a literal does not.
+        let suffix = format!("secret:db-{}", UNKNOWN_ONE.to_string().repeat(6));
+        assert!(glob("secret:db-??????", &suffix, false));
+        assert!(glob("secret:db-*", &suffix, false));
+        assert!(!glob("secret:db-?????", &suffix, false));
+        assert!(!glob("secret:db-AbC123", &suffix, false));
+        assert_eq!(show(&suffix), "secret:db-??????");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The permission proof: every call an actor of the checked stacks makes
-//! (CloudFormation with a stack role, CodePipeline, CodeBuild, EventBridge,
-//! App Runner and ECS roles) is evaluated against the policies that actor
-//! holds, as IAM evaluates them, from AWS's own reference data.
+//! (CloudFormation with a stack role, CodePipeline, CodeBuild, EventBridge
+//! rules, EventBridge Scheduler schedules and pipes starting ECS tasks, App
+//! Runner and ECS roles, running services and task definitions reading
+//! their secrets and writing traces) is evaluated against the policies that actor holds, as
+//! IAM evaluates them, from AWS's own reference data.
 //!
 //! Rules: `APR-PERM-001` (an actor cannot make a call it needs),
 //! `APR-PERM-002` (cannot prove: a value the templates do not determine),
@@ -12,6 +14,7 @@ mod buildspec;
 mod data;
 mod eval;
 mod needs;
+mod runtime;
 mod world;
 
 use std::collections::{BTreeMap, BTreeSet};

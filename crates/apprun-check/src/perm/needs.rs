@@ -100,20 +100,27 @@ impl Acting<'_> {
         self.service.and_then(|s| s.resources.get(resource_type))
     }
 
-    /// The resource types a request names: the required ones, or, with only
+    /// The resource types a request names: the required ones (with the
+    /// optional ones the call names a resource of), or, with only
     /// optional types, the one the call's ARNs fit, else the one with the
     /// simplest ARN (a rule on the default event bus rather than on a
     /// custom one) when the call names anything at all.
     fn resource_types<'x>(&self, a: &'x data::Action) -> Vec<&'x str> {
-        let required = a.required_types();
+        let mut required = a.required_types();
         if !required.is_empty() {
+            // An optional type is in the request when the call names a
+            // resource of it (App Runner's CreateService with an auto
+            // scaling configuration is authorized on both).
+            required.extend(
+                a.resources
+                    .iter()
+                    .filter(|(t, req)| !req && self.fits(t))
+                    .map(|(t, _)| t.as_str()),
+            );
             return required;
         }
         let names = || a.resources.iter().map(|(t, _)| t.as_str());
-        let fitting = names().find(|t| {
-            self.format_of(t)
-                .is_some_and(|f| !candidates(f, &self.call.arns).is_empty())
-        });
+        let fitting = names().find(|t| self.fits(t));
         let simplest = names().min_by_key(|t| {
             self.format_of(t)
                 .map_or(usize::MAX, |f| f.matches("${").count())
@@ -125,6 +132,12 @@ impl Acting<'_> {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// Whether one of the call's ARNs is of this resource type.
+    fn fits(&self, resource_type: &str) -> bool {
+        self.format_of(resource_type)
+            .is_some_and(|f| !candidates(f, &self.call.arns).is_empty())
     }
 
     /// The ARNs of one resource type the request names: the call's own that

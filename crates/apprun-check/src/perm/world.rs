@@ -32,6 +32,7 @@ const REF_IS_ARN: &[&str] = &[
     "AWS::AppRunner::VpcConnector",
     "AWS::AppRunner::VpcIngressConnection",
     "AWS::ECS::ExpressGatewayService",
+    "AWS::ECS::TaskDefinition",
     "AWS::IAM::ManagedPolicy",
     "AWS::SNS::Topic",
 ];
@@ -355,14 +356,21 @@ impl<'a> World<'a> {
                 .get("Scope")
                 .map(|s| self.resolve(rid.0, s, depth + 1).to_ascii_lowercase());
         }
-        if var == "ClusterName" && r.kind.starts_with("AWS::ECS::") {
-            // Without a Cluster property ECS uses the account's `default` cluster.
+        if var == "ClusterName" && r.kind.starts_with("AWS::ECS::") && r.kind != "AWS::ECS::Cluster"
+        {
+            // A service or task set without a Cluster property runs in the
+            // account's `default` cluster; a cluster's own name is its
+            // ClusterName (below).
             return Some(
                 p.get("Cluster")
                     .map(|c| self.resolve(rid.0, c, depth + 1))
                     .map(|c| c.rsplit('/').next().unwrap_or_default().to_owned())
                     .unwrap_or_else(|| "default".into()),
             );
+        }
+        if var == "TaskDefinitionFamilyName" && r.kind == "AWS::ECS::TaskDefinition" {
+            // Without a Family CloudFormation generates one (unknown here).
+            return p.get("Family").map(|f| self.resolve(rid.0, f, depth + 1));
         }
         if let Some(v) = p.get(var) {
             return Some(self.resolve(rid.0, v, depth + 1));

@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
+use apprun_blueprint::StackKind;
 use apprun_config::Names;
-use apprun_deploy::{DeployError, DeployReport, Outcome, StackResult};
+use apprun_deploy::{
+    DeployError, DeployReport, DomainPlan, DomainReport, Outcome, PriorDomains, StackResult,
+};
 use serde_json::{Value, json};
 
 use crate::cli::{DeployArgs, DestroyArgs, DiffArgs, StatusArgs};
@@ -11,8 +14,8 @@ use crate::diagnostics::Failure;
 use crate::exit;
 use crate::output::{Context, outln, print_json, write_stdout};
 use crate::shared::{
-    aws_runtime, check_stacks, deferred_json, deferred_services, options, session, unless_stopped,
-    with_progress,
+    Answer, NOT_ASKED, Session, aws_runtime, check_stacks, confirm, deferred_json,
+    deferred_services, options, session, unless_stopped, with_progress,
 };
 
 fn outcome_word(o: Outcome) -> &'static str {
@@ -81,15 +84,27 @@ fn print_report_text(ctx: &Context, report: &DeployReport, deferred: &[(String, 
 }
 
 /// Prints a finished deploy's report (the table, or the JSON document on
-/// success) and turns its error into the failure, report attached.
-pub(crate) fn finish_deploy(
+/// success), with the custom domains' report when they were reconciled
+/// (`"domains"` in the JSON document), and turns its error into the
+/// failure, report attached.
+fn finish_deploy(
     ctx: &Context,
     report: DeployReport,
     deferred: &[(String, String)],
+    domains: Option<&DomainReport>,
 ) -> Result<ExitCode, Failure> {
-    let doc = report_json(&report, deferred);
+    let mut doc = report_json(&report, deferred);
+    if let Some(d) = domains {
+        doc["domains"] = json!(d);
+    }
     if !ctx.json() {
         print_report_text(ctx, &report, deferred);
+        // The domains' status and records (exactly, when the user creates
+        // them at their DNS provider) are a result: stdout, after the table.
+        let lines = domains.map(DomainReport::lines).unwrap_or_default();
+        if !lines.is_empty() {
+            write_stdout(&format!("{}\n", lines.join("\n")));
+        }
     }
     match report.error {
         None => {
@@ -117,13 +132,162 @@ pub fn deploy(ctx: &Context, args: &DeployArgs) -> Result<ExitCode, Failure> {
             args.image_tag.clone(),
             args.yes,
         );
-        let report = with_progress(ctx, |observer, interrupt| {
+        // Custom domains: which one apprun associated (the service stacks'
+        // `CustomDomain` outputs before the deploy changes them), and the
+        // writes planned for the services deployed already, reviewed
+        // before any stack is written.
+        let step = if includes_services(&s.bp, &args.stack) {
+            Some(unless_stopped(DomainStep::review(ctx, &s, &args.stack, args.yes)).await?)
+        } else {
+            None
+        };
+        let mut report = with_progress(ctx, |observer, interrupt| {
             apprun_deploy::deploy(&s.clients, &s.bp, &opts, observer, interrupt)
         })
         .await;
         let deferred = deferred_services(&s, &args.env, &report);
-        finish_deploy(ctx, report, &deferred)
+        // Custom domains (App Runner; CloudFormation has no resource for
+        // them): once the stacks are deployed, when the deploy included the
+        // service stacks; its calls count in the report like the stacks'.
+        let mut domains = None;
+        if let Some(step) = step.filter(|_| report.error.is_none())
+            && !crate::shared::stop_requested()
+        {
+            match step.run(ctx, &s).await {
+                Ok(d) => domains = Some(d),
+                Err(e) => report.error = Some(e),
+            }
+            report.calls = s.clients.calls.calls();
+        }
+        finish_deploy(ctx, report, &deferred, domains.as_ref())
     })
+}
+
+/// Whether `--stack` (empty: every stack) includes a service stack.
+fn includes_services(bp: &apprun_blueprint::EnvBlueprint, only: &[String]) -> bool {
+    bp.stacks.iter().any(|st| {
+        matches!(st.kind, StackKind::Service { .. })
+            && (only.is_empty()
+                || only
+                    .iter()
+                    .any(|w| *w == st.name || *w == st.kind.file_stem()))
+    })
+}
+
+/// The custom domain step of `deploy` and `release`. Before the stacks:
+/// [`DomainStep::review`] reads which domain apprun associated and plans
+/// (reading only) the writes for the services deployed already, shows them
+/// and asks (unless `--yes`; without a terminal it refuses as the stacks'
+/// review does), so that a "no" leaves everything as it was. After the
+/// stacks: [`DomainStep::run`] plans again (a service created by this
+/// deploy has a plan only now), asks again only when that plan differs
+/// from the one approved, and writes exactly it. Services with no domain in
+/// the config and none associated by apprun are not touched: no call.
+pub(crate) struct DomainStep {
+    prior: PriorDomains,
+    yes: bool,
+    /// The review approved before the stacks (empty: nothing to write).
+    approved: String,
+}
+
+impl DomainStep {
+    pub(crate) async fn review(
+        ctx: &Context,
+        s: &Session,
+        only: &[String],
+        yes: bool,
+    ) -> Result<DomainStep, Failure> {
+        let prior = apprun_deploy::prior_domains(&s.clients, &s.bp, only).await?;
+        let plan = plan_for(s, &prior).await?;
+        let approved = if plan.writes() {
+            let review = review_text(&plan);
+            approve(ctx, &review, yes, ask).map_err(Failure::deploy)?;
+            review
+        } else {
+            String::new()
+        };
+        Ok(DomainStep {
+            prior,
+            yes,
+            approved,
+        })
+    }
+
+    pub(crate) async fn run(self, ctx: &Context, s: &Session) -> Result<DomainReport, DeployError> {
+        let targets =
+            apprun_deploy::domain_targets(&s.clients, &s.config, &s.bp, &self.prior).await?;
+        if targets.is_empty() {
+            return Ok(DomainReport::default());
+        }
+        let plan = apprun_deploy::plan_domains(&s.clients, &targets).await?;
+        if plan.writes() {
+            let review = review_text(&plan);
+            if review != self.approved {
+                approve(ctx, &review, self.yes, ask)?;
+            }
+        }
+        apprun_deploy::apply_domains_until(
+            &s.clients,
+            &targets,
+            &plan,
+            crate::shared::interrupt_watch(),
+        )
+        .await
+    }
+}
+
+/// The domain plan of the services `prior` covers, reading only.
+async fn plan_for(s: &Session, prior: &PriorDomains) -> Result<DomainPlan, DeployError> {
+    let targets = apprun_deploy::domain_targets(&s.clients, &s.config, &s.bp, prior).await?;
+    if targets.is_empty() {
+        return Ok(DomainPlan::default());
+    }
+    apprun_deploy::plan_domains(&s.clients, &targets).await
+}
+
+fn ask() -> Answer {
+    confirm("Go ahead with these custom domain changes?")
+}
+
+/// Shows the review of the planned domain writes and asks once, like the
+/// stacks' review: with `--yes` it is shown as progress and not asked;
+/// "no", or no terminal to ask on, is [`DeployError::Declined`] with
+/// nothing written.
+fn approve(
+    ctx: &Context,
+    review: &str,
+    yes: bool,
+    ask: impl FnOnce() -> Answer,
+) -> Result<(), DeployError> {
+    if yes {
+        ctx.progress(review.trim_end());
+        return Ok(());
+    }
+    eprint!("{review}");
+    match ask() {
+        Answer::Yes => Ok(()),
+        Answer::No => Err(declined()),
+        Answer::NotAsked => {
+            eprintln!("{NOT_ASKED}");
+            Err(declined())
+        }
+    }
+}
+
+/// The review of the domain writes, as shown before the question.
+fn review_text(plan: &DomainPlan) -> String {
+    let mut out =
+        String::from("Custom domains (App Runner and Route 53, written after the stacks):\n");
+    for line in plan.lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out
+}
+
+fn declined() -> DeployError {
+    DeployError::Declined(
+        "declined: no custom domain or DNS record was changed (asked before any stack is deployed; asked after the stacks only for a service this deploy created)".into(),
+    )
 }
 
 pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode, Failure> {
@@ -141,11 +305,34 @@ pub fn diff(ctx: &Context, args: &DiffArgs) -> Result<ExitCode, Failure> {
             true,
         );
         let results = apprun_deploy::diff(&s.clients, &s.bp, &opts).await?;
-        let pending = results.iter().any(|r| r.outcome != Outcome::Unchanged);
+        // The custom domain writes a deploy would make now, read only.
+        let domains = if includes_services(&s.bp, &args.stack) {
+            let prior = apprun_deploy::prior_domains(&s.clients, &s.bp, &args.stack).await?;
+            plan_for(&s, &prior).await?
+        } else {
+            DomainPlan::default()
+        };
+        let pending = results.iter().any(|r| r.outcome != Outcome::Unchanged) || domains.writes();
         if ctx.json() {
-            print_json(&json!({ "ok": true, "changes": pending, "stacks": results }));
+            print_json(&json!({
+                "ok": true,
+                "changes": pending,
+                "stacks": results,
+                "domains": domains,
+            }));
         } else {
             write_stdout(&crate::views::diff_text(&results));
+            let lines = domains.lines();
+            if !lines.is_empty() {
+                write_stdout(&format!(
+                    "\nCustom domains (after the stacks):\n{}\n",
+                    lines
+                        .iter()
+                        .map(|l| format!("  {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ));
+            }
         }
         Ok(if pending && args.exit_code {
             ExitCode::from(exit::CHANGES)
@@ -160,12 +347,17 @@ pub fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode, Failure> {
     aws_runtime()?.block_on(unless_stopped(async {
         let s = session(ctx, &args.env, &args.aws).await?;
         let lines = apprun_deploy::status(&s.clients, &s.bp).await?;
+        // Per service: its custom domains (status, certificate) and scaling bounds.
+        let services = apprun_deploy::service_status(&s.clients, &s.config, &s.bp).await?;
         let pipeline = crate::commands::pipeline::status_section(&s, &args.env).await;
+        let jobs = crate::commands::job::status_section(&s).await;
         if ctx.json() {
             print_json(&json!({
                 "ok": true,
                 "env": args.env,
                 "stacks": lines,
+                "services": services,
+                "jobs": jobs.json,
                 "pipeline": pipeline.json,
             }));
             return Ok(ExitCode::SUCCESS);
@@ -181,6 +373,8 @@ pub fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode, Failure> {
                 (Some(url), Some(tag), _) => format!("{url}  (image {tag})"),
                 (Some(url), None, _) => url.clone(),
                 (None, _, Some(reason)) => reason.clone(),
+                // Job stacks: no URL, an image.
+                (None, Some(tag), None) => format!("image {tag}"),
                 _ => String::new(),
             };
             outln!(
@@ -190,6 +384,10 @@ pub fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode, Failure> {
                 l.last_updated.as_deref().unwrap_or("-")
             );
         }
+        for line in apprun_deploy::service_status_lines(&services) {
+            outln!("{line}");
+        }
+        write_stdout(&jobs.text);
         write_stdout(&pipeline.text);
         Ok(ExitCode::SUCCESS)
     }))
@@ -262,4 +460,47 @@ fn destroy_text(report: &apprun_deploy::DestroyReport) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{ColorChoice, OutputFormat};
+
+    fn ctx() -> Context {
+        Context::new(OutputFormat::Text, None, true, ColorChoice::Never)
+    }
+
+    #[test]
+    fn domain_writes_need_a_yes_or_a_yes_answer() {
+        let review = "Custom domains (App Runner and Route 53, written after the stacks):\n  web: associate app.example.com (hosted zone Z1)\n";
+        // --yes: not asked.
+        let mut asked = false;
+        approve(&ctx(), review, true, || {
+            asked = true;
+            Answer::No
+        })
+        .unwrap();
+        assert!(!asked);
+        // Asked and answered yes.
+        approve(&ctx(), review, false, || Answer::Yes).unwrap();
+        // No terminal and no --yes: refused, as the stacks' review refuses.
+        let err = approve(&ctx(), review, false, || Answer::NotAsked).unwrap_err();
+        assert!(matches!(err, DeployError::Declined(_)), "{err}");
+        assert!(
+            err.to_string()
+                .contains("no custom domain or DNS record was changed"),
+            "{err}"
+        );
+        let err = approve(&ctx(), review, false, || Answer::No).unwrap_err();
+        assert!(matches!(err, DeployError::Declined(_)), "{err}");
+    }
+
+    #[test]
+    fn the_review_lists_every_planned_write() {
+        assert_eq!(
+            review_text(&DomainPlan::default()),
+            "Custom domains (App Runner and Route 53, written after the stacks):\n"
+        );
+    }
 }

@@ -1,19 +1,26 @@
 //! `apprun local`: the service on this machine with its backend's settings
 //! (App Runner and ECS Express set the same `PORT`, and apprun adds `ENV`
-//! and `SYSTEM_ID`).
+//! and `SYSTEM_ID`), its plain variables of the env, and with `--secrets`
+//! its secrets read from SSM Parameter Store and Secrets Manager.
+//!
+//! Secret values only ever go into the service's environment: never on a
+//! command line (a container gets `-e NAME`, the value coming from the
+//! environment of docker/podman), never in progress lines, errors or
+//! `--output json`, which name the variables only.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use apprun_config::{Config, Env, Service};
-use apprun_deploy::{Health, health_check};
+use apprun_config::{Config, Env, SecretRef, Service};
+use apprun_deploy::{AwsOptions, Clients, Health, ResolvedSecret, Tuning, health_check};
 use apprun_image::Builder;
 use serde_json::json;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::cli::{LocalArgs, LocalVia};
+use crate::cli::{AwsArgs, LocalArgs, LocalVia};
 use crate::diagnostics::Failure;
 use crate::output::{Context, outln, print_json};
 use crate::shared::{config_dir, runtime, service};
@@ -35,11 +42,20 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
         LocalVia::Auto => LocalVia::Container,
         other => other,
     };
+    let rt = runtime()?;
+    let settings = config.service_settings(&env.name, &svc.name);
+    let plain = settings.map(|s| s.runtime.env.clone()).unwrap_or_default();
+    let wanted = settings
+        .map(|s| s.runtime.secrets.clone())
+        .unwrap_or_default();
+    let secrets = rt.block_on(read_secrets(ctx, &config, args, &wanted))?;
     let target = Target {
         config: &config,
         env,
         svc,
         port,
+        plain: &plain,
+        secrets: &secrets,
     };
     let mut command = match via {
         LocalVia::Container => target.container_command()?,
@@ -49,7 +65,64 @@ pub fn run(ctx: &Context, args: &LocalArgs) -> Result<ExitCode, Failure> {
         .kill_on_drop(true)
         .stdout(std::process::Stdio::piped());
     let health = format!("http://127.0.0.1:{port}{}", svc.health.path);
-    runtime()?.block_on(supervise(ctx, command, port, health))
+    let names = SecretNames {
+        resolved: secrets.iter().map(|s| s.variable.clone()).collect(),
+        unset: if secret_options(args).is_some() {
+            Vec::new()
+        } else {
+            wanted.keys().cloned().collect()
+        },
+    };
+    rt.block_on(supervise(ctx, command, port, health, names))
+}
+
+/// `--secrets`, with the AWS options it reads them with: `None` without it.
+fn secret_options(args: &LocalArgs) -> Option<&AwsArgs> {
+    args.secrets.then_some(&args.aws)
+}
+
+/// Which secret variables the service got, and which it runs without: names
+/// only, for the JSON result.
+struct SecretNames {
+    resolved: Vec<String>,
+    unset: Vec<String>,
+}
+
+/// The service's secrets: read from AWS with `--secrets` (credentials,
+/// region and endpoint as for every AWS command), else none, and the run
+/// says which variables are left unset.
+async fn read_secrets(
+    ctx: &Context,
+    config: &Config,
+    args: &LocalArgs,
+    wanted: &BTreeMap<String, SecretRef>,
+) -> Result<Vec<ResolvedSecret>, Failure> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = wanted.keys().map(String::as_str).collect();
+    let Some(aws) = secret_options(args) else {
+        ctx.progress(format!(
+            "secrets not read (--secrets reads them from AWS): {} left unset",
+            names.join(", ")
+        ));
+        return Ok(Vec::new());
+    };
+    let options = AwsOptions {
+        profile: aws.profile.clone(),
+        region: aws.region_or(&config.system.region),
+        endpoint_url: aws.endpoint_url.clone(),
+    };
+    let clients = Clients::load(&options, Tuning::from_env()).await;
+    let resolved = apprun_deploy::resolve_secrets(&clients.api, wanted)
+        .await
+        .map_err(Failure::deploy)?;
+    let read: Vec<String> = resolved
+        .iter()
+        .map(|r| format!("{} ({})", r.variable, r.source))
+        .collect();
+    ctx.progress(format!("secrets read from AWS: {}", read.join(", ")));
+    Ok(resolved)
 }
 
 /// What App Runner and ECS Express set in the container, for `port`.
@@ -59,6 +132,32 @@ fn variables(config: &Config, env: &Env, port: u16) -> [(&'static str, String); 
         ("ENV", env.name.clone()),
         ("SYSTEM_ID", config.system.id.clone()),
     ]
+}
+
+/// The service's `local` program (resolved against `dir`) and its own
+/// arguments, after its prebuild when the program is a path not built yet.
+/// `missing` words the usage error for a service without a `local` command.
+pub(crate) fn built_program<'s>(
+    ctx: &Context,
+    dir: &Path,
+    svc: &'s Service,
+    missing: impl FnOnce() -> String,
+) -> Result<(PathBuf, &'s [String]), Failure> {
+    let (program, rest) = svc
+        .local
+        .split_first()
+        .ok_or_else(|| Failure::Usage(missing()))?;
+    let program = resolve(dir, program);
+    let (_, prebuild) = svc.release_build();
+    if !program.exists() && program.components().count() > 1 && !prebuild.is_empty() {
+        ctx.progress(format!(
+            "{} is not built yet: running the prebuild {}",
+            program.display(),
+            prebuild.join(" ")
+        ));
+        apprun_image::prebuild(dir, prebuild)?;
+    }
+    Ok((program, rest))
 }
 
 fn resolve(dir: &Path, program: &str) -> PathBuf {
@@ -75,6 +174,10 @@ struct Target<'a> {
     env: &'a Env,
     svc: &'a Service,
     port: u16,
+    /// The service's plain variables in the env.
+    plain: &'a BTreeMap<String, String>,
+    /// Its secrets, when `--secrets` read them.
+    secrets: &'a [ResolvedSecret],
 }
 
 impl Target<'_> {
@@ -83,20 +186,12 @@ impl Target<'_> {
     fn local_command(&self, ctx: &Context) -> Result<Command, Failure> {
         let (config, env, svc, port) = (self.config, self.env, self.svc, self.port);
         let dir = config_dir(config);
-        let (program, rest) = svc.local.split_first().ok_or_else(|| Failure::Usage(format!(
-        "service `{}` has no `local` command in apprun.toml; add one (e.g. local = [\"target/release/app\"]) or use --via container",
-        svc.name
-    )))?;
-        let program = resolve(&dir, program);
-        let (_, prebuild) = svc.release_build();
-        if !program.exists() && program.components().count() > 1 && !prebuild.is_empty() {
-            ctx.progress(format!(
-                "{} is not built yet: running the prebuild {}",
-                program.display(),
-                prebuild.join(" ")
-            ));
-            apprun_image::prebuild(&dir, prebuild)?;
-        }
+        let (program, rest) = built_program(ctx, &dir, svc, || {
+            format!(
+                "service `{}` has no `local` command in apprun.toml; add one (e.g. local = [\"target/release/app\"]) or use --via container",
+                svc.name
+            )
+        })?;
         let mut c = Command::new(&program);
         // On this machine the service listens on loopback only (`HOST`,
         // which the shipped app honours): `local` is for the developer, not
@@ -104,8 +199,12 @@ impl Target<'_> {
         // own namespace; its port is published on 127.0.0.1 only.
         c.args(rest)
             .current_dir(&dir)
+            .envs(self.plain)
             .envs(variables(config, env, port))
             .env("HOST", LOOPBACK);
+        for s in self.secrets {
+            c.env(&s.variable, s.value.expose());
+        }
         Ok(c)
     }
 
@@ -113,21 +212,9 @@ impl Target<'_> {
     /// the container the service keeps its configured port.
     fn container_command(&self) -> Result<Command, Failure> {
         let (config, env, svc, port) = (self.config, self.env, self.svc, self.port);
-        let dir = config_dir(config);
-        let builder = Builder::detect()?;
-        if builder == Builder::Buildah {
-            return Err(Failure::image(apprun_image::ImageError::Unusable {
-            builder: builder.name(),
-            reason: "buildah builds images but cannot run them; install podman or docker, or give the service a `local` command (--via command)".into(),
-        }));
-        }
-        let (dockerfile, prebuild) = svc.release_build();
-        apprun_image::prebuild(&dir, prebuild)?;
-        let image = format!(
-            "localhost/apprun-local/{}-{}:latest",
-            config.system.id, svc.name
-        );
-        builder.build(&dir, &dir.join(dockerfile), &image)?;
+        let (builder, image) = local_image(config, svc, || {
+            "buildah builds images but cannot run them; install podman or docker, or give the service a `local` command (--via command)".into()
+        })?;
         let mut c = Command::new(builder.name());
         c.args([
             "run",
@@ -135,12 +222,48 @@ impl Target<'_> {
             "-p",
             &format!("{LOOPBACK}:{port}:{}", svc.port),
         ]);
+        for (k, v) in self.plain {
+            c.args(["-e", &format!("{k}={v}")]);
+        }
         for (k, v) in variables(config, env, svc.port) {
             c.args(["-e", &format!("{k}={v}")]);
+        }
+        // `-e NAME` without a value: docker and podman pass the variable
+        // from their own environment, so a value is never on a command line
+        // (which every user of the machine can read in `ps`).
+        for s in self.secrets {
+            c.args(["-e", &s.variable]);
+            c.env(&s.variable, s.value.expose());
         }
         c.arg(&image);
         Ok(c)
     }
+}
+
+/// Builds the service's image here (after its prebuild) with a builder that
+/// can also run it, and returns that builder and the image's local tag.
+/// `unusable` words why buildah alone will not do.
+pub(crate) fn local_image(
+    config: &Config,
+    svc: &Service,
+    unusable: impl FnOnce() -> String,
+) -> Result<(Builder, String), Failure> {
+    let dir = config_dir(config);
+    let builder = Builder::detect()?;
+    if builder == Builder::Buildah {
+        return Err(Failure::image(apprun_image::ImageError::Unusable {
+            builder: builder.name(),
+            reason: unusable(),
+        }));
+    }
+    let (dockerfile, prebuild) = svc.release_build();
+    apprun_image::prebuild(&dir, prebuild)?;
+    let image = format!(
+        "localhost/apprun-local/{}-{}:latest",
+        config.system.id, svc.name
+    );
+    builder.build(&dir, &dir.join(dockerfile), &image)?;
+    Ok((builder, image))
 }
 
 /// Starts the service, waits for its health path, prints the URL, forwards
@@ -150,6 +273,7 @@ async fn supervise(
     mut command: Command,
     port: u16,
     health: String,
+    secrets: SecretNames,
 ) -> Result<ExitCode, Failure> {
     // Ctrl-C is handled from the start: a SIGINT that arrived before the
     // handler exists would end apprun and orphan the service.
@@ -181,7 +305,12 @@ async fn supervise(
     }
     let url = format!("http://127.0.0.1:{port}/");
     if ctx.json() {
-        print_json(&json!({ "ok": true, "url": url, "health": health }));
+        print_json(&json!({
+            "ok": true,
+            "url": url,
+            "health": health,
+            "secrets": { "resolved": secrets.resolved, "unset": secrets.unset },
+        }));
     } else {
         outln!("{url}");
     }

@@ -21,7 +21,10 @@ pub fn run(ctx: &Context, args: &LogsArgs) -> Result<ExitCode, Failure> {
         } else {
             LogSource::Service(args.service.clone())
         };
-        let targets = apprun_deploy::log_targets(&s.clients, &ops, &s.bp, &source).await?;
+        let targets = match &args.job {
+            Some(job) => vec![crate::commands::job::log_target(&s, &args.env, job).await?],
+            None => apprun_deploy::log_targets(&s.clients, &ops, &s.bp, &source).await?,
+        };
         for t in &targets {
             ctx.progress(format!("{}: log group {}", t.what, t.group));
         }

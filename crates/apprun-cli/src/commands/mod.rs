@@ -4,6 +4,7 @@ pub mod check;
 pub mod completions;
 pub mod diagram;
 pub mod init;
+pub mod job;
 pub mod local;
 pub mod logs;
 pub mod migrate;

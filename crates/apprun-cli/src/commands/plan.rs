@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use apprun_blueprint::{EnvBlueprint, security_group_rules, synthesize};
-use apprun_config::{Config, Env, Ingress};
+use apprun_config::{AppRunnerScaling, Compute, Config, Env, Ingress, ServiceSettings};
 use serde_json::json;
 
 use crate::cli::PlanArgs;
@@ -55,16 +55,24 @@ fn plan_json(config: &Config, env: &Env, bp: &EnvBlueprint) -> serde_json::Value
         "stacks": stacks,
         "subnets": subnets,
         "security_group_rules": security_group_rules(&env.subnets),
-        "services": config.services.values().map(|s| json!({
-            "name": s.name,
-            "compute": s.compute.as_str(),
-            "cpu": env.cpu.to_string(),
-            "memory": env.memory.to_string(),
-            "port": s.port,
-            "health_path": s.health.path,
-            "ingress": if env.ingress == Ingress::Private { "private" } else { "public" },
-            "waf": env.waf,
-        })).collect::<Vec<_>>(),
+        "services": config.services.values().map(|s| {
+            let mut view = json!({
+                "name": s.name,
+                "compute": s.compute.as_str(),
+                "cpu": env.cpu.to_string(),
+                "memory": env.memory.to_string(),
+                "port": s.port,
+                "health_path": s.health.path,
+                "ingress": if env.ingress == Ingress::Private { "private" } else { "public" },
+                "waf": env.waf,
+            });
+            if let (Some(settings), Some(obj)) =
+                (config.service_settings(&env.name, &s.name), view.as_object_mut())
+            {
+                obj.extend(settings_json(s.compute, settings));
+            }
+            view
+        }).collect::<Vec<_>>(),
         "pipeline": {
             "branch": env.branch,
             "approval": env.approval,
@@ -210,6 +218,134 @@ fn rule_rows(env: &Env) -> Vec<Vec<String>> {
     rows
 }
 
+/// What a service runs with in the env besides its size: variable names,
+/// secrets with where they are read from (never a value: the config holds
+/// none), the custom domain, scaling bounds and tracing.
+fn settings_json(
+    compute: Compute,
+    settings: &ServiceSettings,
+) -> serde_json::Map<String, serde_json::Value> {
+    let secrets: Vec<_> = settings
+        .runtime
+        .secrets
+        .iter()
+        .map(|(name, secret)| {
+            let mut v = json!({
+                "name": name,
+                "source": apprun_deploy::describe_source(secret),
+            });
+            if let Some(k) = &secret.kms_key {
+                v["kms_key"] = json!(k);
+            }
+            v
+        })
+        .collect();
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "env".into(),
+        json!(settings.runtime.env.keys().collect::<Vec<_>>()),
+    );
+    out.insert("secrets".into(), json!(secrets));
+    out.insert(
+        "domain".into(),
+        match &settings.domain {
+            Some(d) => json!({ "name": d.name, "hosted_zone": d.hosted_zone }),
+            None => serde_json::Value::Null,
+        },
+    );
+    out.insert("scaling".into(), scaling_json(compute, settings));
+    out.insert("tracing".into(), json!(settings.tracing));
+    out
+}
+
+/// The scaling bounds the service's stack deploys: App Runner's auto
+/// scaling configuration (its defaults when no key sets one), or the ECS
+/// Express task bounds and metric.
+fn scaling_json(compute: Compute, settings: &ServiceSettings) -> serde_json::Value {
+    match compute {
+        Compute::AppRunner => {
+            let (c, source) = match settings.app_runner_scaling {
+                Some(c) => (c, "config"),
+                None => (AppRunnerScaling::DEFAULT, "app_runner_default"),
+            };
+            json!({
+                "min": c.min_instances,
+                "max": c.max_instances,
+                "unit": "instances",
+                "max_concurrency": c.max_concurrency,
+                "source": source,
+            })
+        }
+        Compute::EcsExpress => json!({
+            "min": settings.scaling.min_tasks,
+            "max": settings.scaling.max_tasks,
+            "unit": "tasks",
+            "metric": settings.scaling.on.metric(),
+            "target": settings.scaling.target,
+            "source": "config",
+        }),
+    }
+}
+
+/// [`settings_json`] as indented text lines.
+fn settings_text(compute: Compute, settings: &ServiceSettings) -> String {
+    let list = |names: Vec<String>| {
+        if names.is_empty() {
+            "-".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    let mut out = format!(
+        "    env: {}\n",
+        list(settings.runtime.env.keys().cloned().collect())
+    );
+    out.push_str(&format!(
+        "    secrets: {}\n",
+        list(
+            settings
+                .runtime
+                .secrets
+                .iter()
+                .map(|(n, s)| format!("{n} ({})", apprun_deploy::describe_source(s)))
+                .collect()
+        )
+    ));
+    let domain = match &settings.domain {
+        Some(d) => match &d.hosted_zone {
+            Some(z) => format!("{} (records in hosted zone {z})", d.name),
+            None => format!("{} (records printed for you to create)", d.name),
+        },
+        None => "-".to_owned(),
+    };
+    out.push_str(&format!("    domain: {domain}\n"));
+    let scaling = match compute {
+        Compute::AppRunner => {
+            let (c, note) = match settings.app_runner_scaling {
+                Some(c) => (c, ""),
+                None => (AppRunnerScaling::DEFAULT, " (App Runner's default)"),
+            };
+            format!(
+                "{}-{} instances, {} concurrent requests per instance{note}",
+                c.min_instances, c.max_instances, c.max_concurrency
+            )
+        }
+        Compute::EcsExpress => format!(
+            "{}-{} tasks, on {} {}",
+            settings.scaling.min_tasks,
+            settings.scaling.max_tasks,
+            settings.scaling.on.metric(),
+            settings.scaling.target
+        ),
+    };
+    out.push_str(&format!("    scaling: {scaling}\n"));
+    out.push_str(&format!(
+        "    tracing: {}\n",
+        if settings.tracing { "X-Ray" } else { "off" }
+    ));
+    out
+}
+
 fn services_text(config: &Config, env: &Env) -> String {
     let mut out = String::new();
     for s in config.services.values() {
@@ -226,6 +362,9 @@ fn services_text(config: &Config, env: &Env) -> String {
             if env.waf { "on" } else { "off" },
             apprun_blueprint::outputs::IMAGE_TAG,
         ));
+        if let Some(settings) = config.service_settings(&env.name, &s.name) {
+            out.push_str(&settings_text(s.compute, settings));
+        }
     }
     out
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use apprun_config::{Config, Names, Service};
 use apprun_deploy::{
-    DeployError, DeployReport, ImageSource, ReleaseOptions, ReleaseReport, ecr_login,
+    DeployError, DeployReport, DomainReport, ImageSource, ReleaseOptions, ReleaseReport, ecr_login,
     missing_infrastructure, verify_account,
 };
 use apprun_image::{Builder, ImageError, Repository, commit_tag};
@@ -110,7 +110,7 @@ impl Release<'_> {
             return Ok(ExitCode::SUCCESS);
         };
         // 3 and 4. The service at that tag (checked in the registry first), verified.
-        let report = self
+        let (report, domains) = self
             .deploy_and_verify(s, &repo, &image, infrastructure.as_ref())
             .await?;
         if self.ctx.json() {
@@ -120,11 +120,15 @@ impl Release<'_> {
                 "tag": self.tag,
                 "infrastructure": infrastructure.as_ref().map(infrastructure_json),
                 "release": report,
+                "domains": domains,
             }));
         } else {
             outln!("{image}");
             if let Some(url) = &report.service_url {
                 outln!("{url}");
+            }
+            for line in domains.lines() {
+                outln!("{line}");
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -243,55 +247,59 @@ impl Release<'_> {
     }
 
     /// Steps 3 and 4: deploys the service stack at the tag, verifies it,
-    /// and rolls back (in the deploy crate) when verification fails.
+    /// and rolls back (in the deploy crate) when verification fails; then
+    /// the service's custom domain, as `apprun deploy` does it.
     async fn deploy_and_verify(
         &self,
         s: &Session,
         repo: &Repository,
         image: &str,
         infrastructure: Option<&Infrastructure>,
-    ) -> Result<ReleaseReport, Failure> {
-        let mut deploy = options(s, &self.args.env, Vec::new(), Some(self.tag.clone()), true);
-        if self.registry.is_some() {
-            let scheme = if repo.is_loopback() { "http" } else { "https" };
-            deploy.images = ImageSource::Registry {
-                base_url: format!("{scheme}://{}", repo.registry),
-                repository: repo.path.clone(),
-            };
-        }
+    ) -> Result<(ReleaseReport, DomainReport), Failure> {
         let stack = Names::new(&self.config.system.id).service_stack(
             &self.args.env,
             &self.svc.name,
             self.svc.compute,
         );
+        // The service's custom domain: which one apprun associated (the
+        // stack's `CustomDomain` output) and the planned writes, reviewed
+        // before the release deploys the stack.
+        let domain_step = crate::commands::aws::DomainStep::review(
+            self.ctx,
+            s,
+            std::slice::from_ref(&stack),
+            self.args.yes,
+        )
+        .await?;
         step(
             self.ctx,
             3,
             format!("service: deploying {stack} at image {}", self.tag),
         );
-        let opts = ReleaseOptions {
-            deploy,
-            service: self.svc.name.clone(),
-            health_path: self.svc.health.path.clone(),
-            timeout: Duration::from_secs(self.args.timeout),
-        };
+        let opts = self.release_options(s, repo);
         let (report, result) = with_progress(self.ctx, |observer, interrupt| {
             apprun_deploy::release(&s.clients, &s.bp, &opts, observer, interrupt)
         })
         .await;
         let error = match result {
             Ok(()) => {
-                step(
-                    self.ctx,
-                    4,
-                    format!(
-                        "verified: {} answered {} on {}",
-                        report.operation.as_deref().unwrap_or("-"),
-                        report.health.map(|h| h.to_string()).unwrap_or_default(),
-                        self.svc.health.path
-                    ),
-                );
-                return Ok(report);
+                self.report_verified(&report);
+                match domain_step.run(self.ctx, s).await {
+                    Ok(domains) => return Ok((report, domains)),
+                    // The release itself is deployed and verified: the
+                    // failure says so, and the domain step alone is redone
+                    // by `apprun deploy`.
+                    Err(error) => {
+                        return Err(Failure::Deploy {
+                            error: Box::new(error),
+                            next: Some(format!(
+                                "state: {image} is deployed and verified; the custom domain step did not finish: `apprun deploy --env {} --image-tag {}` runs it again",
+                                self.args.env, self.tag
+                            )),
+                        }
+                        .with_result(self.release_result(image, infrastructure, &report)));
+                    }
+                }
             }
             Err(e) => e,
         };
@@ -310,12 +318,57 @@ impl Release<'_> {
             error: Box::new(error),
             next,
         }
-        .with_result(json!({
+        .with_result(self.release_result(image, infrastructure, &report)))
+    }
+
+    /// Step 4's line: which operation verified the release, and the health
+    /// answer it got.
+    fn report_verified(&self, report: &ReleaseReport) {
+        step(
+            self.ctx,
+            4,
+            format!(
+                "verified: {} answered {} on {}",
+                report.operation.as_deref().unwrap_or("-"),
+                report.health.map(|h| h.to_string()).unwrap_or_default(),
+                self.svc.health.path
+            ),
+        );
+    }
+
+    /// The release's deploy options: the env's deploy at the tag, with the
+    /// images pulled from `--registry` when one was given.
+    fn release_options(&self, s: &Session, repo: &Repository) -> ReleaseOptions {
+        let mut deploy = options(s, &self.args.env, Vec::new(), Some(self.tag.clone()), true);
+        if self.registry.is_some() {
+            let scheme = if repo.is_loopback() { "http" } else { "https" };
+            deploy.images = ImageSource::Registry {
+                base_url: format!("{scheme}://{}", repo.registry),
+                repository: repo.path.clone(),
+            };
+        }
+        ReleaseOptions {
+            deploy,
+            service: self.svc.name.clone(),
+            health_path: self.svc.health.path.clone(),
+            timeout: Duration::from_secs(self.args.timeout),
+        }
+    }
+
+    /// The JSON result a failed release step carries: what was pushed and
+    /// how far the release got.
+    fn release_result(
+        &self,
+        image: &str,
+        infrastructure: Option<&Infrastructure>,
+        report: &ReleaseReport,
+    ) -> Value {
+        json!({
             "image": image,
             "tag": self.tag,
             "infrastructure": infrastructure.map(infrastructure_json),
             "release": report,
-        })))
+        })
     }
 }
 
