@@ -450,6 +450,26 @@ fn arn(service_and_rest: String) -> Value {
 }
 
 /// The region and account part of a regional ARN, as `Sub` variables.
+/// What the `AWS::Logs::LogGroup` handlers list that the Service
+/// Authorization Reference scopes to a log group: granted on apprun's log
+/// groups (a service's, a job's) to the role that deploys them.
+pub(crate) const LOG_GROUP_HANDLER_ACTIONS: &[&str] = &[
+    "logs:AssociateKmsKey",
+    "logs:CreateLogGroup",
+    "logs:DeleteDataProtectionPolicy",
+    "logs:DeleteLogGroup",
+    "logs:DeleteRetentionPolicy",
+    "logs:DisassociateKmsKey",
+    "logs:GetDataProtectionPolicy",
+    "logs:ListTagsForResource",
+    "logs:PutBearerTokenAuthentication",
+    "logs:PutDataProtectionPolicy",
+    "logs:PutLogGroupDeletionProtection",
+    "logs:PutRetentionPolicy",
+    "logs:TagResource",
+    "logs:UntagResource",
+];
+
 const HERE: &str = "${AWS::Region}:${AWS::AccountId}";
 
 /// A regional ARN in this account: `regional("ecs", "cluster/default")`.
@@ -1054,22 +1074,7 @@ fn ecs_log_and_role_statements(id: &str, own_roles: &[String]) -> Vec<Map> {
         // log group.
         allow(
             "EcsServiceLogs",
-            &[
-                "logs:AssociateKmsKey",
-                "logs:CreateLogGroup",
-                "logs:DeleteDataProtectionPolicy",
-                "logs:DeleteLogGroup",
-                "logs:DeleteRetentionPolicy",
-                "logs:DisassociateKmsKey",
-                "logs:GetDataProtectionPolicy",
-                "logs:ListTagsForResource",
-                "logs:PutBearerTokenAuthentication",
-                "logs:PutDataProtectionPolicy",
-                "logs:PutLogGroupDeletionProtection",
-                "logs:PutRetentionPolicy",
-                "logs:TagResource",
-                "logs:UntagResource",
-            ],
+            LOG_GROUP_HANDLER_ACTIONS,
             vec![regional("logs", &format!("log-group:/apprun/{id}/*"))],
         ),
         // The rest of the LogGroup handlers' list: the reference gives these

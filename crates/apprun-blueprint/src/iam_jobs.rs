@@ -131,22 +131,7 @@ fn log_group_statements(id: &str) -> Vec<Map> {
         ),
         allow(
             "JobLogs",
-            &[
-                "logs:AssociateKmsKey",
-                "logs:CreateLogGroup",
-                "logs:DeleteDataProtectionPolicy",
-                "logs:DeleteLogGroup",
-                "logs:DeleteRetentionPolicy",
-                "logs:DisassociateKmsKey",
-                "logs:GetDataProtectionPolicy",
-                "logs:ListTagsForResource",
-                "logs:PutBearerTokenAuthentication",
-                "logs:PutDataProtectionPolicy",
-                "logs:PutLogGroupDeletionProtection",
-                "logs:PutRetentionPolicy",
-                "logs:TagResource",
-                "logs:UntagResource",
-            ],
+            crate::iam::LOG_GROUP_HANDLER_ACTIONS,
             vec![here("logs", &format!("log-group:/apprun/{id}/*/job-*"))],
         ),
     ]

@@ -510,21 +510,7 @@ fn service_actions(
 
     let verify = verify_action(t, config, env, service, role, &output);
 
-    let deploy = action(
-        &format!("Deploy-{s}"),
-        "Deploy",
-        "CloudFormation",
-        map! {
-            "ActionMode" => "CREATE_UPDATE",
-            "StackName" => stack.as_str(),
-            "TemplatePath" => format!("{output}::{TEMPLATE_FILE}"),
-            "TemplateConfiguration" => format!("{output}::{PARAMETERS_FILE}"),
-            "RoleArn" => role.clone(),
-        }
-        .into(),
-        &[&output],
-        &[],
-    );
+    let deploy = deploy_action(&format!("Deploy-{s}"), &stack, &output, TEMPLATE_FILE, role);
 
     [build, deploy, verify]
 }
@@ -583,24 +569,37 @@ fn job_actions(
         .iter()
         .zip(&stacks)
         .map(|(job, stack)| {
-            action(
+            deploy_action(
                 &format!("Deploy-job-{}", job.name),
-                "Deploy",
-                "CloudFormation",
-                map! {
-                    "ActionMode" => "CREATE_UPDATE",
-                    "StackName" => stack.as_str(),
-                    "TemplatePath" => format!("Jobs::{stack}.yaml"),
-                    "TemplateConfiguration" => format!("Jobs::{PARAMETERS_FILE}"),
-                    "RoleArn" => role.clone(),
-                }
-                .into(),
-                &["Jobs"],
-                &[],
+                stack,
+                "Jobs",
+                &format!("{stack}.yaml"),
+                role,
             )
         })
         .collect();
     Some((gather, deploys))
+}
+
+/// A CloudFormation deploy action (`CREATE_UPDATE` with the pipeline's
+/// CloudFormation role) of `stack`, from `template` and the build's
+/// parameters file in the artifact `input`.
+fn deploy_action(name: &str, stack: &str, input: &str, template: &str, role: &Value) -> Map {
+    action(
+        name,
+        "Deploy",
+        "CloudFormation",
+        map! {
+            "ActionMode" => "CREATE_UPDATE",
+            "StackName" => stack,
+            "TemplatePath" => format!("{input}::{template}"),
+            "TemplateConfiguration" => format!("{input}::{PARAMETERS_FILE}"),
+            "RoleArn" => role.clone(),
+        }
+        .into(),
+        &[input],
+        &[],
+    )
 }
 
 /// The verify project of a service and its action, after the deploy
