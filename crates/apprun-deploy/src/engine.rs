@@ -914,7 +914,7 @@ async fn run(
         .iter()
         .flatten()
         .copied()
-        .filter(|s| matches!(s.kind, StackKind::Service { .. } | StackKind::Job { .. }))
+        .filter(|s| s.kind.takes_image())
         .collect();
     let deferred = deferred(&run, &services).await?;
     report
@@ -1174,9 +1174,7 @@ async fn stage_pipeline_templates<'a>(
     observer: &Arc<dyn Observer>,
     interrupt: &watch::Receiver<bool>,
 ) -> Result<(), DeployError> {
-    let services: Vec<&Stack> = deployed
-        .filter(|s| matches!(s.kind, StackKind::Service { .. } | StackKind::Job { .. }))
-        .collect();
+    let services: Vec<&Stack> = deployed.filter(|s| s.kind.takes_image()).collect();
     if services.is_empty() || bp.stack(&StackKind::Repository).is_none() {
         return Ok(());
     }

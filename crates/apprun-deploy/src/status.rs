@@ -37,7 +37,7 @@ pub async fn status(
             let d = d?;
             let service = matches!(s.kind, StackKind::Service { .. });
             // Job stacks run an image too: their tag is shown like a service's.
-            let runs_image = service || matches!(s.kind, StackKind::Job { .. });
+            let runs_image = s.kind.takes_image();
             Ok(StackStatusLine {
                 stack: s.name.clone(),
                 deployed: d.is_some(),
