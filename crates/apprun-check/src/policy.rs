@@ -388,11 +388,7 @@ fn secret_name(id: &str, name: Option<&str>, path: &str, out: &mut Sink<'_>) {
     let Some(name) = name else {
         return;
     };
-    let upper = name.to_ascii_uppercase();
-    if let Some(word) = ["PASSWORD", "SECRET", "TOKEN", "KEY"]
-        .iter()
-        .find(|w| upper.contains(*w))
-    {
+    if let Some(word) = apprun_config::secret_word(name) {
         out.push(
             id,
             path.to_owned(),

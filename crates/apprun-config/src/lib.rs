@@ -27,7 +27,7 @@ pub use model::{
 pub use names::{NameKind, Names};
 pub use runtime::{
     AppRunnerScaling, Domain, Runtime, SecretRef, SecretStore, ServiceSettings,
-    names as runtime_names,
+    names as runtime_names, secret_word,
 };
 pub use size::{Cpu, Memory, valid_pairs};
 pub use subnets::{Subnet, SubnetPlan, Tier};

@@ -228,6 +228,17 @@ pub mod names {
     pub const CONFIGURATION_MAX: usize = 32;
 }
 
+/// Words that make a plain environment variable look like a secret
+/// (APR-SECRET-001: `apprun.toml`'s `env` tables and `apprun check` on
+/// templates apply the same list).
+const SECRET_WORDS: &[&str] = &["PASSWORD", "SECRET", "TOKEN", "KEY"];
+
+/// The word that makes `name` look like a secret, if any (case-insensitive).
+pub fn secret_word(name: &str) -> Option<&'static str> {
+    let upper = name.to_ascii_uppercase();
+    SECRET_WORDS.iter().copied().find(|w| upper.contains(w))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

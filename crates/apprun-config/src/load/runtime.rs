@@ -16,10 +16,6 @@ use crate::runtime::{
     names, runs_with_own_role,
 };
 
-/// Words that make a plain variable look like a secret: the same list
-/// `apprun check` applies to templates (APR-SECRET-001).
-const SECRET_WORDS: &[&str] = &["PASSWORD", "SECRET", "TOKEN", "KEY"];
-
 /// Variables apprun sets itself on every backend.
 const APPRUN_VARIABLES: &[&str] = &["ENV", "SYSTEM_ID"];
 
@@ -67,8 +63,7 @@ impl Validator {
         for (name, value) in raw {
             let at = format!("{key}.{name}");
             self.variable_name(&at, name, compute);
-            let upper = name.to_ascii_uppercase();
-            if let Some(word) = SECRET_WORDS.iter().find(|w| upper.contains(*w)) {
+            if let Some(word) = crate::runtime::secret_word(name) {
                 let secrets = secrets_table(key);
                 self.err_key(
                     &at,
