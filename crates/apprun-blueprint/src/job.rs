@@ -349,7 +349,7 @@ pub fn event_input_template() -> String {
 
 fn pattern_value(v: &PatternValue) -> Value {
     match v {
-        PatternValue::String(s) => Value::String(s.clone()),
+        PatternValue::String(s) => Value::String(s.as_str().into()),
         PatternValue::Integer(i) => Value::Int(*i),
         PatternValue::Float(f) => Value::Float(*f),
         PatternValue::Bool(b) => Value::Bool(*b),
@@ -357,7 +357,7 @@ fn pattern_value(v: &PatternValue) -> Value {
         PatternValue::Object(m) => {
             let mut out = Map::new();
             for (k, v) in m {
-                out.insert(k.clone(), pattern_value(v));
+                out.insert(k.as_str().into(), pattern_value(v));
             }
             Value::Map(out)
         }

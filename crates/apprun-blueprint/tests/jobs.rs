@@ -103,7 +103,7 @@ fn import_of(v: &Value) -> String {
     match v {
         Value::Fn(f) => match f.as_ref() {
             Intrinsic::ImportValue(name) => match name {
-                Value::String(s) => s.clone(),
+                Value::String(s) => s.as_str().into(),
                 other => panic!("import of {other:?}"),
             },
             other => panic!("not an import: {other:?}"),
@@ -137,11 +137,11 @@ fn strings(v: &Value) -> Vec<String> {
         Value::List(items) => items
             .iter()
             .map(|i| match i {
-                Value::String(s) => s.clone(),
+                Value::String(s) => s.to_string(),
                 other => format!("{other:?}"),
             })
             .collect(),
-        Value::String(s) => vec![s.clone()],
+        Value::String(s) => vec![s.to_string()],
         other => vec![format!("{other:?}")],
     }
 }

@@ -127,7 +127,7 @@ impl Role {
     /// A resource pattern as a plain string, pseudo parameters filled in.
     fn concrete(&self, v: &Value) -> String {
         let raw = match v {
-            Value::String(s) => s.clone(),
+            Value::String(s) => s.to_string(),
             Value::Fn(f) => match f.as_ref() {
                 Intrinsic::Sub { template, .. } => template.clone(),
                 other => panic!("unexpected resource {other:?}"),
@@ -757,7 +757,7 @@ fn imports(v: &Value) -> Vec<String> {
         .iter()
         .map(|v| match v {
             Value::Fn(f) => match f.as_ref() {
-                Intrinsic::ImportValue(Value::String(n)) => n.clone(),
+                Intrinsic::ImportValue(Value::String(n)) => n.to_string(),
                 other => panic!("not an import: {other:?}"),
             },
             other => panic!("not an import: {other:?}"),
@@ -784,7 +784,7 @@ fn sub_text(v: &Value) -> String {
             Intrinsic::Sub { template, .. } => template.clone(),
             other => panic!("not a Sub: {other:?}"),
         },
-        Value::String(s) => s.clone(),
+        Value::String(s) => s.as_str().into(),
         other => panic!("not a Sub: {other:?}"),
     }
 }

@@ -27,7 +27,7 @@ fn of_types<'a>(
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::String(s)) => vec![s.as_str().into()],
         Some(Value::List(items)) => items
             .iter()
             .filter_map(Value::as_str)
@@ -307,7 +307,8 @@ fn express_is_public(p: &Map) -> bool {
             let text = match x {
                 Value::String(s) => s.as_str(),
                 Value::Fn(f) => match f.as_ref() {
-                    Intrinsic::ImportValue(Value::String(s)) | Intrinsic::Ref(s) => s.as_str(),
+                    Intrinsic::ImportValue(Value::String(s)) => s.as_str(),
+                    Intrinsic::Ref(s) => s.as_str(),
                     _ => "",
                 },
                 _ => "",

@@ -298,7 +298,7 @@ fn ignored_globals(t: &Template, id: &str, r: &apprun_template::Resource, out: &
         .get("Globals")
         .and_then(|g| g.get(section))
         .and_then(Value::as_map)
-        .map(|m| m.keys().map(String::as_str).collect())
+        .map(|m| m.keys().map(|k| k.as_str()).collect())
         .unwrap_or_default();
     let names: Vec<(String, &Value)> = match ignored {
         Value::List(items) => items
@@ -454,7 +454,7 @@ fn type_matches(v: &Value, want: &str) -> bool {
 
 fn scalar_text(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(s.as_str().into()),
         Value::Int(n) => Some(n.to_string()),
         Value::Float(f) => Some(f.to_string()),
         Value::Bool(b) => Some(b.to_string()),
@@ -732,7 +732,7 @@ impl<'a> Validator<'a, '_> {
         let closed = schema.get("additionalProperties") == Some(&J::Bool(false));
         for (key, value) in map {
             let child = format!("{path}/{key}");
-            if let Some(s) = props.and_then(|p| p.get(key)) {
+            if let Some(s) = props.and_then(|p| p.get(key.as_str())) {
                 self.value(value, s, &child);
             } else if let Some((_, s)) = patterns.iter().find(|(re, _)| re.is_match(key)) {
                 self.value(value, s, &child);

@@ -127,7 +127,7 @@ fn strings(v: Option<&Value>) -> Vec<Value> {
 
 fn text(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s.as_str().into(),
         Value::Fn(f) => match f.as_ref() {
             Intrinsic::Sub { template, .. } => template.clone(),
             _ => format!("{v:?}"),
@@ -139,7 +139,7 @@ fn text(v: &Value) -> String {
 /// A resource pattern that allows less: the same text with a suffix.
 fn narrowed(v: &Value) -> Value {
     match v {
-        Value::String(s) => Value::String(format!("{s}-narrowed")),
+        Value::String(s) => Value::from(format!("{s}-narrowed")),
         Value::Fn(f) => match f.as_ref() {
             Intrinsic::Sub { template, vars } => Value::Fn(Box::new(Intrinsic::Sub {
                 template: format!("{template}-narrowed"),
@@ -228,7 +228,7 @@ fn mutations(stmts: &[Value], site_label: &str) -> Vec<Mutation> {
             .flat_map(|ops| ops.iter())
             .filter_map(|(op, keys)| {
                 keys.get("iam:PassedToService")
-                    .map(|v| (op.clone(), strings(Some(v)).len()))
+                    .map(|v| (op.to_string(), strings(Some(v)).len()))
             })
             .flat_map(|(op, len)| (0..len).map(move |i| (op.clone(), i)))
             .collect();

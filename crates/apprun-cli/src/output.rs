@@ -109,9 +109,27 @@ pub(crate) use outln;
 
 /// Prints a JSON document on stdout.
 pub fn print_json(value: &serde_json::Value) {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
-    text.push('\n');
-    write_stdout(&text);
+    stream_json(value);
+}
+
+/// Prints anything serializable as one pretty JSON document on stdout,
+/// written as it is serialized: a large report (tens of thousands of
+/// findings) is neither copied into a `serde_json::Value` tree nor held
+/// whole as text first. The bytes are those of [`print_json`] on the same
+/// document. Write failures end apprun as [`write_stdout`]'s do.
+pub fn stream_json<T: serde::Serialize + ?Sized>(value: &T) {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let result = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(e) = result {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(i32::from(crate::exit::IO));
+    }
 }
 
 /// Text from a file or a user as it may reach a terminal or a log: control

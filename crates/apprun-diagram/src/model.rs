@@ -509,7 +509,7 @@ impl<'t> Reader<'t> {
     /// A literal value as text, `${AWS::Region}` substituted.
     fn text(&self, v: Option<&Value>) -> Option<String> {
         match v? {
-            Value::String(s) => Some(s.clone()),
+            Value::String(s) => Some(s.as_str().into()),
             Value::Int(i) => Some(i.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             Value::Fn(f) => match f.as_ref() {

@@ -226,7 +226,7 @@ fn template_rules(config: &Config, env: &str) -> Vec<(String, String, String, St
                 .unwrap_or_default()
             {
                 let s = |k: &str| match rule.get(k) {
-                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::String(s)) => s.to_string(),
                     Some(Value::Int(i)) => i.to_string(),
                     other => panic!("{id} {key} {k}: {other:?}"),
                 };

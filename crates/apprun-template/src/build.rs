@@ -1,6 +1,6 @@
 //! Short constructors that keep blueprint code close to the YAML it produces.
 
-use crate::value::{Intrinsic, Map, Value};
+use crate::value::{CompactString, Intrinsic, Map, Value};
 
 /// Builds a [`Map`] in the order written: `map! { "Key" => value, ... }`.
 #[macro_export]
@@ -8,7 +8,7 @@ macro_rules! map {
     () => { $crate::Map::new() };
     ($($key:expr => $value:expr),+ $(,)?) => {{
         let mut m = $crate::Map::new();
-        $( m.insert(::std::string::String::from($key), $crate::Value::from($value)); )+
+        $( m.insert(::std::string::String::from($key).into(), $crate::Value::from($value)); )+
         m
     }};
 }
@@ -37,7 +37,7 @@ pub fn sub(template: impl Into<String>) -> Value {
 }
 
 /// `!ImportValue name` with a literal export name.
-pub fn import(export_name: impl Into<String>) -> Value {
+pub fn import(export_name: impl Into<CompactString>) -> Value {
     Intrinsic::ImportValue(Value::String(export_name.into())).into()
 }
 
@@ -60,7 +60,7 @@ pub fn select(index: i64, list: Value) -> Value {
 }
 
 /// `!GetAZs region` (empty string: the stack's region).
-pub fn get_azs(region: impl Into<String>) -> Value {
+pub fn get_azs(region: impl Into<CompactString>) -> Value {
     Intrinsic::GetAZs(Value::String(region.into())).into()
 }
 
@@ -80,7 +80,9 @@ pub fn equals(a: Value, b: Value) -> Value {
 }
 
 /// A `Tags` list from key/value pairs, in the order given.
-pub fn tags<K: Into<String>, V: Into<Value>>(pairs: impl IntoIterator<Item = (K, V)>) -> Value {
+pub fn tags<K: Into<CompactString>, V: Into<Value>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+) -> Value {
     Value::List(
         pairs
             .into_iter()

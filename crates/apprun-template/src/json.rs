@@ -15,11 +15,11 @@ pub(crate) fn to_json_value(v: &Value) -> serde_json::Value {
         Value::Bool(b) => J::Bool(*b),
         Value::Int(n) => J::from(*n),
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-        Value::String(s) => J::String(s.clone()),
+        Value::String(s) => J::String(s.to_string()),
         Value::List(items) => J::Array(items.iter().map(to_json_value).collect()),
         Value::Map(m) => J::Object(
             m.iter()
-                .map(|(k, v)| (k.clone(), to_json_value(v)))
+                .map(|(k, v)| (k.to_string(), to_json_value(v)))
                 .collect(),
         ),
         Value::Fn(f) => {

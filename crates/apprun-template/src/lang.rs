@@ -12,7 +12,7 @@
 use crate::parse::{FOR_EACH, MAX_DEPTH, typed};
 use crate::template::Note;
 use crate::validate::Severity;
-use crate::value::{Intrinsic, Map, Value};
+use crate::value::{CompactString, Intrinsic, Map, Value};
 
 /// What resolution may read: parameter defaults and the mappings.
 struct Scope {
@@ -39,7 +39,7 @@ pub(crate) fn expand(root: &mut Map, notes: &mut Vec<Note>) {
                 .and_then(Value::as_str)
                 .is_some_and(|t| t == "CommaDelimitedList" || t.starts_with("List<"))
             {
-                scope.list_params.push(name.clone());
+                scope.list_params.push(name.as_str().into());
             }
         }
     }
@@ -115,7 +115,7 @@ fn expand_loop(
     notes: &mut Vec<Note>,
     path: &str,
     depth: usize,
-) -> Vec<(String, Value)> {
+) -> Vec<(CompactString, Value)> {
     let bad = |notes: &mut Vec<Note>, message: &str| {
         notes.push(Note {
             severity: Severity::Error,
@@ -147,7 +147,10 @@ fn expand_loop(
     for item in &items {
         let mut produced = Map::new();
         for (k, v) in &body {
-            produced.insert(replace_id(k, &id, item), substitute(v.clone(), &id, item));
+            produced.insert(
+                replace_id(k, &id, item).into(),
+                substitute(v.clone(), &id, item),
+            );
         }
         let mut produced = Value::Map(produced);
         loops(&mut produced, scope, notes, path, depth + 1);
@@ -166,7 +169,7 @@ fn collection_items(v: &Value, scope: &Scope) -> Option<Vec<String>> {
             Intrinsic::Ref(p) if scope.list_params.contains(p) => match scope.defaults.get(p)? {
                 Value::String(s) => s
                     .split(',')
-                    .map(|x| Value::String(x.trim().to_owned()))
+                    .map(|x| Value::String(x.trim().into()))
                     .collect(),
                 Value::List(items) => items.clone(),
                 _ => return None,
@@ -180,7 +183,7 @@ fn collection_items(v: &Value, scope: &Scope) -> Option<Vec<String>> {
     };
     list.iter()
         .map(|i| match i {
-            Value::String(s) => Some(s.clone()),
+            Value::String(s) => Some(s.to_string()),
             Value::Int(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             Value::Float(f) => Some(f.to_string()),
@@ -223,7 +226,7 @@ fn substitute(v: Value, id: &str, item: &str) -> Value {
         }
         Value::Fn(mut f) => {
             match f.as_mut() {
-                Intrinsic::Ref(name) if name == id => return Value::String(item.to_owned()),
+                Intrinsic::Ref(name) if name == id => return Value::String(item.into()),
                 Intrinsic::Sub { template, .. } => *template = replace_id(template, id, item),
                 Intrinsic::GetAtt {
                     resource,
@@ -281,9 +284,9 @@ fn resolve(v: &mut Value, scope: &Scope, depth: usize) {
             };
             let resolved = match (name.as_str(), &*arg) {
                 ("Fn::Length", arg) => length(arg, scope).map(Value::Int),
-                ("Fn::ToJsonString", arg) if !has_function(arg) => {
-                    Some(Value::String(crate::json::to_json_value(arg).to_string()))
-                }
+                ("Fn::ToJsonString", arg) if !has_function(arg) => Some(Value::String(
+                    crate::json::to_json_value(arg).to_string().into(),
+                )),
                 ("Fn::FindInMap", Value::List(items)) if items.len() == 4 => {
                     let literal = items[..3].iter().all(|i| i.as_str().is_some());
                     match lookup(scope, &items[0], &items[1], &items[2]) {

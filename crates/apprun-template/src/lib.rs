@@ -12,6 +12,7 @@ mod dupkeys;
 mod json;
 mod lang;
 mod limits;
+mod map;
 mod parse;
 mod refs;
 mod template;
@@ -21,6 +22,7 @@ mod yaml;
 
 pub use build::*;
 pub use dupkeys::json_key_lines;
+pub use map::MapEntry;
 pub use parse::{
     LANGUAGE_EXTENSION_FUNCTIONS, LANGUAGE_EXTENSIONS, MAX_DEPTH, ParseError, RULE_FUNCTIONS,
     SECTIONS, SERVERLESS, parse_json, parse_json_value, parse_template, parse_yaml,
@@ -28,7 +30,7 @@ pub use parse::{
 pub use refs::References;
 pub use template::{Generators, Note, Output, Parameter, Resource, Template};
 pub use validate::{Finding, Severity, validate};
-pub use value::{Intrinsic, Map, Value};
+pub use value::{CompactString, Intrinsic, Map, Value};
 
 /// Output format of a rendered template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -153,11 +153,11 @@ pub fn parse_json_value(text: &str) -> Result<Value, ParseError> {
 /// functions a transform adds are known while reading.
 fn transforms_of(section: Option<Value>) -> Vec<String> {
     match section {
-        Some(Value::String(s)) => vec![s],
+        Some(Value::String(s)) => vec![s.into()],
         Some(Value::List(items)) => items
             .iter()
             .filter_map(|i| match i {
-                Value::String(s) => Some(s.clone()),
+                Value::String(s) => Some(s.to_string()),
                 Value::Map(m) => m.get("Name").and_then(Value::as_str).map(str::to_owned),
                 _ => None,
             })
@@ -415,7 +415,7 @@ impl Reader {
                 }
             }
             "Description" => match v {
-                Value::String(s) => t.description = Some(s),
+                Value::String(s) => t.description = Some(s.into()),
                 _ => self.note("E-SECTION", path, "Description must be a string"),
             },
             "Metadata" => t.metadata = Some(v),
@@ -436,11 +436,18 @@ impl Reader {
                 }
             }
             "Resources" => {
+                let mut read = Vec::new();
                 for (id, r) in self.entries(v, path) {
                     if let Some(r) = self.resource(r, &child(path, &id)) {
-                        t.resources.insert(id, r);
+                        read.push((id, r));
                     }
                 }
+                // Built in one go, the tree's nodes are full; inserted one
+                // by one they stay about half empty (a full node splits in
+                // two halves), and the template's largest structure took
+                // twice the room. The section is read once (it is a key of
+                // the root map), and its ids are unique (keys of its map).
+                t.resources = read.into_iter().collect();
             }
             "Outputs" => {
                 for (id, o) in self.entries(v, path) {
@@ -489,6 +496,7 @@ impl Reader {
                 }
                 m.into_iter()
                     .filter(|(k, _)| k != "Fn::Transform")
+                    .map(|(k, v)| (k.into(), v))
                     .collect()
             }
             Value::Fn(f) if f.long_name() == "Fn::Transform" => {
@@ -504,7 +512,7 @@ impl Reader {
 
     fn opt_string(&mut self, m: &Map, key: &str, path: &str) -> Option<String> {
         match m.get(key)? {
-            Value::String(s) => Some(s.clone()),
+            Value::String(s) => Some(s.as_str().into()),
             Value::Int(n) => Some(n.to_string()),
             Value::Float(f) => Some(f.to_string()),
             Value::Bool(b) => Some(b.to_string()),
@@ -569,7 +577,7 @@ impl Reader {
         };
         let depends_on = match m.get("DependsOn") {
             None => Vec::new(),
-            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::String(s)) => vec![s.to_string()],
             Some(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => items
                 .iter()
                 .filter_map(|i| i.as_str().map(str::to_owned))
@@ -691,7 +699,7 @@ impl Reader {
             &["Delete", "Retain", "Snapshot"]
         };
         match m.get(key)? {
-            Value::String(s) if allowed.contains(&s.as_str()) => Some(s.clone()),
+            Value::String(s) if allowed.contains(&s.as_str()) => Some(s.as_str().into()),
             Value::String(s) => {
                 self.note(
                     "E-TEMPLATE",
@@ -784,7 +792,7 @@ fn select_index_in_range(index: &Value, list: &Value) -> Result<(), String> {
 
 fn string_arg(name: &str, v: Value) -> Result<String, String> {
     match v {
-        Value::String(s) => Ok(s),
+        Value::String(s) => Ok(s.into()),
         _ => Err(format!("{name} expects a string")),
     }
 }
@@ -831,7 +839,7 @@ pub(crate) fn typed(name: &str, arg: Value, lang_ext: bool) -> Typed {
 
 fn typed_ref(arg: Value, lang_ext: bool) -> Typed {
     match arg {
-        Value::String(s) => Ok(Some(Intrinsic::Ref(s))),
+        Value::String(s) => Ok(Some(Intrinsic::Ref(s.into()))),
         // With AWS::LanguageExtensions a `Ref` may name its target with
         // a function: `Fn::Sub` of loop identifiers only is a name once
         // the loop is expanded; anything else resolves at deploy time.
@@ -869,8 +877,8 @@ fn typed_get_att(arg: Value, lang_ext: bool) -> Typed {
     };
     match (r, a) {
         (Value::String(resource), Value::String(attribute)) => Ok(Some(Intrinsic::GetAtt {
-            resource,
-            attribute,
+            resource: resource.into(),
+            attribute: attribute.into(),
         })),
         // `[Resource, !Ref AttributeName]`: valid, resolved at deploy time.
         (Value::String(_), Value::Fn(_)) => Ok(None),
@@ -885,7 +893,7 @@ fn typed_sub(arg: Value) -> Typed {
     let other = match arg {
         Value::String(template) => {
             return Ok(Some(Intrinsic::Sub {
-                template,
+                template: template.into(),
                 vars: None,
             }));
         }
@@ -897,7 +905,7 @@ fn typed_sub(arg: Value) -> Typed {
     };
     match t {
         Value::String(template) => Ok(Some(Intrinsic::Sub {
-            template,
+            template: template.into(),
             vars: Some(vars),
         })),
         // A template computed by another function: only known at deploy time.
@@ -1013,7 +1021,7 @@ fn literal_sub(v: Value) -> Value {
             Intrinsic::Sub {
                 template,
                 vars: None,
-            } if crate::refs::sub_variables(&template).is_empty() => Value::String(template),
+            } if crate::refs::sub_variables(&template).is_empty() => Value::String(template.into()),
             f => Value::Fn(Box::new(f)),
         },
         other => other,

@@ -158,7 +158,7 @@ impl Output {
     }
 
     /// Exports the output under a literal name.
-    pub fn exported_as(mut self, name: impl Into<String>) -> Self {
+    pub fn exported_as(mut self, name: impl Into<crate::value::CompactString>) -> Self {
         self.export = Some(Value::String(name.into()));
         self
     }
@@ -166,7 +166,7 @@ impl Output {
 
 fn put(map: &mut Map, key: &str, value: Option<Value>) {
     if let Some(v) = value {
-        map.insert(key.to_owned(), v);
+        map.insert(key.into(), v);
     }
 }
 
@@ -185,13 +185,13 @@ impl Template {
         put(
             &mut root,
             "Description",
-            self.description.clone().map(Value::String),
+            self.description.clone().map(Value::from),
         );
         put(&mut root, "Metadata", self.metadata.clone());
         match self.transforms.as_slice() {
             [] => {}
             [one] => {
-                root.insert("Transform".into(), Value::String(one.clone()));
+                root.insert("Transform".into(), Value::String(one.as_str().into()));
             }
             many => {
                 root.insert("Transform".into(), many.to_vec().into());
@@ -210,7 +210,7 @@ impl Template {
             section(&self.conditions, Clone::clone),
         );
         for (name, v) in &self.sections {
-            root.insert(name.clone(), v.clone());
+            root.insert(name.as_str().into(), v.clone());
         }
         root.insert(
             "Resources".into(),
@@ -282,7 +282,7 @@ impl Template {
             if let Value::Fn(f) = v
                 && let crate::Intrinsic::ImportValue(Value::String(name)) = f.as_ref()
             {
-                names.push(name.clone());
+                names.push(name.to_string());
             }
         };
         for r in self.resources.values() {
@@ -300,17 +300,17 @@ impl Template {
 impl Parameter {
     fn to_value(&self) -> Value {
         let mut m = Map::new();
-        m.insert("Type".into(), Value::String(self.kind.clone()));
+        m.insert("Type".into(), Value::String(self.kind.as_str().into()));
         put(
             &mut m,
             "Description",
-            self.description.clone().map(Value::String),
+            self.description.clone().map(Value::from),
         );
         put(&mut m, "Default", self.default.clone());
         put(
             &mut m,
             "AllowedPattern",
-            self.allowed_pattern.clone().map(Value::String),
+            self.allowed_pattern.clone().map(Value::from),
         );
         if !self.allowed_values.is_empty() {
             m.insert(
@@ -323,7 +323,7 @@ impl Parameter {
         put(
             &mut m,
             "ConstraintDescription",
-            self.constraint_description.clone().map(Value::String),
+            self.constraint_description.clone().map(Value::from),
         );
         Value::Map(m)
     }
@@ -332,16 +332,12 @@ impl Parameter {
 impl Resource {
     fn to_value(&self) -> Value {
         let mut m = Map::new();
-        m.insert("Type".into(), Value::String(self.kind.clone()));
-        put(
-            &mut m,
-            "Condition",
-            self.condition.clone().map(Value::String),
-        );
+        m.insert("Type".into(), Value::String(self.kind.as_str().into()));
+        put(&mut m, "Condition", self.condition.clone().map(Value::from));
         match self.depends_on.as_slice() {
             [] => {}
             [one] => {
-                m.insert("DependsOn".into(), Value::String(one.clone()));
+                m.insert("DependsOn".into(), Value::String(one.as_str().into()));
             }
             many => {
                 m.insert("DependsOn".into(), many.to_vec().into());
@@ -350,12 +346,12 @@ impl Resource {
         put(
             &mut m,
             "DeletionPolicy",
-            self.deletion_policy.clone().map(Value::String),
+            self.deletion_policy.clone().map(Value::from),
         );
         put(
             &mut m,
             "UpdateReplacePolicy",
-            self.update_replace_policy.clone().map(Value::String),
+            self.update_replace_policy.clone().map(Value::from),
         );
         put(&mut m, "Metadata", self.metadata.clone());
         for (k, v) in &self.attributes {
@@ -374,13 +370,9 @@ impl Output {
         put(
             &mut m,
             "Description",
-            self.description.clone().map(Value::String),
+            self.description.clone().map(Value::from),
         );
-        put(
-            &mut m,
-            "Condition",
-            self.condition.clone().map(Value::String),
-        );
+        put(&mut m, "Condition", self.condition.clone().map(Value::from));
         m.insert("Value".into(), self.value.clone());
         if let Some(name) = &self.export {
             let mut e = Map::new();

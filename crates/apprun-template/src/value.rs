@@ -1,10 +1,9 @@
 //! Values of a template, with typed intrinsic functions.
 
-use indexmap::IndexMap;
-
 /// An ordered map. Order is the order of construction (or of the parsed
 /// file), which keeps rendering deterministic and readable.
-pub type Map = IndexMap<String, Value>;
+pub use crate::map::Map;
+pub use compact_str::CompactString;
 
 /// Any value that can appear in a template.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,7 +12,8 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    String(String),
+    /// Inline up to 24 bytes (most template scalars): no allocation.
+    String(CompactString),
     List(Vec<Value>),
     Map(Map),
     Fn(Box<Intrinsic>),
@@ -112,13 +112,13 @@ impl Intrinsic {
     pub fn argument(&self) -> Value {
         use Intrinsic::*;
         match self {
-            Ref(name) | Condition(name) => Value::String(name.clone()),
+            Ref(name) | Condition(name) => Value::String(name.as_str().into()),
             GetAtt {
                 resource,
                 attribute,
             } => Value::List(vec![resource.as_str().into(), attribute.as_str().into()]),
             Sub { template, vars } => match vars {
-                None => Value::String(template.clone()),
+                None => Value::String(template.as_str().into()),
                 Some(vars) => Value::List(vec![template.as_str().into(), Value::Map(vars.clone())]),
             },
             Join { separator, items } => {
@@ -186,13 +186,13 @@ impl Intrinsic {
         use Intrinsic::*;
         let name = self.long_name().to_owned();
         let arg = match self {
-            Ref(n) | Condition(n) => Value::String(n),
+            Ref(n) | Condition(n) => Value::String(n.into()),
             GetAtt {
                 resource,
                 attribute,
             } => Value::List(vec![resource.into(), attribute.into()]),
             Sub { template, vars } => match vars {
-                None => Value::String(template),
+                None => Value::String(template.into()),
                 Some(vars) => Value::List(vec![template.into(), Value::Map(vars)]),
             },
             Join { separator, items } => Value::List(vec![separator.into(), items]),
@@ -307,17 +307,22 @@ fn walk_fn<'a>(f: &'a Intrinsic, visit: &mut dyn FnMut(&'a Value)) {
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::String(s.to_owned())
+        Value::String(s.into())
     }
 }
 impl From<String> for Value {
     fn from(s: String) -> Self {
-        Value::String(s)
+        Value::String(s.into())
     }
 }
 impl From<&String> for Value {
     fn from(s: &String) -> Self {
-        Value::String(s.clone())
+        Value::String(s.as_str().into())
+    }
+}
+impl From<CompactString> for Value {
+    fn from(s: CompactString) -> Self {
+        Value::String(s)
     }
 }
 impl From<bool> for Value {

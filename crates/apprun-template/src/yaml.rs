@@ -112,11 +112,11 @@ fn short_form_argument(f: &Intrinsic) -> Value {
         Intrinsic::GetAtt {
             resource,
             attribute,
-        } => Value::String(format!("{resource}.{attribute}")),
+        } => Value::String(compact_str::format_compact!("{resource}.{attribute}")),
         _ => match f.argument() {
             Value::Fn(inner) => {
                 let mut m = Map::new();
-                m.insert(inner.long_name().to_owned(), inner.argument());
+                m.insert(inner.long_name().into(), inner.argument());
                 Value::Map(m)
             }
             other => other,

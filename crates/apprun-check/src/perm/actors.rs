@@ -431,7 +431,7 @@ impl<'a> StackResource<'a> {
             own,
             arns,
             roles,
-            property_names: r.properties.keys().map(String::as_str).collect(),
+            property_names: r.properties.keys().map(|k| k.as_str()).collect(),
             vars,
             kind: &r.kind,
         }

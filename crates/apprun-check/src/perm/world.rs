@@ -107,7 +107,7 @@ impl<'a> World<'a> {
             return UNKNOWN.to_string();
         }
         match v {
-            Value::String(s) => s.clone(),
+            Value::String(s) => s.as_str().into(),
             Value::Int(n) => n.to_string(),
             Value::Float(f) => f.to_string(),
             Value::Bool(b) => b.to_string(),
@@ -596,8 +596,8 @@ impl<'a> World<'a> {
                     if let Value::Map(keys) = keys {
                         for (key, values) in keys {
                             conditions.push(Condition {
-                                op: op.clone(),
-                                key: key.clone(),
+                                op: op.as_str().into(),
+                                key: key.as_str().into(),
                                 values: list(Some(values))
                                     .iter()
                                     .map(|v| self.policy_text(at, v))

@@ -80,7 +80,7 @@ fn compare(
     url: &str,
     out: &mut Vec<(String, String)>,
 ) {
-    for name in given.keys().filter(|k| !child.contains_key(*k)) {
+    for name in given.keys().filter(|k| !child.contains_key(k.as_str())) {
         out.push((
             format!("{path}/{name}"),
             format!("parameter `{name}` is not declared by the nested template {url}"),

@@ -10,7 +10,7 @@ use crate::rules::{Scope, Sink};
 /// The text of a literal default (numbers as written), or None.
 fn text(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => Some(s.as_str().into()),
         Value::Int(n) => Some(n.to_string()),
         Value::Float(f) => Some(f.to_string()),
         _ => None,

@@ -9,17 +9,20 @@ use crate::rules::{Scope, Sink};
 
 /// (logical id, path, value) of everything a template evaluates: resource
 /// properties and output values.
-fn evaluated(t: &Template) -> Vec<(&str, String, &Value)> {
-    let mut all = Vec::new();
-    for (id, r) in &t.resources {
-        for (k, v) in &r.properties {
-            all.push((id.as_str(), format!("Resources/{id}/Properties/{k}"), v));
-        }
-    }
-    for (id, o) in &t.outputs {
-        all.push((id.as_str(), format!("Outputs/{id}/Value"), &o.value));
-    }
-    all
+///
+/// Yielded one at a time, each path made as it is reached: a template of
+/// thousands of resources is not listed (nor its paths formatted) at once.
+fn evaluated(t: &Template) -> impl Iterator<Item = (&str, String, &Value)> {
+    let properties = t.resources.iter().flat_map(|(id, r)| {
+        r.properties
+            .iter()
+            .map(move |(k, v)| (id.as_str(), format!("Resources/{id}/Properties/{k}"), v))
+    });
+    let outputs = t
+        .outputs
+        .iter()
+        .map(|(id, o)| (id.as_str(), format!("Outputs/{id}/Value"), &o.value));
+    properties.chain(outputs)
 }
 
 /// Whether `${name}` would mean something inside `Fn::Sub`: a parameter, a

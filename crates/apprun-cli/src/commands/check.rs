@@ -10,13 +10,12 @@ use apprun_check::{
 };
 use apprun_config::{ReadError, SHOWN_CHARS, read_bounded, shorten, shorten_values, utf8_error_at};
 use apprun_template::{Template, parse_template};
-use serde_json::json;
 
 use crate::checking::{env_report, load_guard, summary, text_line};
 use crate::cli::{CheckArgs, OutputFormat, ReportFormat};
 use crate::diagnostics::Failure;
 use crate::exit;
-use crate::output::{Context, outln, print_json};
+use crate::output::{Context, outln, print_json, stream_json};
 
 /// The largest template `check --template` reads: CloudFormation's own
 /// limit for a template body in S3 (`TemplateURL`, 1 MB), the larger of its
@@ -101,17 +100,24 @@ fn check_files(paths: &[PathBuf], guard: Option<&GuardRules>, max_size: u64) -> 
     // Each folder's manifest is read once, however many of its files are given.
     let mut manifests: std::collections::BTreeMap<PathBuf, Option<serde_json::Value>> =
         std::collections::BTreeMap::new();
-    let inputs: Vec<Input<'_>> = parsed
-        .iter()
-        .map(|(file, text, t)| Input {
-            file: file.clone(),
-            stack: manifest_stack_name(Path::new(file), &mut manifests),
+    // The texts move into the inputs (a template at the size limit is not
+    // held twice); the templates stay here, borrowed.
+    let (texts, templates): (Vec<(String, String)>, Vec<Template>) = parsed
+        .into_iter()
+        .map(|(file, text, t)| ((file, text), t))
+        .unzip();
+    let inputs: Vec<Input<'_>> = texts
+        .into_iter()
+        .zip(&templates)
+        .map(|((file, text), t)| Input {
+            stack: manifest_stack_name(Path::new(&file), &mut manifests),
+            file,
             template: t,
             text: (!text
                 .trim_start_matches('\u{feff}')
                 .trim_start()
                 .starts_with('{'))
-            .then(|| text.clone()),
+            .then_some(text),
         })
         .collect();
     let mut report = check(&inputs, &CheckContext::default(), guard);
@@ -175,17 +181,29 @@ fn manifest_stack_name(
         .map(str::to_owned)
 }
 
+/// The `--format json` report.
+#[derive(serde::Serialize)]
+struct JsonReport<'r> {
+    ok: bool,
+    checked: usize,
+    errors: usize,
+    warnings: usize,
+    suppressed: usize,
+    findings: &'r [Finding],
+}
+
 pub fn print_report(ctx: &Context, report: &Report, format: ReportFormat) {
     match format {
         ReportFormat::Sarif => print_json(&to_sarif(report, env!("CARGO_PKG_VERSION"))),
-        ReportFormat::Json => print_json(&json!({
-            "ok": report.errors() == 0,
-            "checked": report.checked,
-            "errors": report.errors(),
-            "warnings": report.warnings(),
-            "suppressed": report.suppressed(),
-            "findings": report.findings,
-        })),
+        // Streamed: the fields in the order a `json!` object kept them.
+        ReportFormat::Json => stream_json(&JsonReport {
+            ok: report.errors() == 0,
+            checked: report.checked,
+            errors: report.errors(),
+            warnings: report.warnings(),
+            suppressed: report.suppressed(),
+            findings: &report.findings,
+        }),
         ReportFormat::Text => {
             for f in &report.findings {
                 outln!("{}", text_line(f));

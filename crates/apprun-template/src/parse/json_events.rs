@@ -107,11 +107,11 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
     }
 
     fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
+        Ok(Value::String(s.into()))
     }
 
     fn visit_string<E>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
+        Ok(Value::String(s.into()))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
@@ -128,7 +128,7 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
                 None => {
                     // Growth leaves up to twice the room (and four items
                     // for one): a tree of small lists would be mostly room.
-                    items.shrink_to_fit();
+                    crate::map::fit(&mut items);
                     return Ok(Value::List(items));
                 }
             }
@@ -149,7 +149,7 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
             self.state.path.truncate(len);
             // JSON keeps the last value of a repeated key, in the first
             // one's place.
-            map.insert(key, value?);
+            map.insert(key.into(), value?);
         }
         map.shrink_to_fit();
         Ok(self.state.reader.long_form(map, &self.state.path))

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, StrInput, Tag};
 
 use super::{ParseError, Reader};
-use crate::value::{Map, Value};
+use crate::value::{CompactString, Map, Value};
 
 /// The core schema's tags once resolved (`!!str` is `tag:yaml.org,2002:str`).
 const CORE: &str = "tag:yaml.org,2002:";
@@ -229,7 +229,7 @@ impl<'t, 'r> Builder<'t, 'r> {
             if matches!(event, Event::SequenceEnd) {
                 // Growth leaves up to twice the room (and four items for
                 // one): a tree of many small lists would be mostly room.
-                items.shrink_to_fit();
+                crate::map::fit(&mut items);
                 return Ok(items);
             }
             let len = self.enter(&items.len().to_string());
@@ -297,7 +297,7 @@ impl<'t, 'r> Builder<'t, 'r> {
         event: Event<'t>,
         span: &Span,
         depth: usize,
-    ) -> Result<Option<String>, ParseError> {
+    ) -> Result<Option<CompactString>, ParseError> {
         let key = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let key = match tagged(tag.as_deref()) {
@@ -396,15 +396,15 @@ fn count_nodes(v: &Value) -> usize {
 }
 
 /// A key's text: strings as they are, other scalars as they print.
-fn key_text(v: Value) -> String {
+fn key_text(v: Value) -> CompactString {
     match v {
         Value::String(s) => s,
         Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => float_text(f),
+        Value::Bool(b) => b.to_string().into(),
+        Value::Int(i) => i.to_string().into(),
+        Value::Float(f) => float_text(f).into(),
         // Scalars only resolve to the kinds above.
-        _ => String::new(),
+        _ => CompactString::default(),
     }
 }
 
@@ -425,7 +425,7 @@ fn float_text(f: f64) -> String {
 /// block ones are strings.
 fn scalar(text: &str, style: ScalarStyle) -> Value {
     if style != ScalarStyle::Plain {
-        return Value::String(text.to_owned());
+        return Value::String(text.into());
     }
     if text.is_empty() || matches!(text, "null" | "Null" | "NULL" | "~") {
         return Value::Null;
@@ -436,7 +436,7 @@ fn scalar(text: &str, style: ScalarStyle) -> Value {
     if let Some(n) = number(text) {
         return n;
     }
-    Value::String(text.to_owned())
+    Value::String(text.into())
 }
 
 /// A scalar under a core-schema tag: `!!bool`, `!!int`, `!!float` and
@@ -451,7 +451,7 @@ fn core_scalar(text: &str, suffix: &str, span: &Span) -> Result<Value, ParseErro
             matches!(text, "null" | "Null" | "NULL" | "~").then_some(Value::Null),
             "null",
         ),
-        _ => return Ok(Value::String(text.to_owned())),
+        _ => return Ok(Value::String(text.into())),
     };
     value.ok_or_else(|| {
         error_at(
