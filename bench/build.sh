@@ -50,6 +50,11 @@ start="$(now)"
 apprun_cpu="$(CARGO_TARGET_DIR="$work/apprun-target" cpu_of cargo build --quiet --release --locked)"
 apprun_s="$(elapsed "$start" "$(now)")"
 size="$(stat -c %s "$work/apprun-target/release/apprun")"
+# The release profile strips symbols; say so if a profile override lost it.
+case "$(file -b "$work/apprun-target/release/apprun")" in
+    *"not stripped"*) stripped="NOT stripped" ;;
+    *) stripped="stripped" ;;
+esac
 rm -rf "$work/apprun-target"
 
 echo "==> reference: cargo install --locked $ref_crate --version $ref_version (fresh target dir)" >&2
@@ -62,7 +67,7 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'cores:            %s\n' "$(nproc)"
 printf 'load average:     %s before, %s after\n' "$load_before" "$load_after"
 printf '%-17s %8s  %8s\n' "" "wall" "CPU"
-printf '%-17s %8.1f s %8.1f s  (target/release/apprun: %s bytes)\n' "apprun:" "$apprun_s" "$apprun_cpu" "$size"
+printf '%-17s %8.1f s %8.1f s  (target/release/apprun: %s bytes, %s)\n' "apprun:" "$apprun_s" "$apprun_cpu" "$size" "$stripped"
 printf '%-17s %8.1f s %8.1f s\n' "$ref_crate $ref_version:" "$ref_s" "$ref_cpu"
 awk -v a="$apprun_s" -v r="$ref_s" -v ac="$apprun_cpu" -v rc="$ref_cpu" \
     'BEGIN { printf "ratio:            %8.2f   %8.2f\n", a / r, ac / rc }'

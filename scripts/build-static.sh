@@ -54,6 +54,14 @@ if ldd "$binary" 2>&1 | grep -q '=>'; then
     exit 1
 fi
 
+# The shipped profile strips symbols (Cargo.toml): a binary that kept them
+# means a profile override lost `strip` (Cargo resets it for a package with
+# its own override), and ships megabytes of symbol names.
+if [ "$profile" = dist ] && [[ "$description" == *"not stripped"* ]]; then
+    echo "not stripped: $binary (see the strip settings of [profile.dist] in Cargo.toml)" >&2
+    exit 1
+fi
+
 size="$(stat -c %s "$binary")"
 printf 'binary: %s\n' "$binary"
 printf 'size: %s bytes (%s MiB)\n' "$size" "$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }')"
