@@ -51,9 +51,10 @@ apprun_cpu="$(CARGO_TARGET_DIR="$work/apprun-target" cpu_of cargo build --quiet 
 apprun_s="$(elapsed "$start" "$(now)")"
 size="$(stat -c %s "$work/apprun-target/release/apprun")"
 # The release profile strips symbols; say so if a profile override lost it.
-case "$(file -b "$work/apprun-target/release/apprun")" in
+case "$(file -b "$work/apprun-target/release/apprun" 2>/dev/null || true)" in
     *"not stripped"*) stripped="NOT stripped" ;;
-    *) stripped="stripped" ;;
+    *", stripped"*) stripped="stripped" ;;
+    *) stripped="stripped: unknown (no file(1))" ;;
 esac
 rm -rf "$work/apprun-target"
 
