@@ -46,8 +46,16 @@ fn dist_restores_every_release_lowering_to_full_optimisation() {
     let release = profile(&manifest, "release");
     let dist = profile(&manifest, "dist");
     assert_eq!(dist["inherits"].as_str(), Some("release"));
-    assert_eq!(opt_level(dist), None, "dist takes its opt-level from release");
-    assert_eq!(opt_level(release), None, "release keeps the default opt-level 3");
+    assert_eq!(
+        opt_level(dist),
+        None,
+        "dist takes its opt-level from release"
+    );
+    assert_eq!(
+        opt_level(release),
+        None,
+        "release keeps the default opt-level 3"
+    );
 
     let dist_overrides = package_overrides(dist);
     let lowered: Vec<String> = package_overrides(release)
