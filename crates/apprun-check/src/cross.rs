@@ -22,7 +22,7 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, out: &mut Vec<Finding>)
                             "export `{name}` is also declared in {file}; export names are unique per account and region"
                         ),
                     );
-                    f.file = input.file.clone();
+                    f.file = input.file.as_str().into();
                     f.stack = input.stack.clone();
                     out.push(f);
                 }
@@ -47,10 +47,10 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, out: &mut Vec<Finding>)
                 "E-IMPORT-UNRESOLVED",
                 severity,
                 "",
-                "Resources".into(),
+                "Resources",
                 format!("imports `{name}`, which no checked template exports"),
             );
-            f.file = input.file.clone();
+            f.file = input.file.as_str().into();
             f.stack = input.stack.clone();
             out.push(f);
         }

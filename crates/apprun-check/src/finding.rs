@@ -1,3 +1,6 @@
+use std::sync::{Arc, LazyLock};
+
+use apprun_template::CompactString;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -24,21 +27,54 @@ pub struct Suppression {
 }
 
 /// One finding of a structural check or a rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Kept small, since a template may have tens of thousands: ids and short
+/// paths are held inline ([`CompactString`], up to 24 bytes), the file name
+/// and the message are shared (one template's findings name one file, and
+/// a parser's notes repeat one message for every place they were made),
+/// and the rarely set suppression is boxed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// Rule or check id, e.g. `APR-IAM-001` or `E-PROP-UNKNOWN`.
-    pub rule: String,
+    pub rule: CompactString,
     pub severity: Severity,
-    pub file: String,
+    pub file: Arc<str>,
     pub stack: Option<String>,
     /// Logical id of the resource (or output) concerned; empty for the template.
-    pub logical_id: String,
+    pub logical_id: CompactString,
     /// Path in the template, e.g. `Resources/Service/Properties/InstanceConfiguration/Cpu`.
-    pub path: String,
+    pub path: CompactString,
     /// 1-based line, for YAML input.
     pub line: Option<usize>,
-    pub message: String,
-    pub suppressed: Option<Suppression>,
+    pub message: Arc<str>,
+    pub suppressed: Option<Box<Suppression>>,
+}
+
+/// The JSON shape of a finding: its fields in declaration order, as a
+/// derived implementation writes them (the shared and inline strings as
+/// plain strings).
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Finding", 9)?;
+        s.serialize_field("rule", self.rule.as_str())?;
+        s.serialize_field("severity", &self.severity)?;
+        s.serialize_field("file", &*self.file)?;
+        s.serialize_field("stack", &self.stack)?;
+        s.serialize_field("logical_id", self.logical_id.as_str())?;
+        s.serialize_field("path", self.path.as_str())?;
+        s.serialize_field("line", &self.line)?;
+        s.serialize_field("message", &*self.message)?;
+        s.serialize_field("suppressed", &self.suppressed)?;
+        s.end()
+    }
+}
+
+/// The file of a finding not placed yet: one shared empty name, not an
+/// allocation per finding.
+pub(crate) fn no_file() -> Arc<str> {
+    static EMPTY: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
+    Arc::clone(&EMPTY)
 }
 
 impl Finding {
@@ -46,18 +82,18 @@ impl Finding {
         rule: &str,
         severity: Severity,
         logical_id: &str,
-        path: String,
-        message: String,
+        path: impl Into<CompactString>,
+        message: impl Into<Arc<str>>,
     ) -> Self {
         Finding {
-            rule: rule.to_owned(),
+            rule: rule.into(),
             severity,
-            file: String::new(),
+            file: no_file(),
             stack: None,
-            logical_id: logical_id.to_owned(),
-            path,
+            logical_id: logical_id.into(),
+            path: path.into(),
             line: None,
-            message,
+            message: message.into(),
             suppressed: None,
         }
     }
@@ -80,11 +116,20 @@ pub struct Report {
 }
 
 impl Report {
-    /// Report order: by file, line, path, then rule.
+    /// Report order: by file, line, path, then rule (a stable sort: equal
+    /// ones keep the order they were found in). The positions are sorted,
+    /// not the findings: a stable sort of the findings themselves takes
+    /// scratch room for as many findings again, a sort of their positions
+    /// eight bytes each; the findings are then moved into that order in
+    /// place.
     pub fn sort(&mut self) {
-        self.findings.sort_by(|a, b| {
+        let findings = &self.findings;
+        let mut order: Vec<usize> = (0..findings.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&findings[a], &findings[b]);
             (&a.file, a.line, &a.path, &a.rule).cmp(&(&b.file, b.line, &b.path, &b.rule))
         });
+        permute(&mut self.findings, order);
     }
 
     pub fn errors(&self) -> usize {
@@ -101,5 +146,35 @@ impl Report {
             .iter()
             .filter(|f| f.suppressed.is_some())
             .count()
+    }
+}
+
+/// Reorders `items` in place so that position `i` holds what was at
+/// `order[i]` (`order` is a permutation of the positions): each cycle of
+/// the permutation is followed once, swapping along it.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        let mut at = start;
+        // A position whose order names itself is in place (or done).
+        while order[at] != start && order[at] != at {
+            let from = order[at];
+            items.swap(at, from);
+            order[at] = at;
+            at = from;
+        }
+        order[at] = at;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_moves_each_item_to_its_place() {
+        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
+        // Two cycles (0 2 4) and (1 5), one fixed point (3).
+        permute(&mut items, vec![2, 5, 4, 3, 0, 1]);
+        assert_eq!(items, ['c', 'f', 'e', 'd', 'a', 'b']);
     }
 }

@@ -16,6 +16,7 @@ mod structure;
 mod values;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use apprun_blueprint::EnvBlueprint;
 use apprun_config::Config;
@@ -56,40 +57,45 @@ pub struct Context {
 /// Checks a set of templates that belong together (an env's stacks, or the
 /// files given with --template).
 pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) -> Report {
-    // Findings with the index of the template they belong to.
-    let mut found: Vec<(usize, Finding)> = Vec::new();
-    for (at, input) in inputs.iter().enumerate() {
-        let mut here = Vec::new();
-        structure::check(input.template, &mut here);
-        schema::check(input.template, &mut here);
+    // Every template's own findings go straight into one list, template
+    // after template; `ends[at]` is where template `at`'s end. Nothing is
+    // gathered per template and copied over: a template with tens of
+    // thousands of findings has them in memory once.
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut ends = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        structure::check(input.template, &mut findings);
+        schema::check(input.template, &mut findings);
         let scope = rules::Scope {
             template: input.template,
             ctx,
             file: &input.file,
         };
-        rules::check(&scope, &mut here);
+        rules::check(&scope, &mut findings);
         if let Some(guard) = guard {
-            guard.check(input.template, &mut here);
+            guard.check(input.template, &mut findings);
         }
-        found.extend(here.into_iter().map(|f| (at, f)));
+        ends.push(findings.len());
     }
+    // The proofs across templates (few findings) name each one's template.
+    let mut across: Vec<(usize, Finding)> = Vec::new();
     // The bench (bench/check.sh) measures the proof's cost side by side by
     // running the same check without it; nothing else sets this.
     if std::env::var_os("APPRUN_BENCH_SKIP_PERM").is_none() {
-        perm::check(inputs, ctx, &mut found);
+        perm::check(inputs, ctx, &mut across);
     }
-    reach::check(inputs, ctx, &mut found);
-    let mut findings = placed(inputs, found);
+    reach::check(inputs, ctx, &mut across);
+    place(inputs, &ends, &mut findings, across);
     cross::check(inputs, ctx, &mut findings);
     for f in &mut findings {
         if let Some((_, _, _, reason)) = ctx.allow.iter().find(|(rule, resource, stack, _)| {
-            rule == &f.rule
-                && resource == &f.logical_id
+            rule.as_str() == f.rule.as_str()
+                && resource.as_str() == f.logical_id.as_str()
                 && stack.as_ref().is_none_or(|s| Some(s) == f.stack.as_ref())
         }) {
-            f.suppressed = Some(Suppression {
+            f.suppressed = Some(Box::new(Suppression {
                 reason: reason.clone(),
-            });
+            }));
         }
     }
     let mut report = Report {
@@ -101,37 +107,70 @@ pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) ->
 }
 
 /// Gives each finding the file, stack and line of the template it belongs
-/// to, indexing a template's lines once (only for the paths its findings
-/// name), and only when it has findings.
-fn placed(inputs: &[Input<'_>], found: Vec<(usize, Finding)>) -> Vec<Finding> {
-    let lines: Vec<Option<lines::LineIndex>> = inputs
-        .iter()
-        .enumerate()
-        .map(|(at, input)| {
-            let mut wanted = found
-                .iter()
-                .filter(|(i, f)| *i == at && f.line.is_none())
-                .map(|(_, f)| f.path.as_str())
-                .peekable();
-            wanted.peek()?;
-            let text = input.text.as_deref()?;
-            Some(lines::LineIndex::new(text, wanted))
-        })
-        .collect();
-    found
-        .into_iter()
-        .map(|(at, mut f)| {
-            let input = &inputs[at];
-            f.file = input.file.clone();
-            f.stack = input.stack.clone();
-            // A line the parser already knows (a duplicate key, a parse note) wins
-            // over the path's line: it points at the exact place.
-            f.line = f
-                .line
-                .or_else(|| lines[at].as_ref().and_then(|l| l.line_of(&f.path)));
-            f
-        })
-        .collect()
+/// to, in place, indexing a template's lines once (only for the paths its
+/// findings name), and only when it has findings; then appends the proofs'
+/// findings, placed the same way.
+fn place(
+    inputs: &[Input<'_>],
+    ends: &[usize],
+    findings: &mut Vec<Finding>,
+    across: Vec<(usize, Finding)>,
+) {
+    // One shared name per file, not a copy per finding.
+    let files: Vec<Arc<str>> = inputs.iter().map(|i| Arc::from(i.file.as_str())).collect();
+    let mut across_lines = vec![None; across.len()];
+    let mut start = 0;
+    for (at, input) in inputs.iter().enumerate() {
+        let end = ends[at];
+        let others: Vec<usize> = (0..across.len()).filter(|&k| across[k].0 == at).collect();
+        let own = &findings[start..end];
+        let lines = {
+            let found = own.iter().chain(others.iter().map(|&k| &across[k].1));
+            let index = line_index(input, found);
+            let line_of = |f: &Finding| {
+                // A line the parser already knows (a duplicate key, a parse
+                // note) wins over the path's line: it points at the exact place.
+                f.line
+                    .or_else(|| index.as_ref().and_then(|l| l.line_of(&f.path)))
+            };
+            for &k in &others {
+                across_lines[k] = line_of(&across[k].1);
+            }
+            own.iter().map(line_of).collect::<Vec<_>>()
+        };
+        for (f, line) in findings[start..end].iter_mut().zip(lines) {
+            set_place(f, &files[at], input, line);
+        }
+        start = end;
+    }
+    findings.reserve_exact(across.len());
+    for ((at, mut f), line) in across.into_iter().zip(across_lines) {
+        set_place(&mut f, &files[at], &inputs[at], line);
+        findings.push(f);
+    }
+    // The list grew by doubling: the room it did not fill is given back.
+    findings.shrink_to_fit();
+}
+
+/// The line index of one template for the paths of `found` that have no
+/// line yet; None when none lacks one or the template has no text.
+fn line_index<'f>(
+    input: &Input<'_>,
+    found: impl Iterator<Item = &'f Finding>,
+) -> Option<lines::LineIndex<'f>> {
+    let mut wanted = found
+        .filter(|f| f.line.is_none())
+        .map(|f| f.path.as_str())
+        .peekable();
+    wanted.peek()?;
+    let text = input.text.as_deref()?;
+    Some(lines::LineIndex::new(text, wanted))
+}
+
+fn set_place(f: &mut Finding, file: &Arc<str>, input: &Input<'_>, line: Option<usize>) {
+    f.file = Arc::clone(file);
+    f.stack = input.stack.clone();
+    f.line = line;
 }
 
 /// Checks every stack of an env as synthesized, with the config's policy.

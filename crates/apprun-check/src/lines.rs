@@ -5,48 +5,77 @@
 //! (what apprun writes and what people write); a path inside flow style
 //! (`[a, b]`, `{k: v}`) resolves to the line of the nearest block key above.
 
-use std::collections::{HashMap, HashSet};
-
 /// The lines of one template's keys, indexed once and asked per finding.
-/// Only the paths findings ask for (and their ancestors, where a missing
-/// path resolves) are kept: a template of many keys with few findings is
-/// not indexed key by key (that index took more memory than the template).
-pub(crate) struct LineIndex(HashMap<String, usize>);
-
-/// Every path in `wanted` with each of its ancestors.
-fn with_ancestors<'p>(wanted: impl IntoIterator<Item = &'p str>) -> HashSet<&'p str> {
-    let mut keep = HashSet::new();
-    for path in wanted {
-        let mut p = path.trim_matches('/');
-        keep.insert(p);
-        while let Some(i) = p.rfind('/') {
-            p = &p[..i];
-            keep.insert(p);
-        }
-    }
-    keep
+/// Only the paths findings ask for are kept (and, for a path the text does
+/// not have, its ancestors, where it resolves), in one sorted list of
+/// borrowed paths beside their lines: a template of many keys with few
+/// findings is not indexed key by key (that index took more memory than
+/// the template), and one with a finding on every key holds 12 bytes per
+/// path asked, not a copy.
+pub(crate) struct LineIndex<'p> {
+    /// Sorted, without repeats.
+    paths: Vec<&'p str>,
+    /// The 1-based line of `paths[i]`; 0 while not found.
+    lines: Vec<u32>,
 }
 
-impl LineIndex {
-    pub(crate) fn new<'p>(text: &str, wanted: impl IntoIterator<Item = &'p str>) -> Self {
-        let keep = with_ancestors(wanted);
-        let mut map = HashMap::new();
+/// `paths` sorted, once each.
+fn sorted(mut paths: Vec<&str>) -> Vec<&str> {
+    paths.sort_unstable();
+    paths.dedup();
+    paths.shrink_to_fit();
+    paths
+}
+
+impl<'p> LineIndex<'p> {
+    pub(crate) fn new(text: &str, wanted: impl IntoIterator<Item = &'p str>) -> Self {
+        let paths = sorted(wanted.into_iter().map(|p| p.trim_matches('/')).collect());
+        let mut index = LineIndex::of(text, paths);
+        // A path the text does not have (a required key that is missing, a
+        // place inside flow style) resolves to its nearest ancestor's line:
+        // only then are ancestors indexed, in a second walk.
+        if index.lines.contains(&0) {
+            let mut paths = index.paths;
+            let missing: Vec<&'p str> = paths
+                .iter()
+                .zip(&index.lines)
+                .filter(|(_, line)| **line == 0)
+                .map(|(p, _)| *p)
+                .collect();
+            for mut p in missing {
+                while let Some(i) = p.rfind('/') {
+                    p = &p[..i];
+                    paths.push(p);
+                }
+            }
+            index = LineIndex::of(text, sorted(paths));
+        }
+        index
+    }
+
+    /// The lines of `paths` (sorted, unique) in `text`.
+    fn of(text: &str, paths: Vec<&'p str>) -> Self {
+        let mut lines = vec![0u32; paths.len()];
+        let mut record = |path: &str, line: usize| {
+            if let Ok(i) = paths.binary_search(&path)
+                && lines[i] == 0
+            {
+                lines[i] = u32::try_from(line).unwrap_or(u32::MAX);
+            }
+        };
         // CloudFormation reads a leading byte order mark as nothing; so do we,
         // or the first key would carry it and hide every line below.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         // JSON is flow style through and through: the indentation walk would
         // find nothing, so its keys come from the JSON scanner instead.
-        let pairs = if text.trim_start().starts_with('{') {
-            apprun_template::json_key_lines(text)
-        } else {
-            index(text, &|p: &str| keep.contains(p))
-        };
-        for (path, line) in pairs {
-            if keep.contains(path.as_str()) {
-                map.entry(path).or_insert(line);
+        if text.trim_start().starts_with('{') {
+            for (path, line) in apprun_template::json_key_lines(text) {
+                record(&path, line);
             }
+        } else {
+            index(text, &mut record);
         }
-        LineIndex(map)
+        LineIndex { paths, lines }
     }
 
     /// The 1-based line of `path` (e.g. `Resources/Vpc/Properties/CidrBlock`),
@@ -54,8 +83,10 @@ impl LineIndex {
     pub(crate) fn line_of(&self, path: &str) -> Option<usize> {
         let mut p = path.trim_matches('/');
         loop {
-            if let Some(line) = self.0.get(p) {
-                return Some(*line);
+            if let Ok(i) = self.paths.binary_search(&p)
+                && self.lines[i] > 0
+            {
+                return usize::try_from(self.lines[i]).ok();
             }
             p = &p[..p.rfind('/')?];
         }
@@ -70,9 +101,8 @@ struct Open {
     is_item: bool,
 }
 
-/// (path, line) for every block-style key and list item that `keep` keeps.
-fn index(text: &str, keep: &dyn Fn(&str) -> bool) -> Vec<(String, usize)> {
-    let mut out = Vec::new();
+/// Calls `record(path, line)` for every block-style key and list item.
+fn index(text: &str, record: &mut dyn FnMut(&str, usize)) {
     let mut stack: Vec<Open> = Vec::new();
     let mut block_scalar: Option<usize> = None;
     for (n, raw) in text.lines().enumerate() {
@@ -106,9 +136,7 @@ fn index(text: &str, keep: &dyn Fn(&str) -> bool) -> Vec<(String, usize)> {
             };
             let path = format!("{}/{}", parent.path, parent.next_item);
             parent.next_item += 1;
-            if keep(&path) {
-                out.push((path.clone(), line));
-            }
+            record(&path, line);
             stack.push(Open {
                 indent,
                 path,
@@ -126,9 +154,7 @@ fn index(text: &str, keep: &dyn Fn(&str) -> bool) -> Vec<(String, usize)> {
             Some(parent) => format!("{}/{key}", parent.path),
             None => key.clone(),
         };
-        if keep(&path) {
-            out.push((path.clone(), line));
-        }
+        record(&path, line);
         stack.push(Open {
             indent,
             path,
@@ -140,7 +166,6 @@ fn index(text: &str, keep: &dyn Fn(&str) -> bool) -> Vec<(String, usize)> {
             block_scalar = Some(indent);
         }
     }
-    out
 }
 
 /// The key of a `key: value` line (quotes removed), if it is one.
@@ -172,12 +197,23 @@ mod tests {
     }
 
     #[test]
-    fn only_the_asked_paths_and_their_ancestors_are_kept() {
+    fn only_the_asked_paths_are_kept_and_ancestors_of_missing_ones() {
         let text = "Resources:\n  A:\n    Type: x\n  B:\n    Type: y\n";
         let index = LineIndex::new(text, ["Resources/B/Type"]);
-        let mut kept: Vec<&str> = index.0.keys().map(String::as_str).collect();
-        kept.sort();
-        assert_eq!(kept, ["Resources", "Resources/B", "Resources/B/Type"]);
+        assert_eq!(index.paths, ["Resources/B/Type"]);
+        assert_eq!(index.line_of("Resources/B/Type"), Some(5));
+        let index = LineIndex::new(text, ["Resources/B/Type", "Resources/A/Properties/X"]);
+        assert_eq!(
+            index.paths,
+            [
+                "Resources",
+                "Resources/A",
+                "Resources/A/Properties",
+                "Resources/A/Properties/X",
+                "Resources/B/Type"
+            ]
+        );
+        assert_eq!(index.line_of("Resources/A/Properties/X"), Some(2));
         assert_eq!(index.line_of("Resources/B/Type"), Some(5));
     }
 

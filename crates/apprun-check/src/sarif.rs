@@ -34,16 +34,16 @@ pub fn to_sarif(report: &Report, tool_version: &str) -> Value {
                 region = json!({ "startLine": 1 });
             }
             let mut result = json!({
-                "ruleId": f.rule,
-                "ruleIndex": rule_ids.iter().position(|r| *r == f.rule).unwrap_or(0),
+                "ruleId": f.rule.as_str(),
+                "ruleIndex": rule_ids.iter().position(|r| *r == f.rule.as_str()).unwrap_or(0),
                 "level": level(f.severity),
-                "message": { "text": format!("{}: {}", if f.logical_id.is_empty() { f.path.clone() } else { format!("{} ({})", f.logical_id, f.path) }, f.message) },
+                "message": { "text": format!("{}: {}", if f.logical_id.is_empty() { f.path.to_string() } else { format!("{} ({})", f.logical_id, f.path) }, f.message) },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": f.file },
+                        "artifactLocation": { "uri": &*f.file },
                         "region": region,
                     },
-                    "logicalLocations": [{ "name": f.logical_id, "fullyQualifiedName": f.path, "kind": "resource" }],
+                    "logicalLocations": [{ "name": f.logical_id.as_str(), "fullyQualifiedName": f.path.as_str(), "kind": "resource" }],
                 }],
             });
             if let Some(s) = &f.suppressed {

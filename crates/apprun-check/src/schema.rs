@@ -353,7 +353,8 @@ fn serverless(id: &str, kind: &str, props: &apprun_template::Map, out: &mut Vec<
             f.message = format!(
                 "{} (SAM's published schema; its translator may still accept it)",
                 f.message
-            );
+            )
+            .into();
         }
         out.push(f);
     }

@@ -49,6 +49,10 @@ fn cidr_blocks(t: &Template, out: &mut Vec<Finding>) {
 
 /// What the parser could not read as written (the rest was still read).
 fn notes(t: &Template, out: &mut Vec<Finding>) {
+    // A template may have a note on every resource: the list takes room
+    // for them and an eighth more for the checks that follow, rather than
+    // doubling its way there (and again for the first finding after them).
+    out.reserve(t.notes.len() + t.notes.len() / 8);
     for n in &t.notes {
         let mut parts = n.path.split('/');
         let logical_id = match (parts.next(), parts.next()) {
@@ -59,8 +63,8 @@ fn notes(t: &Template, out: &mut Vec<Finding>) {
             n.code,
             n.severity.into(),
             logical_id,
-            n.path.clone(),
-            n.message.clone(),
+            n.path.as_str(),
+            std::sync::Arc::clone(&n.message),
         );
         f.line = n.line;
         out.push(f);

@@ -41,7 +41,7 @@ fn found(report: &Report) -> BTreeSet<(String, String)> {
         .findings
         .iter()
         .filter(|f| f.suppressed.is_none())
-        .map(|f| (f.rule.clone(), f.logical_id.clone()))
+        .map(|f| (f.rule.to_string(), f.logical_id.to_string()))
         .collect()
 }
 
@@ -153,7 +153,7 @@ fn exports_across_templates() {
         Severity::Warning,
         "hand-written templates may import from elsewhere"
     );
-    assert_eq!(unresolved.file, "exports-b.json");
+    assert_eq!(&*unresolved.file, "exports-b.json");
     let closed = run(
         &["exports-a.yaml", "exports-b.json"],
         &Context {
@@ -285,7 +285,7 @@ fn value_rules() {
             .findings
             .iter()
             .filter(|f| f.rule == rule)
-            .map(|f| f.message.as_str())
+            .map(|f| &*f.message)
             .collect()
     };
     let nested = messages("E-VALUE-NESTED-STACK");

@@ -22,7 +22,7 @@ fn structural(r: &Report) -> Vec<(String, String, Severity)> {
     r.findings
         .iter()
         .filter(|f| !f.rule.starts_with("APR-") && !f.rule.starts_with("E-VALUE-"))
-        .map(|f| (f.rule.clone(), f.path.clone(), f.severity))
+        .map(|f| (f.rule.to_string(), f.path.to_string(), f.severity))
         .collect()
 }
 

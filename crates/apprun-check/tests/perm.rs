@@ -189,7 +189,7 @@ fn passed_to_service_must_allow_every_value_app_runner_uses() {
     );
     assert!(
         pass.iter()
-            .all(|f| f.logical_id == "DeployRole" && f.file == "pipeline.yaml")
+            .all(|f| f.logical_id == "DeployRole" && &*f.file == "pipeline.yaml")
     );
     let f = deploy_findings(
         &apprunner_grants("apprunner.amazonaws.com, bullet.amazonaws.com", true),
@@ -573,7 +573,7 @@ fn running_errors(grants: &[String]) -> Vec<String> {
         .findings
         .into_iter()
         .filter(|f| f.rule == "APR-PERM-001")
-        .map(|f| f.message)
+        .map(|f| f.message.to_string())
         .collect()
 }
 
@@ -672,7 +672,7 @@ fn config_without(rel: &str, env: &str, role: &str, sid: &str) -> Vec<(String, S
         .findings
         .into_iter()
         .filter(|f| f.rule == "APR-PERM-001")
-        .map(|f| (f.logical_id, f.message))
+        .map(|f| (f.logical_id.to_string(), f.message.to_string()))
         .collect()
 }
 

@@ -271,7 +271,7 @@ fn errors(cfg: &Config, env: &str, stacks: &[(String, String, Template)]) -> BTr
         .findings
         .into_iter()
         .filter(|f| f.rule == "APR-PERM-001")
-        .map(|f| f.message)
+        .map(|f| f.message.to_string())
         .collect()
 }
 

@@ -131,7 +131,7 @@ fn reference_system_without_one_nat_route() {
     let f = &found[0];
     assert_eq!((f.rule.as_str(), f.severity), (NO_PATH, Severity::Error));
     assert_eq!(f.logical_id, "VpcConnector");
-    assert_eq!(f.file, "dev/service-web.yaml");
+    assert_eq!(&*f.file, "dev/service-web.yaml");
     assert_eq!(f.path, "Resources/VpcConnector/Properties/Subnets");
     assert!(f.line.is_some());
     assert!(
@@ -345,7 +345,7 @@ fn findings_on_every_env_name_their_placement() {
                     .iter()
                     .find(|s| Some(&s.name) == f.stack.as_ref())
                     .unwrap_or_else(|| panic!("{}", f.message));
-                let kind = &stack.template.resources[&f.logical_id].kind;
+                let kind = &stack.template.resources[f.logical_id.as_str()].kind;
                 assert!(
                     [
                         "AWS::AppRunner::VpcConnector",
@@ -474,7 +474,7 @@ fn missing_nat_route() {
     assert_eq!(f.logical_id, "Build");
     assert_eq!(f.path, "Resources/Build/Properties/VpcConfig/Subnets");
     assert_eq!(
-        f.message,
+        &*f.message,
         "CodeBuild builds in subnet PrivateSubnet cannot reach CloudWatch Logs, S3, the AWS APIs its role is for (tcp 443 to the internet): route table PrivateTable has no route to 0.0.0.0/0"
     );
 }
@@ -699,7 +699,7 @@ fn interface_endpoint_makes_a_path_without_nat() {
     assert_eq!(f.rule, NO_PATH);
     assert_eq!(f.logical_id, "Connector");
     assert_eq!(
-        f.message,
+        &*f.message,
         "App Runner service App's outbound traffic in subnet PrivateSubnet cannot reach SQS (tcp 443 to the internet): route table PrivateTable has no route to 0.0.0.0/0; security group AppSg allows no egress to 0.0.0.0/0 on 443"
     );
 
@@ -722,7 +722,7 @@ fn endpoint_security_group_not_admitting_the_caller() {
     assert_eq!(f.rule, NO_PATH);
     assert_eq!(f.path, "Resources/Connector/Properties/SecurityGroups");
     assert_eq!(
-        f.message,
+        &*f.message,
         "App Runner service App's outbound traffic in subnet PrivateSubnet cannot reach SQS (tcp 443 to interface endpoint SqsEndpoint): endpoint SqsEndpoint's security group EndpointSg admits no tcp 443 from subnet PrivateSubnet or the caller's security groups"
     );
 
@@ -826,7 +826,7 @@ Resources:
     }
     let found = run_set(&[("net.yaml", &net), ("build.yaml", &t)]);
     let f = only(&found);
-    assert_eq!(f.file, "build.yaml");
+    assert_eq!(&*f.file, "build.yaml");
     assert!(
         f.message
             .ends_with("route table PrivateTable has no route to 0.0.0.0/0"),

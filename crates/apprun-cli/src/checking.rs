@@ -81,18 +81,20 @@ fn build_findings(config: &Config) -> Vec<Finding> {
                 .allow
                 .iter()
                 .find(|a| a.rule == BUILD_RULE && a.resource == gap.service && a.stack.is_none())
-                .map(|a| Suppression {
-                    reason: a.reason.clone(),
+                .map(|a| {
+                    Box::new(Suppression {
+                        reason: a.reason.clone(),
+                    })
                 });
             Finding {
                 rule: BUILD_RULE.into(),
                 severity: Severity::Warning,
-                file: config.file.display().to_string(),
+                file: config.file.display().to_string().into(),
                 stack: None,
-                logical_id: gap.service.clone(),
+                logical_id: gap.service.as_str().into(),
                 line: config.locate(&key).map(|l| l.line),
-                path: key,
-                message: gap.to_string(),
+                path: key.into(),
+                message: gap.to_string().into(),
                 suppressed,
             }
         })
@@ -119,10 +121,10 @@ pub(crate) fn text_line(f: &Finding) -> String {
     };
     let location = match f.line {
         Some(l) => format!("{}:{l}", f.file),
-        None => f.file.clone(),
+        None => f.file.to_string(),
     };
     let what = if f.logical_id.is_empty() {
-        f.path.clone()
+        f.path.to_string()
     } else {
         format!("{} {}", f.logical_id, f.path)
     };

@@ -58,9 +58,9 @@ fn duplicate_note(path: String, key: &str, line: Option<usize>) -> Note {
     Note {
         severity: Severity::Error,
         code: "E-DUPLICATE-KEY",
-        path,
+        path: path.into(),
         line,
-        message: format!("duplicate key `{key}`: JSON keeps only the last value"),
+        message: format!("duplicate key `{key}`: JSON keeps only the last value").into(),
     }
 }
 

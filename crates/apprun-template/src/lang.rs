@@ -9,7 +9,7 @@
 //! as unknown, never as wrong. A loop over an unknown collection is expanded
 //! once with a placeholder value so that its body is still checked.
 
-use crate::parse::{FOR_EACH, MAX_DEPTH, typed};
+use crate::parse::{FOR_EACH, MAX_DEPTH, Untyped, typed};
 use crate::template::Note;
 use crate::validate::Severity;
 use crate::value::{CompactString, Intrinsic, Map, Value};
@@ -120,9 +120,9 @@ fn expand_loop(
         notes.push(Note {
             severity: Severity::Error,
             code: "E-FN",
-            path: path.to_owned(),
+            path: path.into(),
             line: None,
-            message: message.to_owned(),
+            message: message.into(),
         });
         Vec::new()
     };
@@ -257,9 +257,9 @@ fn substitute(v: Value, id: &str, item: &str) -> Value {
 /// A function call the model keeps untyped, typed again when its argument
 /// now has the documented shape (a loop item filled it in).
 fn rebuild(name: &str, arg: Value) -> Value {
-    match typed(name, arg.clone(), true) {
-        Ok(Some(f)) => Value::Fn(Box::new(f)),
-        _ => Value::Fn(Box::new(Intrinsic::Other {
+    match typed(name, arg, true) {
+        Ok(f) => Value::Fn(Box::new(f)),
+        Err(Untyped::Kept(arg) | Untyped::Bad(_, arg)) => Value::Fn(Box::new(Intrinsic::Other {
             name: name.to_owned(),
             arg,
         })),

@@ -142,8 +142,8 @@ pub fn parse_json_value(text: &str) -> Result<Value, ParseError> {
         .find(|n| n.severity == Severity::Error)
     {
         Some(n) => Err(ParseError::Shape {
-            path: n.path,
-            message: n.message,
+            path: n.path.into(),
+            message: n.message.to_string(),
         }),
         None => Ok(v),
     }
@@ -217,6 +217,9 @@ pub const SERVERLESS: &str = "AWS::Serverless-2016-10-31";
 /// Reads raw YAML/JSON into [`Value`]s, collecting what it could not read.
 struct Reader {
     notes: Vec<Note>,
+    /// The text of every note made so far, each held once however many
+    /// places it is made at.
+    messages: std::collections::HashSet<std::sync::Arc<str>>,
     language_extensions: bool,
     transforms: Vec<String>,
     /// An include macro supplies (part of) a section.
@@ -235,6 +238,7 @@ impl Reader {
     fn new(transforms: Vec<String>) -> Self {
         Reader {
             notes: Vec::new(),
+            messages: std::collections::HashSet::new(),
             language_extensions: transforms.iter().any(|t| t == LANGUAGE_EXTENSIONS),
             transforms,
             section_macros: false,
@@ -242,22 +246,28 @@ impl Reader {
     }
 
     fn note(&mut self, code: &'static str, path: &str, message: impl Into<String>) {
-        self.notes.push(Note {
-            severity: Severity::Error,
-            code,
-            path: path.to_owned(),
-            line: None,
-            message: message.into(),
-        });
+        self.push_note(Severity::Error, code, path, message.into());
     }
 
     fn warn(&mut self, code: &'static str, path: &str, message: impl Into<String>) {
+        self.push_note(Severity::Warning, code, path, message.into());
+    }
+
+    fn push_note(&mut self, severity: Severity, code: &'static str, path: &str, message: String) {
+        let message = match self.messages.get(message.as_str()) {
+            Some(shared) => std::sync::Arc::clone(shared),
+            None => {
+                let shared: std::sync::Arc<str> = message.into();
+                self.messages.insert(std::sync::Arc::clone(&shared));
+                shared
+            }
+        };
         self.notes.push(Note {
-            severity: Severity::Warning,
+            severity,
             code,
-            path: path.to_owned(),
+            path: path.into(),
             line: None,
-            message: message.into(),
+            message,
         });
     }
 
@@ -361,10 +371,10 @@ impl Reader {
                 );
             }
         }
-        match typed(name, arg.clone(), self.language_extensions) {
-            Ok(Some(f)) => Value::Fn(Box::new(f)),
-            Ok(None) => other(name, arg),
-            Err(message) => {
+        match typed(name, arg, self.language_extensions) {
+            Ok(f) => Value::Fn(Box::new(f)),
+            Err(Untyped::Kept(arg)) => other(name, arg),
+            Err(Untyped::Bad(message, arg)) => {
                 self.note("E-FN", path, message);
                 other(name, arg)
             }
@@ -398,6 +408,9 @@ impl Reader {
         }
         t.section_macros = self.section_macros;
         t.notes = self.notes;
+        // The notes grew by doubling: the room they did not fill is given
+        // back (a template may have a note on every resource).
+        t.notes.shrink_to_fit();
         Ok(t)
     }
 
@@ -436,18 +449,16 @@ impl Reader {
                 }
             }
             "Resources" => {
-                let mut read = Vec::new();
-                for (id, r) in self.entries(v, path) {
+                let entries = self.entries(v, path);
+                let mut read = Vec::with_capacity(entries.len());
+                for (id, r) in entries {
                     if let Some(r) = self.resource(r, &child(path, &id)) {
                         read.push((id, r));
                     }
                 }
-                // Built in one go, the tree's nodes are full; inserted one
-                // by one they stay about half empty (a full node splits in
-                // two halves), and the template's largest structure took
-                // twice the room. The section is read once (it is a key of
-                // the root map), and its ids are unique (keys of its map).
-                t.resources = read.into_iter().collect();
+                // The section is read once (it is a key of the root map),
+                // and its ids are unique (keys of its map).
+                t.resources = unique_sorted_map(read);
             }
             "Outputs" => {
                 for (id, o) in self.entries(v, path) {
@@ -740,6 +751,32 @@ impl Reader {
     }
 }
 
+/// The map of `entries` (unique keys), built with full nodes and without
+/// holding the entries twice. Built in one go (`collect`), a B-tree's nodes
+/// are full; inserted one by one they stay about half empty (a full node
+/// splits in two halves), and the template's largest structure took twice
+/// the room. But `collect` sorts with scratch room for as many entries
+/// again, and holds the list of entries while the tree is built: twice the
+/// section at once. So the entries are sorted in place, and the tree is
+/// built from the end of the list an eighth at a time, each part merged in
+/// front of the tree built so far (`append` merges in one pass, freeing the
+/// old nodes as it goes) while the list gives back the room of what it
+/// handed over.
+fn unique_sorted_map<V>(mut entries: Vec<(String, V)>) -> BTreeMap<String, V> {
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let part = (entries.len() / 8).max(64);
+    let mut map = BTreeMap::new();
+    while !entries.is_empty() {
+        let tail = entries.split_off(entries.len().saturating_sub(part));
+        entries.shrink_to_fit();
+        let mut front: BTreeMap<String, V> = tail.into_iter().collect();
+        // Every key of `front` sorts before every key of `map`.
+        front.append(&mut map);
+        map = front;
+    }
+    map
+}
+
 /// Moves a value out of a map being taken apart (its place keeps a null).
 fn take(v: &mut Value) -> Value {
     std::mem::replace(v, Value::Null)
@@ -790,56 +827,72 @@ fn select_index_in_range(index: &Value, list: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn string_arg(name: &str, v: Value) -> Result<String, String> {
+/// Why a call stays untyped, with its argument handed back unchanged (the
+/// argument is moved into the typed function, never copied first).
+pub(crate) enum Untyped {
+    /// A shape the model keeps untyped (rule functions, language
+    /// extensions, macros, values only known at deploy time).
+    Kept(Value),
+    /// A malformed argument, with the reason.
+    Bad(String, Value),
+}
+
+/// What a function parser returns: the typed intrinsic, or the argument
+/// back with why it stays untyped.
+type Typed = Result<Intrinsic, Untyped>;
+
+fn bad(message: impl Into<String>, arg: Value) -> Untyped {
+    Untyped::Bad(message.into(), arg)
+}
+
+/// The items of a list of exactly `N`, or the value back.
+fn list_of<const N: usize>(v: Value) -> Result<[Value; N], Value> {
     match v {
-        Value::String(s) => Ok(s.into()),
-        _ => Err(format!("{name} expects a string")),
+        Value::List(items) if items.len() == N => match <[Value; N]>::try_from(items) {
+            Ok(array) => Ok(array),
+            Err(items) => Err(Value::List(items)),
+        },
+        other => Err(other),
     }
 }
 
-fn list_arg<const N: usize>(name: &str, v: Value) -> Result<[Value; N], String> {
-    match v {
-        Value::List(items) if items.len() == N => items
-            .try_into()
-            .map_err(|_| format!("{name} expects {N} arguments")),
-        _ => Err(format!("{name} expects a list of {N} arguments")),
-    }
-}
-
-/// What a function parser returns: the typed intrinsic, `Ok(None)` when the
-/// model keeps the call untyped, or the reason the argument is malformed.
-type Typed = Result<Option<Intrinsic>, String>;
-
-/// The typed form of a standard function; `Ok(None)` for functions the model
-/// keeps untyped (rule functions, language extensions, macros).
+/// The typed form of a standard function, or the argument back when the
+/// model keeps the call untyped (rule functions, language extensions,
+/// macros) or the argument is malformed.
 pub(crate) fn typed(name: &str, arg: Value, lang_ext: bool) -> Typed {
     // An include macro supplies the whole argument: unknown until expanded.
     if matches!(&arg, Value::Fn(f) if f.long_name() == "Fn::Transform") {
-        return Ok(None);
+        return Err(Untyped::Kept(arg));
     }
     match name {
         "Ref" => typed_ref(arg, lang_ext),
-        "Condition" => Ok(Some(Intrinsic::Condition(string_arg(name, arg)?))),
+        "Condition" => match arg {
+            Value::String(s) => Ok(Intrinsic::Condition(s.into())),
+            other => Err(bad("Condition expects a string", other)),
+        },
         "Fn::GetAtt" => typed_get_att(arg, lang_ext),
         "Fn::Sub" => typed_sub(arg),
         "Fn::Join" | "Fn::Select" | "Fn::Split" => typed_list_fn(name, arg),
-        "Fn::GetStackOutput" => check_get_stack_output(&arg).map(|()| None),
-        "Fn::GetAZs" => Ok(Some(Intrinsic::GetAZs(arg))),
-        "Fn::ImportValue" => Ok(Some(Intrinsic::ImportValue(arg))),
-        "Fn::Base64" => Ok(Some(Intrinsic::Base64(arg))),
-        "Fn::Cidr" => {
-            let [block, count, bits] = list_arg::<3>(name, arg)?;
-            Ok(Some(Intrinsic::Cidr { block, count, bits }))
-        }
+        "Fn::GetStackOutput" => match check_get_stack_output(&arg) {
+            Ok(()) => Err(Untyped::Kept(arg)),
+            Err(message) => Err(bad(message, arg)),
+        },
+        "Fn::GetAZs" => Ok(Intrinsic::GetAZs(arg)),
+        "Fn::ImportValue" => Ok(Intrinsic::ImportValue(arg)),
+        "Fn::Base64" => Ok(Intrinsic::Base64(arg)),
+        "Fn::Cidr" => match list_of::<3>(arg) {
+            Ok([block, count, bits]) => Ok(Intrinsic::Cidr { block, count, bits }),
+            Err(arg) => Err(bad("Fn::Cidr expects a list of 3 arguments", arg)),
+        },
         "Fn::FindInMap" => typed_find_in_map(arg, lang_ext),
         "Fn::If" | "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" => typed_condition_fn(name, arg),
-        _ => Ok(None),
+        _ => Err(Untyped::Kept(arg)),
     }
 }
 
 fn typed_ref(arg: Value, lang_ext: bool) -> Typed {
     match arg {
-        Value::String(s) => Ok(Some(Intrinsic::Ref(s.into()))),
+        Value::String(s) => Ok(Intrinsic::Ref(s.into())),
         // With AWS::LanguageExtensions a `Ref` may name its target with
         // a function: `Fn::Sub` of loop identifiers only is a name once
         // the loop is expanded; anything else resolves at deploy time.
@@ -847,93 +900,121 @@ fn typed_ref(arg: Value, lang_ext: bool) -> Typed {
             Intrinsic::Sub {
                 template,
                 vars: None,
-            } if crate::refs::sub_variables(&template).is_empty() => {
-                Ok(Some(Intrinsic::Ref(template)))
-            }
-            _ => Ok(None),
+            } if crate::refs::sub_variables(&template).is_empty() => Ok(Intrinsic::Ref(template)),
+            f => Err(Untyped::Kept(Value::Fn(Box::new(f)))),
         },
-        _ => Err("Ref expects a string".to_owned()),
+        other => Err(bad("Ref expects a string", other)),
     }
 }
 
 fn typed_get_att(arg: Value, lang_ext: bool) -> Typed {
-    let other = match arg {
-        Value::String(s) => {
-            let (resource, attribute) = s
-                .split_once('.')
-                .ok_or_else(|| "Fn::GetAtt expects 'Resource.Attribute'".to_owned())?;
-            return Ok(Some(Intrinsic::GetAtt {
+    if let Value::String(s) = &arg {
+        return match s.split_once('.') {
+            Some((resource, attribute)) => Ok(Intrinsic::GetAtt {
                 resource: resource.to_owned(),
                 attribute: attribute.to_owned(),
-            }));
-        }
-        other => other,
+            }),
+            None => Err(bad("Fn::GetAtt expects 'Resource.Attribute'", arg)),
+        };
+    }
+    let (r, a) = match &arg {
+        Value::List(items) if items.len() == 2 => (&items[0], &items[1]),
+        _ => return Err(bad("Fn::GetAtt expects a list of 2 arguments", arg)),
     };
-    let [r, a] = list_arg::<2>("Fn::GetAtt", other)?;
+    // Read by reference: the two names are short, and the argument stays
+    // whole for the untyped outcomes.
     let (r, a) = if lang_ext {
-        (literal_sub(r), literal_sub(a))
+        (literal_sub_str(r), literal_sub_str(a))
     } else {
-        (r, a)
+        (r.as_str(), a.as_str())
     };
     match (r, a) {
-        (Value::String(resource), Value::String(attribute)) => Ok(Some(Intrinsic::GetAtt {
-            resource: resource.into(),
-            attribute: attribute.into(),
-        })),
-        // `[Resource, !Ref AttributeName]`: valid, resolved at deploy time.
-        (Value::String(_), Value::Fn(_)) => Ok(None),
-        // A resource named by a function: only the language extensions
-        // resolve one (before deployment).
-        (Value::Fn(_), _) if lang_ext => Ok(None),
-        _ => Err("Fn::GetAtt expects [resource, attribute]".into()),
+        (Some(resource), Some(attribute)) => Ok(Intrinsic::GetAtt {
+            resource: resource.to_owned(),
+            attribute: attribute.to_owned(),
+        }),
+        _ => {
+            let (r, a) = match &arg {
+                Value::List(items) => (&items[0], &items[1]),
+                _ => return Err(Untyped::Kept(arg)),
+            };
+            let r_literal = lang_ext && literal_sub_str(r).is_some() || r.as_str().is_some();
+            match (r, a) {
+                // `[Resource, !Ref AttributeName]`: valid, resolved at deploy time.
+                (_, Value::Fn(_)) if r_literal => Err(Untyped::Kept(arg)),
+                // A resource named by a function: only the language extensions
+                // resolve one (before deployment).
+                (Value::Fn(_), _) if lang_ext && !r_literal => Err(Untyped::Kept(arg)),
+                _ => Err(bad("Fn::GetAtt expects [resource, attribute]", arg)),
+            }
+        }
     }
 }
 
 fn typed_sub(arg: Value) -> Typed {
-    let other = match arg {
+    let arg = match arg {
         Value::String(template) => {
-            return Ok(Some(Intrinsic::Sub {
+            return Ok(Intrinsic::Sub {
                 template: template.into(),
                 vars: None,
-            }));
+            });
         }
         other => other,
     };
-    let [t, vars] = list_arg::<2>("Fn::Sub", other)?;
-    let Value::Map(vars) = vars else {
-        return Err("Fn::Sub expects [template, {variables}]".into());
-    };
-    match t {
-        Value::String(template) => Ok(Some(Intrinsic::Sub {
+    match list_of::<2>(arg) {
+        Ok([Value::String(template), Value::Map(vars)]) => Ok(Intrinsic::Sub {
             template: template.into(),
             vars: Some(vars),
-        })),
+        }),
         // A template computed by another function: only known at deploy time.
-        Value::Fn(_) => Ok(None),
-        _ => Err("Fn::Sub expects a string template".into()),
+        Ok([t @ Value::Fn(_), vars @ Value::Map(_)]) => {
+            Err(Untyped::Kept(Value::List(vec![t, vars])))
+        }
+        Ok([t, vars @ Value::Map(_)]) => Err(bad(
+            "Fn::Sub expects a string template",
+            Value::List(vec![t, vars]),
+        )),
+        Ok([t, vars]) => Err(bad(
+            "Fn::Sub expects [template, {variables}]",
+            Value::List(vec![t, vars]),
+        )),
+        Err(arg) => Err(bad("Fn::Sub expects a list of 2 arguments", arg)),
     }
 }
 
 /// `Fn::Join`, `Fn::Select` and `Fn::Split`: two arguments each.
 fn typed_list_fn(name: &str, arg: Value) -> Typed {
-    let [first, second] = list_arg::<2>(name, arg)?;
-    Ok(Some(match name {
-        "Fn::Join" => Intrinsic::Join {
-            separator: string_arg(name, first)?,
-            items: second,
-        },
-        "Fn::Select" => {
-            select_index_in_range(&first, &second)?;
-            Intrinsic::Select {
+    let [first, second] = match list_of::<2>(arg) {
+        Ok(items) => items,
+        Err(arg) => return Err(bad(format!("{name} expects a list of 2 arguments"), arg)),
+    };
+    if name == "Fn::Select" {
+        return match select_index_in_range(&first, &second) {
+            Ok(()) => Ok(Intrinsic::Select {
                 index: first,
                 list: second,
-            }
+            }),
+            Err(message) => Err(bad(message, Value::List(vec![first, second]))),
+        };
+    }
+    let Value::String(separator) = first else {
+        return Err(bad(
+            format!("{name} expects a string"),
+            Value::List(vec![first, second]),
+        ));
+    };
+    let separator = separator.into();
+    Ok(if name == "Fn::Join" {
+        Intrinsic::Join {
+            separator,
+            items: second,
         }
-        _ => Intrinsic::Split {
-            separator: string_arg(name, first)?,
+    } else {
+        Intrinsic::Split {
+            separator,
             source: second,
-        },
-    }))
+        }
+    })
 }
 
 /// `Fn::GetStackOutput` stays untyped; only its argument names are checked.
@@ -968,63 +1049,72 @@ fn typed_find_in_map(arg: Value, lang_ext: bool) -> Typed {
                 .as_map()
                 .is_some_and(|m| m.len() == 1 && m.contains_key("DefaultValue"));
             if default_ok {
-                Ok(None)
+                Err(Untyped::Kept(Value::List(items)))
             } else {
-                Err("Fn::FindInMap's fourth argument must be {DefaultValue: value}".into())
+                Err(bad(
+                    "Fn::FindInMap's fourth argument must be {DefaultValue: value}",
+                    Value::List(items),
+                ))
             }
         }
-        other => {
-            let [map, top, second] = list_arg::<3>("Fn::FindInMap", other)?;
-            Ok(Some(Intrinsic::FindInMap { map, top, second }))
-        }
+        other => match list_of::<3>(other) {
+            Ok([map, top, second]) => Ok(Intrinsic::FindInMap { map, top, second }),
+            Err(arg) => Err(bad("Fn::FindInMap expects a list of 3 arguments", arg)),
+        },
     }
 }
 
 /// The condition functions: `Fn::If`, `Fn::Equals`, `Fn::Not`, `Fn::And`,
 /// `Fn::Or`.
 fn typed_condition_fn(name: &str, arg: Value) -> Typed {
-    Ok(Some(match name {
-        "Fn::If" => {
-            let [c, then, otherwise] = list_arg::<3>(name, arg)?;
-            Intrinsic::If {
-                condition: string_arg(name, c)?,
+    match name {
+        "Fn::If" => match list_of::<3>(arg) {
+            Ok([Value::String(c), then, otherwise]) => Ok(Intrinsic::If {
+                condition: c.into(),
                 then,
                 otherwise,
-            }
-        }
-        "Fn::Equals" => {
-            let [a, b] = list_arg::<2>(name, arg)?;
-            Intrinsic::Equals(a, b)
-        }
-        "Fn::Not" => {
-            let [c] = list_arg::<1>(name, arg)?;
-            Intrinsic::Not(c)
-        }
-        _ => match arg {
-            Value::List(items) if (2..=10).contains(&items.len()) => {
-                if name == "Fn::And" {
-                    Intrinsic::And(items)
-                } else {
-                    Intrinsic::Or(items)
-                }
-            }
-            _ => return Err(format!("{name} expects a list of 2 to 10 conditions")),
+            }),
+            Ok([c, then, otherwise]) => Err(bad(
+                "Fn::If expects a string",
+                Value::List(vec![c, then, otherwise]),
+            )),
+            Err(arg) => Err(bad("Fn::If expects a list of 3 arguments", arg)),
         },
-    }))
+        "Fn::Equals" => match list_of::<2>(arg) {
+            Ok([a, b]) => Ok(Intrinsic::Equals(a, b)),
+            Err(arg) => Err(bad("Fn::Equals expects a list of 2 arguments", arg)),
+        },
+        "Fn::Not" => match list_of::<1>(arg) {
+            Ok([c]) => Ok(Intrinsic::Not(c)),
+            Err(arg) => Err(bad("Fn::Not expects a list of 1 arguments", arg)),
+        },
+        _ => match arg {
+            Value::List(items) if (2..=10).contains(&items.len()) => Ok(if name == "Fn::And" {
+                Intrinsic::And(items)
+            } else {
+                Intrinsic::Or(items)
+            }),
+            other => Err(bad(
+                format!("{name} expects a list of 2 to 10 conditions"),
+                other,
+            )),
+        },
+    }
 }
 
-/// `Fn::Sub` of a string without variables (what a loop identifier leaves
-/// once replaced) is that string.
-fn literal_sub(v: Value) -> Value {
+/// The name a `Fn::GetAtt` part gives once a loop identifier is replaced:
+/// a string, or `Fn::Sub` of a string without variables.
+fn literal_sub_str(v: &Value) -> Option<&str> {
     match v {
-        Value::Fn(f) => match *f {
+        Value::String(s) => Some(s),
+        Value::Fn(f) => match f.as_ref() {
             Intrinsic::Sub {
                 template,
                 vars: None,
-            } if crate::refs::sub_variables(&template).is_empty() => Value::String(template.into()),
-            f => Value::Fn(Box::new(f)),
+            } if crate::refs::sub_variables(template).is_empty() => Some(template),
+            _ => None,
         },
-        other => other,
+        _ => None,
     }
 }
 

@@ -37,11 +37,15 @@ pub struct Note {
     pub severity: crate::validate::Severity,
     /// Stable identifier, e.g. `E-FN` or `E-DUPLICATE-KEY`.
     pub code: &'static str,
-    /// Path inside the template, e.g. `Resources/Vpc/Properties`.
-    pub path: String,
+    /// Path inside the template, e.g. `Resources/Vpc/Properties` (inline up
+    /// to 24 bytes).
+    pub path: crate::value::CompactString,
     /// 1-based line, when the reader knows it (JSON duplicate keys).
     pub line: Option<usize>,
-    pub message: String,
+    /// Shared: a note made at many places (the same unknown attribute on
+    /// every resource) holds its text once, and so do the findings made
+    /// from it.
+    pub message: std::sync::Arc<str>,
 }
 
 /// The logical ids whose resources generate others (SAM's serverless

@@ -10,7 +10,7 @@ use apprun_template::{
 fn notes(t: &Template) -> Vec<(String, &'static str, String)> {
     t.notes
         .iter()
-        .map(|n| (n.path.clone(), n.code, n.message.clone()))
+        .map(|n| (n.path.to_string(), n.code, n.message.to_string()))
         .collect()
 }
 

@@ -188,7 +188,7 @@ fn malformed_functions_are_noted_with_their_path_and_reading_goes_on() {
     let notes: Vec<(&str, &str)> = t
         .notes
         .iter()
-        .map(|n| (n.path.as_str(), n.message.as_str()))
+        .map(|n| (n.path.as_str(), &*n.message))
         .collect();
     assert!(
         notes.contains(&(

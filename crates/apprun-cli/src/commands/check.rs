@@ -41,13 +41,19 @@ pub fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitCode, Failure> {
     // its path) is shown shortened, with its length.
     for f in &mut report.findings {
         if let std::borrow::Cow::Owned(short) = shorten_values(&f.message) {
-            f.message = short;
+            f.message = short.into();
         }
         if let std::borrow::Cow::Owned(short) = shorten(&f.logical_id) {
-            f.logical_id = short;
+            f.logical_id = short.into();
         }
         if f.path.split('/').any(|segment| segment.len() > SHOWN_CHARS) {
-            f.path = f.path.split('/').map(shorten).collect::<Vec<_>>().join("/");
+            f.path = f
+                .path
+                .split('/')
+                .map(shorten)
+                .collect::<Vec<_>>()
+                .join("/")
+                .into();
         }
     }
     let format = args.format.unwrap_or(match ctx.format {
@@ -87,12 +93,12 @@ fn check_files(paths: &[PathBuf], guard: Option<&GuardRules>, max_size: u64) -> 
             Err((line, message)) => parse_errors.push(Finding {
                 rule: PARSE_RULE.into(),
                 severity: Severity::Error,
-                file,
+                file: file.into(),
                 stack: None,
-                logical_id: String::new(),
-                path: String::new(),
+                logical_id: Default::default(),
+                path: Default::default(),
                 line,
-                message,
+                message: message.into(),
                 suppressed: None,
             }),
         }
