@@ -6,68 +6,12 @@
 //! `apprun check --template` holds at its peak, less the rules and schemas
 //! loaded once whatever the input (loaded here before measuring).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
 use apprun_check::{Context, Input, check};
 use apprun_template::parse_template;
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(by: usize) {
-    let now = LIVE.fetch_add(by, Relaxed) + by;
-    PEAK.fetch_max(now, Relaxed);
-}
-
-// SAFETY: every call is passed on to the system allocator unchanged; the
-// counters only observe sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        // SAFETY: the caller's contract is passed on.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        // SAFETY: the caller's contract is passed on.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // Counted as the growth only: the system reallocates large blocks
-        // in place (mremap), never holding both.
-        if new_size > layout.size() {
-            grew(new_size - layout.size());
-        } else {
-            LIVE.fetch_sub(layout.size() - new_size, Relaxed);
-        }
-        // SAFETY: the caller's contract is passed on.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-const LIMIT: usize = 1024 * 1024;
-
-/// `head`, then `item(0)`, `item(1)`, ... for as long as the text stays
-/// within the limit.
-fn fill(head: &str, item: impl Fn(usize) -> String) -> String {
-    let mut text = head.to_owned();
-    for i in 0.. {
-        let next = item(i);
-        if text.len() + next.len() > LIMIT {
-            break;
-        }
-        text.push_str(&next);
-    }
-    text
-}
+#[path = "../../apprun-template/tests/support/counting.rs"]
+mod counting;
+use counting::{fill, peak_since, start};
 
 /// Peak live heap bytes of parsing and checking `text`, as a multiple of
 /// its size, with the number of findings.
@@ -77,15 +21,14 @@ fn peak_ratio(text: &str) -> (f64, usize) {
     let tiny = parse_template("Resources:\n  B:\n    Type: AWS::S3::Bucket\n").unwrap();
     let warm = check(&[input(&tiny, None)], &Context::default(), None);
     assert_eq!(warm.checked, 1);
-    let base = LIVE.load(Relaxed);
-    PEAK.store(base, Relaxed);
+    let base = start();
     let template = parse_template(text).unwrap();
     let report = check(
         &[input(&template, Some(text.to_owned()))],
         &Context::default(),
         None,
     );
-    let peak = PEAK.load(Relaxed) - base;
+    let peak = peak_since(base);
     let ratio = peak as f64 / text.len() as f64;
     println!(
         "peak live heap {ratio:.2}x of {} bytes, {} findings",

@@ -10,16 +10,16 @@
 //! the bounds are the compact model's figures (noted at each test) with a
 //! margin well short of the old ones.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
 use apprun_template::{Map, Value, parse_json_value, parse_template};
 
-struct Counting;
+mod support {
+    pub mod counting;
+}
+use support::counting::{LIVE, fill, peak_since, start};
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
 /// Tests run one at a time, from their first line (the counters are
 /// global: a test building its 1 MiB text while another measures would be
 /// counted in the other's peak).
@@ -29,65 +29,12 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn grew(by: usize) {
-    let now = LIVE.fetch_add(by, Relaxed) + by;
-    PEAK.fetch_max(now, Relaxed);
-}
-
-// SAFETY: every call is passed on to the system allocator unchanged; the
-// counters only observe sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        // SAFETY: the caller's contract is passed on.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        // SAFETY: the caller's contract is passed on.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // Counted as the growth only: the system reallocates large blocks
-        // in place (mremap), never holding both.
-        if new_size > layout.size() {
-            grew(new_size - layout.size());
-        } else {
-            LIVE.fetch_sub(layout.size() - new_size, Relaxed);
-        }
-        // SAFETY: the caller's contract is passed on.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-const LIMIT: usize = 1024 * 1024;
-
-/// `head`, then `item(0)`, `item(1)`, ... for as long as the text stays
-/// within the limit.
-fn fill(head: &str, item: impl Fn(usize) -> String) -> String {
-    let mut text = head.to_owned();
-    for i in 0.. {
-        let next = item(i);
-        if text.len() + next.len() > LIMIT {
-            break;
-        }
-        text.push_str(&next);
-    }
-    text
-}
-
 /// Peak live heap bytes while parsing `text`, as a multiple of its size
 /// (the caller holds [`one_at_a_time`]).
 fn peak_ratio(text: &str) -> f64 {
-    let base = LIVE.load(Relaxed);
-    PEAK.store(base, Relaxed);
+    let base = start();
     let parsed = parse_template(text);
-    let peak = PEAK.load(Relaxed) - base;
+    let peak = peak_since(base);
     assert!(parsed.is_ok(), "{:?}", parsed.err());
     drop(parsed);
     let ratio = peak as f64 / text.len() as f64;
@@ -198,10 +145,9 @@ fn aliases_cannot_multiply_the_document() {
         let items = vec![format!("*l{above}"); 10].join(", ");
         text.push_str(&format!("  l{level}: &l{level} [{items}]\n"));
     }
-    let base = LIVE.load(Relaxed);
-    PEAK.store(base, Relaxed);
+    let base = start();
     let err = parse_template(&text).expect_err("a YAML bomb must be refused");
-    let peak = PEAK.load(Relaxed) - base;
+    let peak = peak_since(base);
     assert!(err.to_string().contains("repetition limit"), "{err}");
     assert!(err.line().is_some(), "{err}");
     assert!(
