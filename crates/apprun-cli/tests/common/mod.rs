@@ -1,6 +1,7 @@
 //! Helpers shared by the CLI's integration tests.
 #![allow(dead_code)]
 
+pub mod endpoint;
 pub mod faults;
 
 use std::path::{Path, PathBuf};
