@@ -10,21 +10,14 @@
 
 mod common;
 
-use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use apprun_blueprint::{EnvBlueprint, synthesize};
 use apprun_config::Config;
 use apprun_deploy::{
     Clients, DeployError, FollowEnd, FollowTiming, LogEvent, LogQuery, LogSource, OpsClients,
-    Tuning,
 };
-use aws_config::BehaviorVersion;
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
 use serde_json::{Value, json};
 
 const PIPELINE: &str = "apprunner-nuxt3-dev";
@@ -36,118 +29,11 @@ const RUN: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 const OLDER_RUN: &str = "16fd2706-8baf-433b-82eb-8c7fada847da";
 const COMMIT: &str = "3f2a1bc9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3";
 
-/// Responses queued per action: (HTTP status, body).
-type Script = HashMap<String, VecDeque<(u16, String)>>;
+use common::scripted::Scripted as Fake;
 
-/// Responses queued per action (the last one repeats), and the requests
-/// seen: (action, body).
-#[derive(Clone, Default)]
-struct Fake {
-    script: Arc<Mutex<Script>>,
-    requests: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-impl common::Answers for Fake {
-    fn answer(&self, request: &HttpRequest) -> HttpResponse {
-        Fake::answer(self, request)
-    }
-}
-
-impl Fake {
-    fn on(&self, action: &str, status: u16, body: impl Into<String>) -> &Self {
-        self.script
-            .lock()
-            .unwrap()
-            .entry(action.to_owned())
-            .or_default()
-            .push_back((status, body.into()));
-        self
-    }
-
-    /// The JSON bodies sent for `action`, in order.
-    fn bodies(&self, action: &str) -> Vec<Value> {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(a, _)| a == action)
-            .map(|(_, b)| serde_json::from_str(b).unwrap_or(Value::Null))
-            .collect()
-    }
-
-    fn actions(&self) -> Vec<String> {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(a, _)| a.clone())
-            .collect()
-    }
-
-    fn answer(&self, req: &HttpRequest) -> HttpResponse {
-        let body = std::str::from_utf8(req.body().bytes().unwrap_or_default())
-            .unwrap_or_default()
-            .to_owned();
-        // awsJson1_1 names the operation in X-Amz-Target
-        // (`Logs_20140328.FilterLogEvents`, `CodePipeline_20150709.GetPipelineState`);
-        // awsQuery (CloudFormation) in the form body.
-        let json_target = req
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .map(str::to_owned);
-        let content_type = if json_target.is_some() {
-            "application/x-amz-json-1.1"
-        } else {
-            "text/xml"
-        };
-        let action = json_target
-            .or_else(|| {
-                body.split('&')
-                    .find_map(|kv| kv.strip_prefix("Action="))
-                    .map(str::to_owned)
-            })
-            .unwrap_or_default();
-        self.requests
-            .lock()
-            .unwrap()
-            .push((action.clone(), body.clone()));
-        let (status, text) = {
-            let mut script = self.script.lock().unwrap();
-            match script.get_mut(&action) {
-                Some(q) if q.len() > 1 => q.pop_front().unwrap(),
-                Some(q) if !q.is_empty() => q.front().cloned().unwrap(),
-                _ => (
-                    400,
-                    json!({"__type": "UnexpectedCall", "message": action}).to_string(),
-                ),
-            }
-        };
-        let mut response =
-            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(text));
-        response.headers_mut().insert("content-type", content_type);
-        response
-    }
-
-    async fn clients(&self) -> (Clients, OpsClients) {
-        let http = common::http_client(self.clone());
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .region(aws_config::Region::new("ap-northeast-1"))
-            .test_credentials()
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .load()
-            .await;
-        let tuning = Tuning {
-            poll: Duration::from_millis(1),
-            initial_backoff: Duration::from_millis(1),
-            max_attempts: 1,
-        };
-        (
-            Clients::from_sdk_config(&config, tuning),
-            OpsClients::from_sdk_config(&config, tuning),
-        )
-    }
+/// The deploy and day-two clients on the script.
+async fn clients(fake: &Fake) -> (Clients, OpsClients) {
+    (fake.clients().await, fake.ops_clients().await)
 }
 
 fn blueprint() -> EnvBlueprint {
@@ -235,7 +121,7 @@ async fn service_logs_follow_next_token_over_pages_and_merge_by_time() {
         200,
         page(vec![event("instance/a", 750, "e3", "between")], None),
     );
-    let (clients, ops) = fake.clients().await;
+    let (clients, ops) = clients(&fake).await;
     let bp = blueprint();
     let targets = apprun_deploy::log_targets(&clients, &ops, &bp, &LogSource::Service(None))
         .await
@@ -278,7 +164,7 @@ async fn a_log_group_that_does_not_exist_yet_has_no_events() {
         400,
         json!({"__type": "ResourceNotFoundException", "message": "The specified log group does not exist."}).to_string(),
     );
-    let (clients, ops) = fake.clients().await;
+    let (clients, ops) = clients(&fake).await;
     let targets =
         apprun_deploy::log_targets(&clients, &ops, &blueprint(), &LogSource::Service(None))
             .await
@@ -329,7 +215,7 @@ async fn follow_prints_only_what_arrives_on_later_polls() {
             None,
         ),
     );
-    let (clients, ops) = fake.clients().await;
+    let (clients, ops) = clients(&fake).await;
     let targets =
         apprun_deploy::log_targets(&clients, &ops, &blueprint(), &LogSource::Service(None))
             .await
@@ -368,7 +254,7 @@ async fn follow_prints_only_what_arrives_on_later_polls() {
 async fn follow_stops_on_the_interrupt() {
     let fake = Fake::default();
     fake.on("FilterLogEvents", 200, page(vec![], None));
-    let (_, ops) = fake.clients().await;
+    let (_, ops) = clients(&fake).await;
     let targets = vec![apprun_deploy::LogTarget {
         group: "/apprun/apprunner-nuxt3/dev/web".into(),
         streams: vec![],
@@ -425,7 +311,7 @@ async fn build_logs_come_from_the_last_build_of_the_pipeline() {
             None,
         ),
     );
-    let (clients, ops) = fake.clients().await;
+    let (clients, ops) = clients(&fake).await;
     let targets = apprun_deploy::log_targets(&clients, &ops, &blueprint(), &LogSource::Build(None))
         .await
         .unwrap();
@@ -469,7 +355,7 @@ async fn no_pending_approval_is_refused_with_the_last_answer() {
             json!({"status": "Succeeded", "lastStatusChange": 1764147860.0, "summary": "ok"}),
         ),
     );
-    let (_, ops) = fake.clients().await;
+    let (_, ops) = clients(&fake).await;
     let err = apprun_deploy::pending_approval(&ops, &blueprint())
         .await
         .unwrap_err();
@@ -507,7 +393,7 @@ async fn pending_approval_shows_the_release_and_answers_with_the_token() {
         200,
         json!({"approvedAt": 1764148000.0}).to_string(),
     );
-    let (_, ops) = fake.clients().await;
+    let (_, ops) = clients(&fake).await;
     let (p, summary) = apprun_deploy::pending_approval(&ops, &blueprint())
         .await
         .unwrap();
@@ -552,7 +438,7 @@ async fn an_expired_token_is_reported_as_such() {
             400,
             json!({"__type": code, "message": "The approval request already received a response or has expired."}).to_string(),
         );
-        let (_, ops) = fake.clients().await;
+        let (_, ops) = clients(&fake).await;
         let (p, _) = apprun_deploy::pending_approval(&ops, &blueprint())
             .await
             .unwrap();
@@ -613,7 +499,7 @@ async fn status_shows_the_last_runs_with_commit_tag_and_stages() {
         .to_string(),
     );
     actions_pages(&fake);
-    let (_, ops) = fake.clients().await;
+    let (_, ops) = clients(&fake).await;
     let status = apprun_deploy::pipeline_status(&ops, &blueprint())
         .await
         .unwrap()
@@ -665,7 +551,7 @@ async fn status_of_a_pipeline_not_deployed_yet() {
         400,
         json!({"__type": "PipelineNotFoundException", "message": "Account '123456789012' does not have a pipeline with name 'apprunner-nuxt3-dev'"}).to_string(),
     );
-    let (_, ops) = fake.clients().await;
+    let (_, ops) = clients(&fake).await;
     let status = apprun_deploy::pipeline_status(&ops, &blueprint())
         .await
         .unwrap()

@@ -10,18 +10,11 @@
 
 mod common;
 
-use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use apprun_blueprint::{EnvBlueprint, synthesize};
 use apprun_config::Config;
-use apprun_deploy::{Clients, DeployError, JobEvent, RunEnd, RunOutcome, Tuning};
-use aws_config::BehaviorVersion;
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
+use apprun_deploy::{Clients, DeployError, JobEvent, RunEnd, RunOutcome};
 use serde_json::{Value, json};
 
 const JOB: &str = "nightly";
@@ -39,113 +32,7 @@ fn task_arn(id: &str) -> String {
     format!("arn:aws:ecs:ap-northeast-1:123456789012:task/apprunner-nuxt3-dev-jobs/{id}")
 }
 
-/// Responses queued per action: (HTTP status, body).
-type Script = HashMap<String, VecDeque<(u16, String)>>;
-
-/// Responses queued per action (the last one repeats), and the requests
-/// seen: (action, body).
-#[derive(Clone, Default)]
-struct Fake {
-    script: Arc<Mutex<Script>>,
-    requests: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-impl common::Answers for Fake {
-    fn answer(&self, request: &HttpRequest) -> HttpResponse {
-        Fake::answer(self, request)
-    }
-}
-
-impl Fake {
-    fn on(&self, action: &str, status: u16, body: impl Into<String>) -> &Self {
-        self.script
-            .lock()
-            .unwrap()
-            .entry(action.to_owned())
-            .or_default()
-            .push_back((status, body.into()));
-        self
-    }
-
-    fn bodies(&self, action: &str) -> Vec<Value> {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(a, _)| a == action)
-            .map(|(_, b)| serde_json::from_str(b).unwrap_or(Value::Null))
-            .collect()
-    }
-
-    fn answer(&self, req: &HttpRequest) -> HttpResponse {
-        let body = std::str::from_utf8(req.body().bytes().unwrap_or_default())
-            .unwrap_or_default()
-            .to_owned();
-        // awsJson names the operation in X-Amz-Target
-        // (`AmazonEC2ContainerServiceV20141113.RunTask`,
-        // `Logs_20140328.GetLogEvents`, `AmazonSQS.GetQueueAttributes`);
-        // awsQuery (CloudFormation) in the form body.
-        let json_target = req
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .map(str::to_owned);
-        let content_type = match req.headers().get("content-type") {
-            Some(t) if t.starts_with("application/x-amz-json") => t.to_owned(),
-            _ => "text/xml".to_owned(),
-        };
-        let action = json_target
-            .or_else(|| {
-                body.split('&')
-                    .find_map(|kv| kv.strip_prefix("Action="))
-                    .map(str::to_owned)
-            })
-            .unwrap_or_default();
-        self.requests
-            .lock()
-            .unwrap()
-            .push((action.clone(), body.clone()));
-        // DescribeStacks answers per stack when scripted so
-        // (`DescribeStacks <name>`), else as scripted for every stack.
-        let stack = body
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("StackName="))
-            .map(|n| format!("{action} {n}"));
-        let (status, text) = {
-            let mut script = self.script.lock().unwrap();
-            let key = stack.filter(|k| script.contains_key(k)).unwrap_or(action);
-            match script.get_mut(&key) {
-                Some(q) if q.len() > 1 => q.pop_front().unwrap(),
-                Some(q) if !q.is_empty() => q.front().cloned().unwrap(),
-                _ => (
-                    400,
-                    json!({"__type": "UnexpectedCall", "message": key}).to_string(),
-                ),
-            }
-        };
-        let mut response =
-            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(text));
-        response.headers_mut().insert("content-type", content_type);
-        response
-    }
-
-    async fn clients(&self) -> Clients {
-        let http = common::http_client(self.clone());
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .region(aws_config::Region::new("ap-northeast-1"))
-            .test_credentials()
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .load()
-            .await;
-        let tuning = Tuning {
-            poll: Duration::from_millis(1),
-            initial_backoff: Duration::from_millis(1),
-            max_attempts: 1,
-        };
-        Clients::from_sdk_config(&config, tuning)
-    }
-}
+use common::scripted::Scripted as Fake;
 
 /// The shipped config with one scheduled job of its own (and no other).
 fn blueprint() -> EnvBlueprint {

@@ -1,6 +1,9 @@
 //! What the wire-response tests share: the SDK's HTTP client replaced by a
 //! script that answers every request in-process (nothing leaves the test).
 
+#[allow(dead_code)]
+pub mod scripted;
+
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
