@@ -107,17 +107,11 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
-/// Prints a JSON document on stdout.
-pub fn print_json(value: &serde_json::Value) {
-    stream_json(value);
-}
-
 /// Prints anything serializable as one pretty JSON document on stdout,
 /// written as it is serialized: a large report (tens of thousands of
 /// findings) is neither copied into a `serde_json::Value` tree nor held
-/// whole as text first. The bytes are those of [`print_json`] on the same
-/// document. Write failures end apprun as [`write_stdout`]'s do.
-pub fn stream_json<T: serde::Serialize + ?Sized>(value: &T) {
+/// whole as text first. Write failures end apprun as [`write_stdout`]'s do.
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let result = serde_json::to_writer_pretty(&mut out, value)
         .map_err(std::io::Error::from)

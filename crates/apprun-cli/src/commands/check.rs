@@ -15,7 +15,7 @@ use crate::checking::{env_report, load_guard, summary, text_line};
 use crate::cli::{CheckArgs, OutputFormat, ReportFormat};
 use crate::diagnostics::Failure;
 use crate::exit;
-use crate::output::{Context, outln, print_json, stream_json};
+use crate::output::{Context, outln, print_json};
 
 /// The largest template `check --template` reads: CloudFormation's own
 /// limit for a template body in S3 (`TemplateURL`, 1 MB), the larger of its
@@ -202,7 +202,7 @@ pub fn print_report(ctx: &Context, report: &Report, format: ReportFormat) {
     match format {
         ReportFormat::Sarif => print_json(&to_sarif(report, env!("CARGO_PKG_VERSION"))),
         // Streamed: the fields in the order a `json!` object kept them.
-        ReportFormat::Json => stream_json(&JsonReport {
+        ReportFormat::Json => print_json(&JsonReport {
             ok: report.errors() == 0,
             checked: report.checked,
             errors: report.errors(),
