@@ -11,4 +11,8 @@ target=x86_64-unknown-linux-gnu
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked -q \
     --manifest-path "$workspace/Cargo.toml" -p hello-app --target "$target"
 mkdir -p build
-cp "$workspace/target/$target/release/hello-app" build/hello-app
+# Where cargo put it: CARGO_TARGET_DIR when set (relative to the current
+# folder, as cargo reads it), else the workspace's target folder.
+target_dir="${CARGO_TARGET_DIR:-$workspace/target}"
+case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
+cp "$target_dir/$target/release/hello-app" build/hello-app

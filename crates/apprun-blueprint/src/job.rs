@@ -196,7 +196,7 @@ fn task_definition(config: &Config, env: &Env, job: &Job) -> Resource {
         // ECS reads them with the execution role when the task starts.
         container.insert(
             "Secrets".into(),
-            Value::List(crate::service::container_secrets(&job.runtime.secrets)),
+            Value::list(crate::service::container_secrets(&job.runtime.secrets)),
         );
     }
     Resource::new(

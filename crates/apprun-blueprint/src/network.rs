@@ -413,7 +413,7 @@ fn add_security_groups(res: &mut Resources, id: &str, e: &str, plan: &SubnetPlan
                     Direction::Ingress => "SecurityGroupIngress",
                     Direction::Egress => "SecurityGroupEgress",
                 };
-                props.insert(key.into(), Value::List(list));
+                props.insert(key.into(), Value::list(list));
             }
         }
         props.insert("Tags".into(), env_tags(id, e));

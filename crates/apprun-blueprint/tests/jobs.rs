@@ -188,7 +188,7 @@ fn task_definition<'a>(t: &'a Template, repository_export: &str) -> (&'a str, &'
     );
     assert_eq!(
         prop(td, "RequiresCompatibilities"),
-        &Value::List(vec!["FARGATE".into()])
+        &Value::list(vec!["FARGATE".into()])
     );
     assert_eq!(prop(td, "NetworkMode"), &Value::from("awsvpc"));
     (id, td)
@@ -325,7 +325,7 @@ fn schedule_job_facts() {
     assert_eq!(at(net, "Subnets"), &protect_subnets("jobsys", "dev"));
     assert_eq!(
         at(net, "SecurityGroups"),
-        &Value::List(vec![import("jobsys-dev-ProtectSecurityGroup")])
+        &Value::list(vec![import("jobsys-dev-ProtectSecurityGroup")])
     );
     assert_eq!(at(net, "AssignPublicIp"), &Value::from("DISABLED"));
     assert_eq!(
@@ -481,7 +481,7 @@ fn sns_job_facts() {
         assert_eq!(at(overrides, "0.Name"), container);
         assert_eq!(
             at(overrides, "0.Environment"),
-            &Value::List(vec![
+            &Value::list(vec![
                 apprun_template::map! { "Name" => "APPRUN_EVENT", "Value" => "$.body" }.into()
             ])
         );
@@ -656,7 +656,7 @@ fn failed_runs_reach_the_dead_letter_queue() {
         .values()
         .find(|r| {
             r.kind == "AWS::SQS::QueuePolicy"
-                && prop(r, "Queues") == &Value::List(vec![r#ref(queue)])
+                && prop(r, "Queues") == &Value::list(vec![r#ref(queue)])
         })
         .expect("the queue's policy");
     let st = at(prop(policy, "PolicyDocument"), "Statement.0");
@@ -666,7 +666,7 @@ fn failed_runs_reach_the_dead_letter_queue() {
     );
     assert_eq!(
         at(st, "Condition.ArnEquals.aws:SourceArn"),
-        &Value::List(vec![apprun_template::get_att(rule_id, "Arn")])
+        &Value::list(vec![apprun_template::get_att(rule_id, "Arn")])
     );
 }
 
@@ -697,7 +697,7 @@ fn the_pipeline_deploys_every_job_with_the_builds_tag() {
                 &Value::from("CREATE_UPDATE")
             );
             let input =
-                strings(&Value::List(vec![at(a, "InputArtifacts.0.Name").clone()]))[0].clone();
+                strings(&Value::list(vec![at(a, "InputArtifacts.0.Name").clone()]))[0].clone();
             assert_eq!(
                 at(a, "Configuration.TemplateConfiguration"),
                 &Value::from(format!("{input}::parameters.json"))

@@ -142,7 +142,7 @@ fn every_pipeline_source_is_created_in_its_own_account() {
                 let watched = prop(pipeline, "PipelineTrigger", "EventPattern.resources").unwrap();
                 assert_eq!(
                     watched,
-                    &Value::List(vec![apprun_template::sub(format!(
+                    &Value::list(vec![apprun_template::sub(format!(
                         "arn:${{AWS::Partition}}:codecommit:${{AWS::Region}}:${{AWS::AccountId}}:{name}"
                     ))])
                 );
@@ -408,14 +408,14 @@ fn private_envs_verify_from_the_protect_tier() {
         assert_eq!(vpc.get("VpcId"), Some(&import(format!("{id}-{env}-VPC"))));
         assert_eq!(
             vpc.get("Subnets"),
-            Some(&Value::List(vec![
+            Some(&Value::list(vec![
                 import(format!("{id}-{env}-ProtectSubnetAZa")),
                 import(format!("{id}-{env}-ProtectSubnetAZb")),
             ]))
         );
         assert_eq!(
             vpc.get("SecurityGroupIds"),
-            Some(&Value::List(vec![import(format!(
+            Some(&Value::list(vec![import(format!(
                 "{id}-{env}-ProtectSecurityGroup"
             ))]))
         );

@@ -202,11 +202,11 @@ fn apprunner_endpoint_is_the_references() {
     );
     assert_eq!(
         prop(&net, "AppRunnerEndpoint", "SubnetIds"),
-        &Value::List(vec![r#ref("ProtectSubnetAZa"), r#ref("ProtectSubnetAZc")])
+        &Value::list(vec![r#ref("ProtectSubnetAZa"), r#ref("ProtectSubnetAZc")])
     );
     assert_eq!(
         prop(&net, "AppRunnerEndpoint", "SecurityGroupIds"),
-        &Value::List(vec![r#ref("ProtectSecurityGroup")])
+        &Value::list(vec![r#ref("ProtectSecurityGroup")])
     );
     assert!(
         !net.resources.contains_key("AppRunnerRequestsEndpoint"),
@@ -393,7 +393,7 @@ fn iam_roles_trust_and_permissions() {
     );
     assert_eq!(
         prop(iam, "AppRunnerAccessRole", "ManagedPolicyArns"),
-        &Value::List(vec![sub(
+        &Value::list(vec![sub(
             "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSAppRunnerServicePolicyForECRAccess"
         )])
     );
@@ -435,7 +435,7 @@ fn iam_roles_trust_and_permissions() {
     assert_eq!(actions.len(), 12);
     assert_eq!(
         stmt.get("Resource").unwrap(),
-        &Value::List(vec![sub(
+        &Value::list(vec![sub(
             "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/apprunner-nuxt3*"
         )])
     );
@@ -686,14 +686,14 @@ fn service_runs_the_pinned_tag_with_the_references_settings() {
         );
         assert_eq!(
             prop(svc, "VpcConnector", "Subnets"),
-            &Value::List(vec![
+            &Value::list(vec![
                 import(format!("apprunner-nuxt3-{env}-ProtectSubnetAZa")),
                 import(format!("apprunner-nuxt3-{env}-ProtectSubnetAZc"))
             ])
         );
         assert_eq!(
             prop(svc, "VpcConnector", "SecurityGroups"),
-            &Value::List(vec![import(format!(
+            &Value::list(vec![import(format!(
                 "apprunner-nuxt3-{env}-ProtectSecurityGroup"
             ))])
         );
@@ -799,7 +799,7 @@ fn pipeline_builds_once_waits_and_deploys_that_tag() {
             "{check}"
         );
         let trigger = prop(p, "PipelineTrigger", "EventPattern.detail.referenceName");
-        assert_eq!(trigger, &Value::List(vec![s(branch)]));
+        assert_eq!(trigger, &Value::list(vec![s(branch)]));
     }
 }
 
@@ -955,7 +955,7 @@ fn ecs_express_maps_onto_the_three_tiers() {
     // Public ingress: internet-facing balancer in the public subnets, Public SG.
     assert_eq!(
         prop(svc, "Service", "NetworkConfiguration.Subnets"),
-        &Value::List(vec![
+        &Value::list(vec![
             import("express-demo-dev-PublicSubnetAZa"),
             import("express-demo-dev-PublicSubnetAZb")
         ])
@@ -964,7 +964,7 @@ fn ecs_express_maps_onto_the_three_tiers() {
     // that carry the image pull and logs (tasks there get no public IP).
     assert_eq!(
         prop(svc, "Service", "NetworkConfiguration.SecurityGroups"),
-        &Value::List(vec![
+        &Value::list(vec![
             import("express-demo-dev-PublicSecurityGroup"),
             import("express-demo-dev-EcsTaskSecurityGroup")
         ])
@@ -997,14 +997,14 @@ fn ecs_express_maps_onto_the_three_tiers() {
     let svc = service_template(&prod, "web");
     assert_eq!(
         prop(svc, "Service", "NetworkConfiguration.Subnets"),
-        &Value::List(vec![
+        &Value::list(vec![
             import("express-demo-prod-ProtectSubnetAZa"),
             import("express-demo-prod-ProtectSubnetAZb")
         ])
     );
     assert_eq!(
         prop(svc, "Service", "NetworkConfiguration.SecurityGroups"),
-        &Value::List(vec![import("express-demo-prod-ProtectSecurityGroup")])
+        &Value::list(vec![import("express-demo-prod-ProtectSecurityGroup")])
     );
     assert!(
         !template(&prod, StackKind::Network)

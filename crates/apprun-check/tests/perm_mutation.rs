@@ -107,7 +107,7 @@ fn sites(stacks: &[(String, String, Template)]) -> Vec<Site> {
     out
 }
 
-fn statements_mut(doc: &mut Value) -> Option<&mut Vec<Value>> {
+fn statements_mut(doc: &mut Value) -> Option<&mut apprun_template::List> {
     match doc {
         Value::Map(m) => match m.get_mut("Statement")? {
             Value::List(l) => Some(l),
@@ -119,7 +119,7 @@ fn statements_mut(doc: &mut Value) -> Option<&mut Vec<Value>> {
 
 fn strings(v: Option<&Value>) -> Vec<Value> {
     match v {
-        Some(Value::List(l)) => l.clone(),
+        Some(Value::List(l)) => l.to_vec(),
         Some(v) => vec![v.clone()],
         None => Vec::new(),
     }
@@ -186,7 +186,7 @@ fn mutations(stmts: &[Value], site_label: &str) -> Vec<Mutation> {
                         if list.is_empty() {
                             stmts.remove(n);
                         } else {
-                            m.insert("Action".into(), Value::List(list));
+                            m.insert("Action".into(), Value::list(list));
                         }
                     }
                 }),
@@ -204,7 +204,7 @@ fn mutations(stmts: &[Value], site_label: &str) -> Vec<Mutation> {
                     if let Value::Map(m) = &mut stmts[n] {
                         let mut list = strings(m.get("Resource"));
                         list[k] = narrowed(&list[k]);
-                        m.insert("Resource".into(), Value::List(list));
+                        m.insert("Resource".into(), Value::list(list));
                     }
                 }),
             });
@@ -243,7 +243,7 @@ fn mutations(stmts: &[Value], site_label: &str) -> Vec<Mutation> {
                     {
                         let mut list = strings(keys.get("iam:PassedToService"));
                         list[i] = Value::String("mutated.amazonaws.com".into());
-                        keys.insert("iam:PassedToService".into(), Value::List(list));
+                        keys.insert("iam:PassedToService".into(), Value::list(list));
                     }
                 }),
             });
@@ -314,7 +314,7 @@ fn unnoticed(rel: &str, env: &str) -> (BTreeSet<String>, BTreeSet<String>) {
             let stmts = document_mut(&mut mutated, &site)
                 .and_then(statements_mut)
                 .unwrap();
-            (m.apply)(stmts);
+            stmts.update(|stmts| (m.apply)(stmts));
             let new: Vec<String> = errors(&cfg, env, &mutated)
                 .difference(&baseline)
                 .cloned()

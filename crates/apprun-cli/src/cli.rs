@@ -590,8 +590,9 @@ pub struct CheckArgs {
     /// Report format (default: text, or json with --output json).
     #[arg(long, value_enum)]
     pub format: Option<ReportFormat>,
-    /// Largest template file read, in bytes (default 1048576: CloudFormation's limit for a template in S3).
-    #[arg(long, value_name = "BYTES", requires = "template")]
+    /// Largest template file read, in bytes (default 1048576: CloudFormation's limit for a template in S3; at most 1073741824).
+    #[arg(long, value_name = "BYTES", requires = "template",
+          value_parser = clap::value_parser!(u64).range(1..=crate::commands::check::MAX_TEMPLATE_SIZE_CAP))]
     pub max_template_size: Option<u64>,
 }
 

@@ -8,6 +8,7 @@ mod diagnostics;
 mod output;
 mod progress;
 mod shared;
+mod small_blocks;
 mod views;
 
 use std::ffi::OsString;
@@ -16,6 +17,10 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
+
+/// Blocks of up to 16 bytes without glibc's header (see small_blocks.rs).
+#[global_allocator]
+static ALLOCATOR: small_blocks::SmallBlocks = small_blocks::SmallBlocks;
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();

@@ -145,6 +145,20 @@ fn templates_beyond_cloudformations_limit_are_refused_unread() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(findings(&o)[0]["rule"], "E-PARSE");
+    // ... up to 1 GiB: beyond, a usage error (exit 2) naming the range.
+    let o = apprun_within(
+        p.path(),
+        &[
+            "check",
+            "--max-template-size",
+            "1073741825",
+            "--template",
+            &f,
+        ],
+        FAST,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1..=1073741824"), "{}", stderr(&o));
 }
 
 #[test]

@@ -593,7 +593,7 @@ fn unexpected_rules_get_their_own_nodes_without_overlap() {
     audit.insert("VpcId".into(), r#ref("VPC"));
     audit.insert(
         "SecurityGroupEgress".into(),
-        Value::List(vec![rule("tcp", 443, "CidrIp", "10.0.0.0/24".into())]),
+        Value::list(vec![rule("tcp", 443, "CidrIp", "10.0.0.0/24".into())]),
     );
     network.resources.insert(
         "AuditSecurityGroup".into(),

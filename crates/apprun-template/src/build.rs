@@ -1,6 +1,6 @@
 //! Short constructors that keep blueprint code close to the YAML it produces.
 
-use crate::value::{CompactString, Intrinsic, Map, Value};
+use crate::value::{Intrinsic, Map, Str, Value};
 
 /// Builds a [`Map`] in the order written: `map! { "Key" => value, ... }`.
 #[macro_export]
@@ -37,7 +37,7 @@ pub fn sub(template: impl Into<String>) -> Value {
 }
 
 /// `!ImportValue name` with a literal export name.
-pub fn import(export_name: impl Into<CompactString>) -> Value {
+pub fn import(export_name: impl Into<Str>) -> Value {
     Intrinsic::ImportValue(Value::String(export_name.into())).into()
 }
 
@@ -45,7 +45,7 @@ pub fn import(export_name: impl Into<CompactString>) -> Value {
 pub fn join(separator: impl Into<String>, items: Vec<Value>) -> Value {
     Intrinsic::Join {
         separator: separator.into(),
-        items: Value::List(items),
+        items: Value::list(items),
     }
     .into()
 }
@@ -60,7 +60,7 @@ pub fn select(index: i64, list: Value) -> Value {
 }
 
 /// `!GetAZs region` (empty string: the stack's region).
-pub fn get_azs(region: impl Into<CompactString>) -> Value {
+pub fn get_azs(region: impl Into<Str>) -> Value {
     Intrinsic::GetAZs(Value::String(region.into())).into()
 }
 
@@ -80,9 +80,7 @@ pub fn equals(a: Value, b: Value) -> Value {
 }
 
 /// A `Tags` list from key/value pairs, in the order given.
-pub fn tags<K: Into<CompactString>, V: Into<Value>>(
-    pairs: impl IntoIterator<Item = (K, V)>,
-) -> Value {
+pub fn tags<K: Into<Str>, V: Into<Value>>(pairs: impl IntoIterator<Item = (K, V)>) -> Value {
     Value::List(
         pairs
             .into_iter()

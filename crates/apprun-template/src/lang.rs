@@ -12,7 +12,7 @@
 use crate::parse::{FOR_EACH, MAX_DEPTH, Untyped, typed};
 use crate::template::Note;
 use crate::validate::Severity;
-use crate::value::{CompactString, Intrinsic, Map, Value};
+use crate::value::{Intrinsic, Map, Str, Value};
 
 /// What resolution may read: parameter defaults and the mappings.
 struct Scope {
@@ -115,7 +115,7 @@ fn expand_loop(
     notes: &mut Vec<Note>,
     path: &str,
     depth: usize,
-) -> Vec<(CompactString, Value)> {
+) -> Vec<(Str, Value)> {
     let bad = |notes: &mut Vec<Note>, message: &str| {
         notes.push(Note {
             severity: Severity::Error,
@@ -132,7 +132,7 @@ fn expand_loop(
             "Fn::ForEach expects [identifier, collection, {key: value}]",
         );
     };
-    let Ok([id, collection, Value::Map(body)]) = <[Value; 3]>::try_from(parts) else {
+    let Ok([id, collection, Value::Map(body)]) = <[Value; 3]>::try_from(parts.into_vec()) else {
         return bad(
             notes,
             "Fn::ForEach expects [identifier, collection, {key: value}]",
@@ -164,14 +164,14 @@ fn expand_loop(
 /// The strings a loop runs over, when known before deployment.
 fn collection_items(v: &Value, scope: &Scope) -> Option<Vec<String>> {
     let list = match v {
-        Value::List(items) => items.clone(),
+        Value::List(items) => items.to_vec(),
         Value::Fn(f) => match f.as_ref() {
             Intrinsic::Ref(p) if scope.list_params.contains(p) => match scope.defaults.get(p)? {
                 Value::String(s) => s
                     .split(',')
                     .map(|x| Value::String(x.trim().into()))
                     .collect(),
-                Value::List(items) => items.clone(),
+                Value::List(items) => items.to_vec(),
                 _ => return None,
             },
             Intrinsic::FindInMap { map, top, second } => {

@@ -13,6 +13,7 @@ mod json;
 mod lang;
 mod limits;
 mod map;
+mod packed;
 mod parse;
 mod refs;
 mod template;
@@ -30,7 +31,7 @@ pub use parse::{
 pub use refs::References;
 pub use template::{Generators, Note, Output, Parameter, Resource, Template};
 pub use validate::{Finding, Severity, validate};
-pub use value::{CompactString, Intrinsic, Map, Value};
+pub use value::{CompactString, Intrinsic, List, Map, PackedSlice, Str, Value};
 
 /// Output format of a rendered template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

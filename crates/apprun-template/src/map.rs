@@ -8,7 +8,7 @@
 //! of up to [`SMALL`] entries is just its entries, in one exact-size
 //! allocation; a larger one adds a hash index over them (keyed SipHash, as
 //! std's `HashMap`: a template crafted to collide keys cannot make inserts
-//! quadratic). The map is 24 bytes, which keeps [`Value`] at 32.
+//! quadratic). The map is 16 bytes, which keeps [`Value`] at 16.
 //!
 //! The API is the part of `indexmap::IndexMap` templates use, with the same
 //! meaning: insertion order kept, `insert` of an existing key replaces its
@@ -17,17 +17,17 @@
 
 use std::hash::{BuildHasher, RandomState};
 
-use compact_str::CompactString;
 use hashbrown::HashTable;
 
+use crate::packed::{PackedSlice, Str};
 use crate::value::Value;
 
 /// Entries up to which a map has no hash index.
 pub const SMALL: usize = 8;
 
-/// Keys are [`CompactString`]s: the short keys of templates (`Type`,
-/// `Properties`, `Key`) are held inline, without an allocation each.
-type Entry = (CompactString, Value);
+/// Keys are [`Str`]s: the short keys of templates (`Type`, `Key`) are held
+/// inline, without an allocation each.
+type Entry = (Str, Value);
 
 /// An ordered map from keys to values; see the module documentation.
 #[derive(Clone, Default)]
@@ -37,13 +37,14 @@ pub struct Map {
 
 #[derive(Clone)]
 enum Repr {
-    Small(Vec<Entry>),
+    /// Exact size: an insert rebuilds the block (at most [`SMALL`] entries).
+    Small(PackedSlice<Entry>),
     Large(Box<Large>),
 }
 
 impl Default for Repr {
     fn default() -> Self {
-        Repr::Small(Vec::new())
+        Repr::Small(PackedSlice::new())
     }
 }
 
@@ -89,7 +90,7 @@ impl Large {
     }
 
     /// Appends an entry whose key is not in the map.
-    fn push(&mut self, key: CompactString, value: Value) {
+    fn push(&mut self, key: Str, value: Value) {
         let Large {
             entries,
             index,
@@ -106,7 +107,7 @@ impl Large {
 impl Map {
     pub const fn new() -> Self {
         Map {
-            repr: Repr::Small(Vec::new()),
+            repr: Repr::Small(PackedSlice::new()),
         }
     }
 
@@ -149,10 +150,7 @@ impl Map {
         Some(&mut self.entries_mut()[i].1)
     }
 
-    pub fn get_key_value<Q: AsRef<str> + ?Sized>(
-        &self,
-        key: &Q,
-    ) -> Option<(&CompactString, &Value)> {
+    pub fn get_key_value<Q: AsRef<str> + ?Sized>(&self, key: &Q) -> Option<(&Str, &Value)> {
         self.position(key.as_ref()).map(|i| {
             let (k, v) = &self.entries()[i];
             (k, v)
@@ -165,7 +163,7 @@ impl Map {
 
     /// Sets a key's value: an existing key keeps its place and its old
     /// value is returned; a new key goes last.
-    pub fn insert(&mut self, key: CompactString, value: Value) -> Option<Value> {
+    pub fn insert(&mut self, key: Str, value: Value) -> Option<Value> {
         if let Some(i) = self.position(key.as_str()) {
             return Some(std::mem::replace(&mut self.entries_mut()[i].1, value));
         }
@@ -175,11 +173,13 @@ impl Map {
 
     /// Appends an entry whose key is not in the map; a small map that
     /// outgrows [`SMALL`] gets its index here.
-    fn push(&mut self, key: CompactString, value: Value) -> usize {
+    fn push(&mut self, key: Str, value: Value) -> usize {
         match &mut self.repr {
-            Repr::Small(entries) if entries.len() < SMALL => entries.push((key, value)),
+            Repr::Small(entries) if entries.len() < SMALL => {
+                entries.update(|e| e.push((key, value)))
+            }
             Repr::Small(entries) => {
-                let mut large = Large::new(std::mem::take(entries));
+                let mut large = Large::new(std::mem::take(entries).into_vec());
                 large.push(key, value);
                 self.repr = Repr::Large(Box::new(large));
             }
@@ -192,7 +192,7 @@ impl Map {
     pub fn shift_remove<Q: AsRef<str> + ?Sized>(&mut self, key: &Q) -> Option<Value> {
         let i = self.position(key.as_ref())?;
         let (_, value) = match &mut self.repr {
-            Repr::Small(entries) => entries.remove(i),
+            Repr::Small(entries) => entries.update(|e| e.remove(i)),
             Repr::Large(large) => {
                 let removed = large.entries.remove(i);
                 large.reindex();
@@ -203,9 +203,9 @@ impl Map {
     }
 
     /// Keeps the entries `keep` accepts, in order.
-    pub fn retain(&mut self, mut keep: impl FnMut(&CompactString, &mut Value) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&Str, &mut Value) -> bool) {
         match &mut self.repr {
-            Repr::Small(entries) => entries.retain_mut(|(k, v)| keep(k, v)),
+            Repr::Small(entries) => entries.update(|e| e.retain_mut(|(k, v)| keep(k, v))),
             Repr::Large(large) => {
                 large.entries.retain_mut(|(k, v)| keep(k, v));
                 large.reindex();
@@ -214,18 +214,18 @@ impl Map {
     }
 
     /// The entry of a key, to read or fill in place.
-    pub fn entry(&mut self, key: CompactString) -> MapEntry<'_> {
+    pub fn entry(&mut self, key: Str) -> MapEntry<'_> {
         match self.position(key.as_str()) {
             Some(at) => MapEntry::Occupied(Occupied { map: self, at }),
             None => MapEntry::Vacant(Vacant { map: self, key }),
         }
     }
 
-    pub fn first(&self) -> Option<(&CompactString, &Value)> {
+    pub fn first(&self) -> Option<(&Str, &Value)> {
         self.entries().first().map(|(k, v)| (k, v))
     }
 
-    pub fn last(&self) -> Option<(&CompactString, &Value)> {
+    pub fn last(&self) -> Option<(&Str, &Value)> {
         self.entries().last().map(|(k, v)| (k, v))
     }
 
@@ -237,9 +237,7 @@ impl Map {
         self.entries_mut().iter_mut().map(pair_mut)
     }
 
-    pub fn keys(
-        &self,
-    ) -> impl DoubleEndedIterator<Item = &CompactString> + ExactSizeIterator + Clone {
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Str> + ExactSizeIterator + Clone {
         self.entries().iter().map(|(k, _)| k)
     }
 
@@ -257,7 +255,8 @@ impl Map {
     /// otherwise be mostly room).
     pub fn shrink_to_fit(&mut self) {
         match &mut self.repr {
-            Repr::Small(entries) => fit(entries),
+            // Exact size already.
+            Repr::Small(_) => {}
             Repr::Large(large) => {
                 let Large {
                     entries,
@@ -293,18 +292,26 @@ pub(crate) fn fit<T>(items: &mut Vec<T>) {
     *items = exact;
 }
 
-type Iter<'a> =
-    std::iter::Map<std::slice::Iter<'a, Entry>, fn(&'a Entry) -> (&'a CompactString, &'a Value)>;
-type IterMut<'a> = std::iter::Map<
-    std::slice::IterMut<'a, Entry>,
-    fn(&'a mut Entry) -> (&'a CompactString, &'a mut Value),
->;
+/// [`fit`] for a string's bytes.
+pub(crate) fn fit_string(text: &mut String) {
+    if text.capacity() != text.len() {
+        let mut bytes = std::mem::take(text).into_bytes();
+        fit(&mut bytes);
+        // The same bytes, moved: still UTF-8 (the fallback never runs).
+        *text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    }
+}
 
-fn pair(entry: &Entry) -> (&CompactString, &Value) {
+type Iter<'a> = std::iter::Map<std::slice::Iter<'a, Entry>, fn(&'a Entry) -> (&'a Str, &'a Value)>;
+type IterMut<'a> =
+    std::iter::Map<std::slice::IterMut<'a, Entry>, fn(&'a mut Entry) -> (&'a Str, &'a mut Value)>;
+
+fn pair(entry: &Entry) -> (&Str, &Value) {
     (&entry.0, &entry.1)
 }
 
-fn pair_mut(entry: &mut Entry) -> (&CompactString, &mut Value) {
+fn pair_mut(entry: &mut Entry) -> (&Str, &mut Value) {
     (&entry.0, &mut entry.1)
 }
 
@@ -321,7 +328,7 @@ pub struct Occupied<'m> {
 
 pub struct Vacant<'m> {
     map: &'m mut Map,
-    key: CompactString,
+    key: Str,
 }
 
 impl<'m> MapEntry<'m> {
@@ -337,7 +344,7 @@ impl<'m> MapEntry<'m> {
         self.or_insert_with_key(|_| make())
     }
 
-    pub fn or_insert_with_key(self, make: impl FnOnce(&CompactString) -> Value) -> &'m mut Value {
+    pub fn or_insert_with_key(self, make: impl FnOnce(&Str) -> Value) -> &'m mut Value {
         let (map, at) = match self {
             MapEntry::Occupied(Occupied { map, at }) => (map, at),
             MapEntry::Vacant(Vacant { map, key }) => {
@@ -376,7 +383,7 @@ impl std::ops::Index<&str> for Map {
     }
 }
 
-impl<K: Into<CompactString>> Extend<(K, Value)> for Map {
+impl<K: Into<Str>> Extend<(K, Value)> for Map {
     fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, items: I) {
         for (k, v) in items {
             self.insert(k.into(), v);
@@ -384,7 +391,7 @@ impl<K: Into<CompactString>> Extend<(K, Value)> for Map {
     }
 }
 
-impl<K: Into<CompactString>> FromIterator<(K, Value)> for Map {
+impl<K: Into<Str>> FromIterator<(K, Value)> for Map {
     fn from_iter<I: IntoIterator<Item = (K, Value)>>(items: I) -> Self {
         let mut map = Map::new();
         map.extend(items);
@@ -393,19 +400,19 @@ impl<K: Into<CompactString>> FromIterator<(K, Value)> for Map {
 }
 
 impl IntoIterator for Map {
-    type Item = (CompactString, Value);
+    type Item = (Str, Value);
     type IntoIter = std::vec::IntoIter<Entry>;
 
     fn into_iter(self) -> Self::IntoIter {
         match self.repr {
-            Repr::Small(entries) => entries.into_iter(),
+            Repr::Small(entries) => entries.into_vec().into_iter(),
             Repr::Large(large) => large.entries.into_iter(),
         }
     }
 }
 
 impl<'a> IntoIterator for &'a Map {
-    type Item = (&'a CompactString, &'a Value);
+    type Item = (&'a Str, &'a Value);
     type IntoIter = Iter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
@@ -414,7 +421,7 @@ impl<'a> IntoIterator for &'a Map {
 }
 
 impl<'a> IntoIterator for &'a mut Map {
-    type Item = (&'a CompactString, &'a mut Value);
+    type Item = (&'a Str, &'a mut Value);
     type IntoIter = IterMut<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
@@ -438,7 +445,7 @@ mod tests {
             let mut m = numbered(n);
             assert_eq!(m.len(), n);
             assert!(
-                m.keys().map(CompactString::as_str).eq((0..n)
+                m.keys().map(Str::as_str).eq((0..n)
                     .map(|i| format!("k{i}"))
                     .collect::<Vec<_>>()
                     .iter()
@@ -463,7 +470,7 @@ mod tests {
         assert_eq!(m.shift_remove("k3"), None);
         assert_eq!(m.len(), 19);
         assert_eq!(m.get("k19"), Some(&Value::Int(19)));
-        assert_eq!(m.keys().nth(3).map(CompactString::as_str), Some("k4"));
+        assert_eq!(m.keys().nth(3).map(Str::as_str), Some("k4"));
         m.retain(|k, _| k != "k4");
         assert_eq!(m.get("k5"), Some(&Value::Int(5)));
         assert!(!m.contains_key("k4"));
@@ -504,7 +511,7 @@ mod tests {
     }
 
     #[test]
-    fn a_map_is_three_words() {
-        assert_eq!(std::mem::size_of::<Map>(), 24);
+    fn a_map_is_two_words() {
+        assert_eq!(std::mem::size_of::<Map>(), 16);
     }
 }

@@ -848,9 +848,9 @@ fn bad(message: impl Into<String>, arg: Value) -> Untyped {
 /// The items of a list of exactly `N`, or the value back.
 fn list_of<const N: usize>(v: Value) -> Result<[Value; N], Value> {
     match v {
-        Value::List(items) if items.len() == N => match <[Value; N]>::try_from(items) {
+        Value::List(items) if items.len() == N => match <[Value; N]>::try_from(items.into_vec()) {
             Ok(array) => Ok(array),
-            Err(items) => Err(Value::List(items)),
+            Err(items) => Err(Value::list(items)),
         },
         other => Err(other),
     }
@@ -968,15 +968,15 @@ fn typed_sub(arg: Value) -> Typed {
         }),
         // A template computed by another function: only known at deploy time.
         Ok([t @ Value::Fn(_), vars @ Value::Map(_)]) => {
-            Err(Untyped::Kept(Value::List(vec![t, vars])))
+            Err(Untyped::Kept(Value::list(vec![t, vars])))
         }
         Ok([t, vars @ Value::Map(_)]) => Err(bad(
             "Fn::Sub expects a string template",
-            Value::List(vec![t, vars]),
+            Value::list(vec![t, vars]),
         )),
         Ok([t, vars]) => Err(bad(
             "Fn::Sub expects [template, {variables}]",
-            Value::List(vec![t, vars]),
+            Value::list(vec![t, vars]),
         )),
         Err(arg) => Err(bad("Fn::Sub expects a list of 2 arguments", arg)),
     }
@@ -994,13 +994,13 @@ fn typed_list_fn(name: &str, arg: Value) -> Typed {
                 index: first,
                 list: second,
             }),
-            Err(message) => Err(bad(message, Value::List(vec![first, second]))),
+            Err(message) => Err(bad(message, Value::list(vec![first, second]))),
         };
     }
     let Value::String(separator) = first else {
         return Err(bad(
             format!("{name} expects a string"),
-            Value::List(vec![first, second]),
+            Value::list(vec![first, second]),
         ));
     };
     let separator = separator.into();
@@ -1076,7 +1076,7 @@ fn typed_condition_fn(name: &str, arg: Value) -> Typed {
             }),
             Ok([c, then, otherwise]) => Err(bad(
                 "Fn::If expects a string",
-                Value::List(vec![c, then, otherwise]),
+                Value::list(vec![c, then, otherwise]),
             )),
             Err(arg) => Err(bad("Fn::If expects a list of 3 arguments", arg)),
         },
@@ -1090,9 +1090,9 @@ fn typed_condition_fn(name: &str, arg: Value) -> Typed {
         },
         _ => match arg {
             Value::List(items) if (2..=10).contains(&items.len()) => Ok(if name == "Fn::And" {
-                Intrinsic::And(items)
+                Intrinsic::And(items.into_vec())
             } else {
-                Intrinsic::Or(items)
+                Intrinsic::Or(items.into_vec())
             }),
             other => Err(bad(
                 format!("{name} expects a list of 2 to 10 conditions"),

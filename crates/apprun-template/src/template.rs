@@ -162,7 +162,7 @@ impl Output {
     }
 
     /// Exports the output under a literal name.
-    pub fn exported_as(mut self, name: impl Into<crate::value::CompactString>) -> Self {
+    pub fn exported_as(mut self, name: impl Into<crate::value::Str>) -> Self {
         self.export = Some(Value::String(name.into()));
         self
     }
@@ -319,7 +319,7 @@ impl Parameter {
         if !self.allowed_values.is_empty() {
             m.insert(
                 "AllowedValues".into(),
-                Value::List(self.allowed_values.clone()),
+                Value::list(self.allowed_values.clone()),
             );
         }
         put(&mut m, "MinLength", self.min_length.map(Value::Int));

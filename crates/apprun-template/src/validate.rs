@@ -64,7 +64,7 @@ pub fn validate(t: &Template) -> Vec<Finding> {
     for (id, o) in &t.outputs {
         let mut v = o.value.clone();
         if let Some(e) = &o.export {
-            v = Value::List(vec![v, e.clone()]);
+            v = Value::list(vec![v, e.clone()]);
         }
         check_refs("Outputs", id, &v);
     }

@@ -3,18 +3,24 @@
 /// An ordered map. Order is the order of construction (or of the parsed
 /// file), which keeps rendering deterministic and readable.
 pub use crate::map::Map;
+pub use crate::packed::{PackedSlice, Str};
 pub use compact_str::CompactString;
 
-/// Any value that can appear in a template.
+/// The items of a list value: a 12-byte boxed slice (see [`PackedSlice`]).
+pub type List = PackedSlice<Value>;
+
+/// Any value that can appear in a template: 16 bytes (a test holds it
+/// there), so that a dense template's values cost little more than its
+/// text (issue 16's memory bound).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
-    /// Inline up to 24 bytes (most template scalars): no allocation.
-    String(CompactString),
-    List(Vec<Value>),
+    /// Inline up to 8 bytes: no allocation.
+    String(Str),
+    List(List),
     Map(Map),
     Fn(Box<Intrinsic>),
 }
@@ -116,37 +122,37 @@ impl Intrinsic {
             GetAtt {
                 resource,
                 attribute,
-            } => Value::List(vec![resource.as_str().into(), attribute.as_str().into()]),
+            } => Value::list(vec![resource.as_str().into(), attribute.as_str().into()]),
             Sub { template, vars } => match vars {
                 None => Value::String(template.as_str().into()),
-                Some(vars) => Value::List(vec![template.as_str().into(), Value::Map(vars.clone())]),
+                Some(vars) => Value::list(vec![template.as_str().into(), Value::Map(vars.clone())]),
             },
             Join { separator, items } => {
-                Value::List(vec![separator.as_str().into(), items.clone()])
+                Value::list(vec![separator.as_str().into(), items.clone()])
             }
-            Select { index, list } => Value::List(vec![index.clone(), list.clone()]),
+            Select { index, list } => Value::list(vec![index.clone(), list.clone()]),
             Split { separator, source } => {
-                Value::List(vec![separator.as_str().into(), source.clone()])
+                Value::list(vec![separator.as_str().into(), source.clone()])
             }
             GetAZs(v) | ImportValue(v) | Base64(v) => v.clone(),
-            Not(v) => Value::List(vec![v.clone()]),
+            Not(v) => Value::list(vec![v.clone()]),
             Cidr { block, count, bits } => {
-                Value::List(vec![block.clone(), count.clone(), bits.clone()])
+                Value::list(vec![block.clone(), count.clone(), bits.clone()])
             }
             FindInMap { map, top, second } => {
-                Value::List(vec![map.clone(), top.clone(), second.clone()])
+                Value::list(vec![map.clone(), top.clone(), second.clone()])
             }
             If {
                 condition,
                 then,
                 otherwise,
-            } => Value::List(vec![
+            } => Value::list(vec![
                 condition.as_str().into(),
                 then.clone(),
                 otherwise.clone(),
             ]),
-            Equals(a, b) => Value::List(vec![a.clone(), b.clone()]),
-            And(items) | Or(items) => Value::List(items.clone()),
+            Equals(a, b) => Value::list(vec![a.clone(), b.clone()]),
+            And(items) | Or(items) => Value::List(items.iter().cloned().collect()),
             Other { arg, .. } => arg.clone(),
         }
     }
@@ -190,25 +196,25 @@ impl Intrinsic {
             GetAtt {
                 resource,
                 attribute,
-            } => Value::List(vec![resource.into(), attribute.into()]),
+            } => Value::list(vec![resource.into(), attribute.into()]),
             Sub { template, vars } => match vars {
                 None => Value::String(template.into()),
-                Some(vars) => Value::List(vec![template.into(), Value::Map(vars)]),
+                Some(vars) => Value::list(vec![template.into(), Value::Map(vars)]),
             },
-            Join { separator, items } => Value::List(vec![separator.into(), items]),
-            Select { index, list } => Value::List(vec![index, list]),
-            Split { separator, source } => Value::List(vec![separator.into(), source]),
+            Join { separator, items } => Value::list(vec![separator.into(), items]),
+            Select { index, list } => Value::list(vec![index, list]),
+            Split { separator, source } => Value::list(vec![separator.into(), source]),
             GetAZs(v) | ImportValue(v) | Base64(v) => v,
-            Not(v) => Value::List(vec![v]),
-            Cidr { block, count, bits } => Value::List(vec![block, count, bits]),
-            FindInMap { map, top, second } => Value::List(vec![map, top, second]),
+            Not(v) => Value::list(vec![v]),
+            Cidr { block, count, bits } => Value::list(vec![block, count, bits]),
+            FindInMap { map, top, second } => Value::list(vec![map, top, second]),
             If {
                 condition,
                 then,
                 otherwise,
-            } => Value::List(vec![condition.into(), then, otherwise]),
-            Equals(a, b) => Value::List(vec![a, b]),
-            And(items) | Or(items) => Value::List(items),
+            } => Value::list(vec![condition.into(), then, otherwise]),
+            Equals(a, b) => Value::list(vec![a, b]),
+            And(items) | Or(items) => Value::List(items.into()),
             Other { arg, .. } => arg,
         };
         (name, arg)
@@ -216,6 +222,11 @@ impl Intrinsic {
 }
 
 impl Value {
+    /// A list value of these items.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(items.into())
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -320,9 +331,14 @@ impl From<&String> for Value {
         Value::String(s.as_str().into())
     }
 }
+impl From<Str> for Value {
+    fn from(s: Str) -> Self {
+        Value::String(s)
+    }
+}
 impl From<CompactString> for Value {
     fn from(s: CompactString) -> Self {
-        Value::String(s)
+        Value::String(s.as_str().into())
     }
 }
 impl From<bool> for Value {

@@ -112,7 +112,7 @@ fn short_form_argument(f: &Intrinsic) -> Value {
         Intrinsic::GetAtt {
             resource,
             attribute,
-        } => Value::String(compact_str::format_compact!("{resource}.{attribute}")),
+        } => Value::String(format!("{resource}.{attribute}").into()),
         _ => match f.argument() {
             Value::Fn(inner) => {
                 let mut m = Map::new();

@@ -22,6 +22,11 @@ use crate::output::{Context, outln, print_json};
 /// two (a body passed inline may have 51,200 bytes; apprun's deploy goes
 /// through S3 beyond that). Larger files are refused unread.
 pub const MAX_TEMPLATE_SIZE: u64 = 1024 * 1024;
+/// The most `--max-template-size` may allow: 1 GiB, a thousand times
+/// CloudFormation's limit. The template model counts a list's items and a
+/// string's bytes in 32 bits (apprun-template's packed.rs), which any file
+/// under this size stays within.
+pub const MAX_TEMPLATE_SIZE_CAP: u64 = 1024 * 1024 * 1024;
 
 pub fn run(ctx: &Context, args: &CheckArgs) -> Result<ExitCode, Failure> {
     let mut report = if let Some(env) = &args.env {

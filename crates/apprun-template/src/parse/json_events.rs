@@ -126,10 +126,9 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
             match item? {
                 Some(v) => items.push(v),
                 None => {
-                    // Growth leaves up to twice the room (and four items
-                    // for one): a tree of small lists would be mostly room.
-                    crate::map::fit(&mut items);
-                    return Ok(Value::List(items));
+                    // One exact-size block (growth leaves up to twice the
+                    // room): a tree of small lists would be mostly room.
+                    return Ok(Value::list(items));
                 }
             }
         }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, StrInput, Tag};
 
 use super::{ParseError, Reader};
-use crate::value::{CompactString, Map, Value};
+use crate::value::{Map, Str, Value};
 
 /// The core schema's tags once resolved (`!!str` is `tag:yaml.org,2002:str`).
 const CORE: &str = "tag:yaml.org,2002:";
@@ -177,7 +177,7 @@ impl<'t, 'r> Builder<'t, 'r> {
                 let items = self.sequence(depth + usize::from(is_function(tag.as_deref())))?;
                 (
                     anchor,
-                    self.tag_collection(tag.as_deref(), Value::List(items)),
+                    self.tag_collection(tag.as_deref(), Value::list(items)),
                 )
             }
             Event::MappingStart(anchor, tag) => {
@@ -297,7 +297,7 @@ impl<'t, 'r> Builder<'t, 'r> {
         event: Event<'t>,
         span: &Span,
         depth: usize,
-    ) -> Result<Option<CompactString>, ParseError> {
+    ) -> Result<Option<Str>, ParseError> {
         let key = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let key = match tagged(tag.as_deref()) {
@@ -396,7 +396,7 @@ fn count_nodes(v: &Value) -> usize {
 }
 
 /// A key's text: strings as they are, other scalars as they print.
-fn key_text(v: Value) -> CompactString {
+fn key_text(v: Value) -> Str {
     match v {
         Value::String(s) => s,
         Value::Null => "null".into(),
@@ -404,7 +404,7 @@ fn key_text(v: Value) -> CompactString {
         Value::Int(i) => i.to_string().into(),
         Value::Float(f) => float_text(f).into(),
         // Scalars only resolve to the kinds above.
-        _ => CompactString::default(),
+        _ => Str::default(),
     }
 }
 
