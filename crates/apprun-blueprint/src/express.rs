@@ -173,7 +173,7 @@ fn log_group(config: &Config, env: &Env, service: &Service) -> Resource {
         },
     );
     // Stated, not defaulted: the logs go with the service when it is removed.
-    logs.deletion_policy = Some("Delete".into());
-    logs.update_replace_policy = Some("Delete".into());
+    logs.attributes_mut().deletion_policy = Some("Delete".into());
+    logs.attributes_mut().update_replace_policy = Some("Delete".into());
     logs
 }

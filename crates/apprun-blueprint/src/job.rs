@@ -97,8 +97,8 @@ pub(crate) fn role_arn(name: &str) -> Value {
 /// A stateful resource whose data goes with the job when it is removed:
 /// stated, not defaulted.
 pub(crate) fn deleted_with_the_job(mut r: Resource) -> Resource {
-    r.deletion_policy = Some("Delete".into());
-    r.update_replace_policy = Some("Delete".into());
+    r.attributes_mut().deletion_policy = Some("Delete".into());
+    r.attributes_mut().update_replace_policy = Some("Delete".into());
     r
 }
 

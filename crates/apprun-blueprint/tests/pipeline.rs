@@ -114,8 +114,8 @@ fn every_pipeline_source_is_created_in_its_own_account() {
                     let name = r.properties["RepositoryName"].as_str().unwrap().to_owned();
                     assert_eq!(
                         (
-                            r.deletion_policy.as_deref(),
-                            r.update_replace_policy.as_deref()
+                            r.deletion_policy(),
+                            r.update_replace_policy()
                         ),
                         (Some("Retain"), Some("Retain")),
                         "{file} {}: the source outlives the stack",

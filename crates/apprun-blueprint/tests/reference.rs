@@ -504,8 +504,8 @@ fn repositories_bucket_and_retention() {
     assert_eq!(cc.properties["RepositoryName"], s("apprunner-nuxt3"));
     assert_eq!(
         (
-            cc.deletion_policy.as_deref(),
-            cc.update_replace_policy.as_deref()
+            cc.deletion_policy(),
+            cc.update_replace_policy()
         ),
         (Some("Retain"), Some("Retain"))
     );

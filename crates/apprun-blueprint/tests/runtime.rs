@@ -92,7 +92,7 @@ fn places(bp: &EnvBlueprint, needle: &str) -> BTreeSet<(String, String)> {
                 .values()
                 .any(|v| texts(v).iter().any(|t| t.contains(needle)));
             if hit {
-                out.insert((s.name.clone(), r.kind.clone()));
+                out.insert((s.name.clone(), r.kind.to_string()));
             }
         }
         for o in s.template.outputs.values() {

@@ -23,7 +23,7 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, out: &mut Vec<Finding>)
                         ),
                     );
                     f.file = input.file.as_str().into();
-                    f.stack = input.stack.clone();
+                    f.stack = input.stack.as_deref().map(Into::into);
                     out.push(f);
                 }
             } else {
@@ -51,7 +51,7 @@ pub(crate) fn check(inputs: &[Input<'_>], ctx: &Context, out: &mut Vec<Finding>)
                 format!("imports `{name}`, which no checked template exports"),
             );
             f.file = input.file.as_str().into();
-            f.stack = input.stack.clone();
+            f.stack = input.stack.as_deref().map(Into::into);
             out.push(f);
         }
     }

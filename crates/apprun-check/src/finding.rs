@@ -28,24 +28,25 @@ pub struct Suppression {
 
 /// One finding of a structural check or a rule.
 ///
-/// Kept small, since a template may have tens of thousands: ids and short
-/// paths are held inline ([`CompactString`], up to 24 bytes), the file name
-/// and the message are shared (one template's findings name one file, and
-/// a parser's notes repeat one message for every place they were made),
-/// and the rarely set suppression is boxed.
+/// Kept small, since a template may have tens of thousands (144 bytes):
+/// ids and short paths are held inline ([`CompactString`], up to 24
+/// bytes), the file and stack names and the message are shared (one
+/// template's findings name one file and one stack, and a parser's notes
+/// repeat one message for every place they were made), the line takes
+/// four bytes, and the rarely set suppression is boxed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     /// Rule or check id, e.g. `APR-IAM-001` or `E-PROP-UNKNOWN`.
     pub rule: CompactString,
     pub severity: Severity,
     pub file: Arc<str>,
-    pub stack: Option<String>,
+    pub stack: Option<Arc<str>>,
     /// Logical id of the resource (or output) concerned; empty for the template.
     pub logical_id: CompactString,
     /// Path in the template, e.g. `Resources/Service/Properties/InstanceConfiguration/Cpu`.
     pub path: CompactString,
-    /// 1-based line, for YAML input.
-    pub line: Option<usize>,
+    /// 1-based line, for YAML input (and a JSON duplicate key).
+    pub line: Option<u32>,
     pub message: Arc<str>,
     pub suppressed: Option<Box<Suppression>>,
 }
@@ -60,7 +61,7 @@ impl Serialize for Finding {
         s.serialize_field("rule", self.rule.as_str())?;
         s.serialize_field("severity", &self.severity)?;
         s.serialize_field("file", &*self.file)?;
-        s.serialize_field("stack", &self.stack)?;
+        s.serialize_field("stack", &self.stack.as_deref())?;
         s.serialize_field("logical_id", self.logical_id.as_str())?;
         s.serialize_field("path", self.path.as_str())?;
         s.serialize_field("line", &self.line)?;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use apprun_blueprint::EnvBlueprint;
 use apprun_config::Config;
-use apprun_template::{Format, Template};
+use apprun_template::{Format, Note, Template};
 
 pub use finding::{Finding, Report, Severity, Suppression};
 pub use guard::{GuardError, GuardRules};
@@ -54,27 +54,89 @@ pub struct Context {
     pub account: Option<String>,
 }
 
+/// One template file to check, owned (see [`check_templates`]).
+pub struct TemplateFile {
+    /// File name shown in findings (relative, as the user knows it).
+    pub file: String,
+    /// The stack it becomes, when known.
+    pub stack: Option<String>,
+    pub template: Template,
+    /// The text as written, for line numbers (YAML only).
+    pub text: Option<String>,
+}
+
 /// Checks a set of templates that belong together (an env's stacks, or the
 /// files given with --template).
 pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) -> Report {
+    run(inputs, None, ctx, guard)
+}
+
+/// [`check`] of templates handed over: each one's parser notes are moved
+/// into its findings, not copied (a template may have a note on every
+/// resource, and then its notes took half the room of its findings).
+pub fn check_templates(
+    files: Vec<TemplateFile>,
+    ctx: &Context,
+    guard: Option<&GuardRules>,
+) -> Report {
+    let mut notes = Vec::with_capacity(files.len());
+    let mut templates = Vec::with_capacity(files.len());
+    let mut rest = Vec::with_capacity(files.len());
+    for mut f in files {
+        notes.push(std::mem::take(&mut f.template.notes));
+        templates.push(f.template);
+        rest.push((f.file, f.stack, f.text));
+    }
+    let inputs: Vec<Input<'_>> = rest
+        .into_iter()
+        .zip(&templates)
+        .map(|((file, stack, text), template)| Input {
+            file,
+            stack,
+            template,
+            text,
+        })
+        .collect();
+    run(&inputs, Some(notes), ctx, guard)
+}
+
+/// The checks of [`check`]; `moved` holds each template's notes when they
+/// were taken out of it (else they are read from the template).
+fn run(
+    inputs: &[Input<'_>],
+    mut moved: Option<Vec<Vec<Note>>>,
+    ctx: &Context,
+    guard: Option<&GuardRules>,
+) -> Report {
     // Every template's own findings go straight into one list, template
     // after template; `ends[at]` is where template `at`'s end. Nothing is
     // gathered per template and copied over: a template with tens of
     // thousands of findings has them in memory once.
     let mut findings: Vec<Finding> = Vec::new();
     let mut ends = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        structure::check(input.template, &mut findings);
-        schema::check(input.template, &mut findings);
+    for (at, input) in inputs.iter().enumerate() {
+        // The checks' findings (few, as a rule) first, then the parser's
+        // notes (one per resource, in some templates) with them after.
+        let mut own = Vec::new();
+        structure::check(input.template, &mut own);
+        schema::check(input.template, &mut own);
         let scope = rules::Scope {
             template: input.template,
             ctx,
             file: &input.file,
         };
-        rules::check(&scope, &mut findings);
+        rules::check(&scope, &mut own);
         if let Some(guard) = guard {
-            guard.check(input.template, &mut findings);
+            guard.check(input.template, &mut own);
         }
+        let taken = moved.as_mut().map(|m| std::mem::take(&mut m[at]));
+        structure::notes(
+            taken.as_deref().unwrap_or(&input.template.notes),
+            own,
+            &mut findings,
+        );
+        // Given back now, before the next template and the placing.
+        drop(taken);
         ends.push(findings.len());
     }
     // The proofs across templates (few findings) name each one's template.
@@ -91,7 +153,9 @@ pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) ->
         if let Some((_, _, _, reason)) = ctx.allow.iter().find(|(rule, resource, stack, _)| {
             rule.as_str() == f.rule.as_str()
                 && resource.as_str() == f.logical_id.as_str()
-                && stack.as_ref().is_none_or(|s| Some(s) == f.stack.as_ref())
+                && stack
+                    .as_ref()
+                    .is_none_or(|s| Some(s.as_str()) == f.stack.as_deref())
         }) {
             f.suppressed = Some(Box::new(Suppression {
                 reason: reason.clone(),
@@ -116,8 +180,12 @@ fn place(
     findings: &mut Vec<Finding>,
     across: Vec<(usize, Finding)>,
 ) {
-    // One shared name per file, not a copy per finding.
+    // One shared name per file and per stack, not a copy per finding.
     let files: Vec<Arc<str>> = inputs.iter().map(|i| Arc::from(i.file.as_str())).collect();
+    let stacks: Vec<Option<Arc<str>>> = inputs
+        .iter()
+        .map(|i| i.stack.as_deref().map(Arc::from))
+        .collect();
     let mut across_lines = vec![None; across.len()];
     let mut start = 0;
     for (at, input) in inputs.iter().enumerate() {
@@ -139,13 +207,13 @@ fn place(
             own.iter().map(line_of).collect::<Vec<_>>()
         };
         for (f, line) in findings[start..end].iter_mut().zip(lines) {
-            set_place(f, &files[at], input, line);
+            set_place(f, &files[at], &stacks[at], line);
         }
         start = end;
     }
     findings.reserve_exact(across.len());
     for ((at, mut f), line) in across.into_iter().zip(across_lines) {
-        set_place(&mut f, &files[at], &inputs[at], line);
+        set_place(&mut f, &files[at], &stacks[at], line);
         findings.push(f);
     }
     // The list grew by doubling: the room it did not fill is given back.
@@ -167,9 +235,9 @@ fn line_index<'f>(
     Some(lines::LineIndex::new(text, wanted))
 }
 
-fn set_place(f: &mut Finding, file: &Arc<str>, input: &Input<'_>, line: Option<usize>) {
+fn set_place(f: &mut Finding, file: &Arc<str>, stack: &Option<Arc<str>>, line: Option<u32>) {
     f.file = Arc::clone(file);
-    f.stack = input.stack.clone();
+    f.stack = stack.clone();
     f.line = line;
 }
 

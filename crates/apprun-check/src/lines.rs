@@ -80,13 +80,13 @@ impl<'p> LineIndex<'p> {
 
     /// The 1-based line of `path` (e.g. `Resources/Vpc/Properties/CidrBlock`),
     /// or of its nearest ancestor that has one.
-    pub(crate) fn line_of(&self, path: &str) -> Option<usize> {
+    pub(crate) fn line_of(&self, path: &str) -> Option<u32> {
         let mut p = path.trim_matches('/');
         loop {
             if let Ok(i) = self.paths.binary_search(&p)
                 && self.lines[i] > 0
             {
-                return usize::try_from(self.lines[i]).ok();
+                return Some(self.lines[i]);
             }
             p = &p[..p.rfind('/')?];
         }
@@ -192,7 +192,7 @@ fn key_of(s: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn line_of(text: &str, path: &str) -> Option<usize> {
+    fn line_of(text: &str, path: &str) -> Option<u32> {
         LineIndex::new(text, [path]).line_of(path)
     }
 

@@ -289,7 +289,7 @@ pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
 /// SAM's `IgnoreGlobals`: `*`, or names of properties the `Globals`
 /// section sets for this resource's type.
 fn ignored_globals(t: &Template, id: &str, r: &apprun_template::Resource, out: &mut Vec<Finding>) {
-    let Some(ignored) = r.attributes.get("IgnoreGlobals") else {
+    let Some(ignored) = r.attribute("IgnoreGlobals") else {
         return;
     };
     let section = r.kind.trim_start_matches("AWS::Serverless::");

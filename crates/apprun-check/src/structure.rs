@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use apprun_template::{Intrinsic, Template, Value, validate};
+use apprun_template::{Intrinsic, Note, Template, Value, validate};
 use ipnet::Ipv4Net;
 
 use crate::finding::Finding;
 
+/// The model's checks (the parser's notes are [`notes`]).
 pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
-    notes(t, out);
     for f in validate(t) {
         out.push(Finding::new(
             f.code,
@@ -47,13 +47,21 @@ fn cidr_blocks(t: &Template, out: &mut Vec<Finding>) {
     }
 }
 
-/// What the parser could not read as written (the rest was still read).
-fn notes(t: &Template, out: &mut Vec<Finding>) {
-    // A template may have a note on every resource: the list takes room
-    // for them and an eighth more for the checks that follow, rather than
-    // doubling its way there (and again for the first finding after them).
-    out.reserve(t.notes.len() + t.notes.len() / 8);
-    for n in &t.notes {
+/// What the parser could not read as written (the rest was still read),
+/// then the template's other findings, `others`, moved in after them.
+///
+/// A template may have a note on every resource: the list takes room for
+/// exactly these findings, once the checks are done (their scratch room
+/// given back), rather than doubling its way there; a later template's
+/// grow it as usual.
+pub(crate) fn notes(notes: &[Note], others: Vec<Finding>, out: &mut Vec<Finding>) {
+    let wanted = notes.len() + others.len();
+    if out.is_empty() {
+        out.reserve_exact(wanted);
+    } else {
+        out.reserve(wanted);
+    }
+    for n in notes {
         let mut parts = n.path.split('/');
         let logical_id = match (parts.next(), parts.next()) {
             (Some("Resources" | "Outputs" | "Parameters" | "Conditions" | "Rules"), Some(id)) => id,
@@ -66,9 +74,10 @@ fn notes(t: &Template, out: &mut Vec<Finding>) {
             n.path.as_str(),
             std::sync::Arc::clone(&n.message),
         );
-        f.line = n.line;
+        f.line = n.line.and_then(|l| u32::try_from(l).ok());
         out.push(f);
     }
+    out.extend(others);
 }
 
 fn literal_cidr(v: Option<&Value>) -> Option<Ipv4Net> {

@@ -343,7 +343,7 @@ fn findings_on_every_env_name_their_placement() {
                 let stack = bp
                     .stacks
                     .iter()
-                    .find(|s| Some(&s.name) == f.stack.as_ref())
+                    .find(|s| Some(s.name.as_str()) == f.stack.as_deref())
                     .unwrap_or_else(|| panic!("{}", f.message));
                 let kind = &stack.template.resources[f.logical_id.as_str()].kind;
                 assert!(
@@ -892,7 +892,7 @@ fn findings_carry_file_line_and_path() {
     let f = only(&reach_findings(&report.findings)).clone();
     assert_eq!(f.stack.as_deref(), Some("net"));
     let line = f.line.expect("a line");
-    let at = text.lines().nth(line - 1).unwrap_or_default();
+    let at = text.lines().nth(line as usize - 1).unwrap_or_default();
     assert!(at.trim_start().starts_with("Subnets:"), "line {line}: {at}");
 }
 

@@ -69,7 +69,7 @@ pub(crate) fn additions(template: &apprun_template::Template) -> Vec<Change> {
         .map(|(id, r)| Change {
             action: ChangeAction::Add,
             logical_id: id.clone(),
-            resource_type: r.kind.clone(),
+            resource_type: r.kind.to_string(),
             replacement: None,
         })
         .collect()

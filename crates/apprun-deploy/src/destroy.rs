@@ -340,7 +340,7 @@ async fn deletion_plan<'a>(
 }
 
 fn retains(r: &apprun_template::Resource) -> bool {
-    r.deletion_policy.as_deref() == Some("Retain")
+    r.deletion_policy() == Some("Retain")
 }
 
 /// What the user is asked about: every resource of every stack, removed or
@@ -362,7 +362,7 @@ fn deletion_reviews(plan: &[Vec<&Stack>]) -> Vec<Review> {
                         ChangeAction::Remove
                     },
                     logical_id: id.clone(),
-                    resource_type: r.kind.clone(),
+                    resource_type: r.kind.to_string(),
                     replacement: None,
                 })
                 .collect(),

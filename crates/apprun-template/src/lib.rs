@@ -29,7 +29,7 @@ pub use parse::{
     SECTIONS, SERVERLESS, parse_json, parse_json_value, parse_template, parse_yaml,
 };
 pub use refs::References;
-pub use template::{Generators, Note, Output, Parameter, Resource, Template};
+pub use template::{Attributes, Generators, Note, Output, Parameter, Resource, Template};
 pub use validate::{Finding, Severity, validate};
 pub use value::{CompactString, Intrinsic, List, Map, PackedSlice, Str, Value};
 

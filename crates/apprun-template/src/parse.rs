@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::lang;
-use crate::template::{Note, Output, Parameter, Resource, Template};
+use crate::template::{Attributes, Note, Output, Parameter, Resource, Template};
 use crate::validate::Severity;
 use crate::value::{Intrinsic, Map, Value};
 
@@ -607,12 +607,15 @@ impl Reader {
             Some(p) => self.properties(p, &child(path, "Properties")),
         };
         let mut r = Resource::new(kind, properties);
-        r.condition = self.opt_string(m, "Condition", path);
-        r.depends_on = depends_on;
-        r.depends_on.sort();
-        r.deletion_policy = self.policy(m, "DeletionPolicy", path);
-        r.update_replace_policy = self.policy(m, "UpdateReplacePolicy", path);
-        r.metadata = m.get_mut("Metadata").map(take);
+        let mut a = Attributes {
+            condition: self.opt_string(m, "Condition", path),
+            depends_on,
+            deletion_policy: self.policy(m, "DeletionPolicy", path),
+            update_replace_policy: self.policy(m, "UpdateReplacePolicy", path),
+            metadata: m.get_mut("Metadata").map(take),
+            other: Map::new(),
+        };
+        a.depends_on.sort();
         let custom =
             r.kind.starts_with("Custom::") || r.kind == "AWS::CloudFormation::CustomResource";
         for (key, v) in m.iter_mut() {
@@ -629,13 +632,13 @@ impl Reader {
                 }
                 // The custom resource specification version (legacy).
                 "Version" if custom => {
-                    r.attributes.insert(key.clone(), take(v));
+                    a.other.insert(key.clone(), take(v));
                 }
                 "CreationPolicy" | "UpdatePolicy" => {
-                    r.attributes.insert(key.clone(), take(v));
+                    a.other.insert(key.clone(), take(v));
                 }
                 "IgnoreGlobals" | "Connectors" if r.kind.starts_with("AWS::Serverless::") => {
-                    r.attributes.insert(key.clone(), take(v));
+                    a.other.insert(key.clone(), take(v));
                 }
                 _ => self.note(
                     "E-RESOURCE-KEY",
@@ -651,6 +654,7 @@ impl Reader {
                 ),
             }
         }
+        r.set_attributes(a);
         Some(r)
     }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::value::{Map, Value};
+use crate::value::{CompactString, Map, Value};
 
 /// A CloudFormation template. Logical ids are kept sorted so that rendering
 /// does not depend on the order in which a blueprint added them.
@@ -96,48 +96,127 @@ impl Parameter {
     }
 }
 
-/// A resource with its attributes.
-#[derive(Debug, Clone, PartialEq)]
+/// A resource: its type, its properties and its other attributes.
+///
+/// Kept small, since a template may have tens of thousands: the type is
+/// held inline (up to 24 bytes, every AWS type name but the longest), and
+/// the attributes most resources leave unset (`Condition`, `DependsOn`,
+/// the policies, `Metadata`, ...) are held apart, boxed, only when one is
+/// set. Read them with the accessors ([`Resource::condition`], ...), set
+/// them with [`Resource::attributes_mut`].
+#[derive(Debug, Clone)]
 pub struct Resource {
-    pub kind: String,
+    pub kind: CompactString,
+    pub properties: Map,
+    /// None when every attribute is unset.
+    more: Option<Box<Attributes>>,
+}
+
+/// The attributes of a resource besides `Type` and `Properties`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Attributes {
     pub condition: Option<String>,
+    /// Sorted, without repeats (see [`Resource::depends_on`]).
     pub depends_on: Vec<String>,
     pub deletion_policy: Option<String>,
     pub update_replace_policy: Option<String>,
     pub metadata: Option<Value>,
-    pub properties: Map,
     /// The other resource attributes, as written: `CreationPolicy`,
-    /// `UpdatePolicy`, and SAM's `IgnoreGlobals` and `Connectors`.
-    pub attributes: Map,
+    /// `UpdatePolicy`, SAM's `IgnoreGlobals` and `Connectors`, a custom
+    /// resource's `Version`.
+    pub other: Map,
+}
+
+impl Attributes {
+    /// Whether no attribute is set.
+    pub fn is_empty(&self) -> bool {
+        self.condition.is_none()
+            && self.depends_on.is_empty()
+            && self.deletion_policy.is_none()
+            && self.update_replace_policy.is_none()
+            && self.metadata.is_none()
+            && self.other.is_empty()
+    }
+}
+
+/// Equal when the type, properties and attributes are: attributes boxed
+/// but all unset equal none boxed.
+impl PartialEq for Resource {
+    fn eq(&self, other: &Self) -> bool {
+        let same_attributes = match (self.attributes(), other.attributes()) {
+            (Some(a), Some(b)) => a == b,
+            (Some(a), None) | (None, Some(a)) => a.is_empty(),
+            (None, None) => true,
+        };
+        self.kind == other.kind && self.properties == other.properties && same_attributes
+    }
 }
 
 impl Resource {
-    pub fn new(kind: impl Into<String>, properties: Map) -> Self {
+    pub fn new(kind: impl Into<CompactString>, properties: Map) -> Self {
         Resource {
             kind: kind.into(),
-            condition: None,
-            depends_on: Vec::new(),
-            deletion_policy: None,
-            update_replace_policy: None,
-            metadata: None,
             properties,
-            attributes: Map::new(),
+            more: None,
         }
+    }
+
+    /// The attributes besides `Type` and `Properties`; None when none is set.
+    pub fn attributes(&self) -> Option<&Attributes> {
+        self.more.as_deref()
+    }
+
+    /// The attributes, to set them (boxed on first use).
+    pub fn attributes_mut(&mut self) -> &mut Attributes {
+        self.more.get_or_insert_with(Box::default)
+    }
+
+    /// Replaces the attributes (nothing is boxed when none is set).
+    pub fn set_attributes(&mut self, attributes: Attributes) {
+        self.more = (!attributes.is_empty()).then(|| Box::new(attributes));
+    }
+
+    pub fn condition(&self) -> Option<&str> {
+        self.attributes()?.condition.as_deref()
+    }
+
+    /// The `DependsOn` logical ids, sorted.
+    pub fn dependencies(&self) -> &[String] {
+        self.attributes().map_or(&[], |a| a.depends_on.as_slice())
+    }
+
+    pub fn deletion_policy(&self) -> Option<&str> {
+        self.attributes()?.deletion_policy.as_deref()
+    }
+
+    pub fn update_replace_policy(&self) -> Option<&str> {
+        self.attributes()?.update_replace_policy.as_deref()
+    }
+
+    pub fn metadata(&self) -> Option<&Value> {
+        self.attributes()?.metadata.as_ref()
+    }
+
+    /// One of the other attributes (`CreationPolicy`, `UpdatePolicy`, ...).
+    pub fn attribute(&self, name: &str) -> Option<&Value> {
+        self.attributes()?.other.get(name)
     }
 
     /// Adds a `DependsOn` entry, kept sorted and unique.
     pub fn depends_on(mut self, logical_id: impl Into<String>) -> Self {
         let id = logical_id.into();
-        if let Err(pos) = self.depends_on.binary_search(&id) {
-            self.depends_on.insert(pos, id);
+        let ids = &mut self.attributes_mut().depends_on;
+        if let Err(pos) = ids.binary_search(&id) {
+            ids.insert(pos, id);
         }
         self
     }
 
     /// Sets both DeletionPolicy and UpdateReplacePolicy to `Retain`.
     pub fn retained(mut self) -> Self {
-        self.deletion_policy = Some("Retain".into());
-        self.update_replace_policy = Some("Retain".into());
+        let a = self.attributes_mut();
+        a.deletion_policy = Some("Retain".into());
+        a.update_replace_policy = Some("Retain".into());
         self
     }
 }
@@ -337,7 +416,21 @@ impl Resource {
     fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("Type".into(), Value::String(self.kind.as_str().into()));
-        put(&mut m, "Condition", self.condition.clone().map(Value::from));
+        if let Some(a) = self.attributes() {
+            a.put_into(&mut m);
+        }
+        if !self.properties.is_empty() {
+            m.insert("Properties".into(), Value::Map(self.properties.clone()));
+        }
+        Value::Map(m)
+    }
+}
+
+impl Attributes {
+    /// Adds the attributes that are set to a resource's map, in canonical
+    /// order.
+    fn put_into(&self, m: &mut Map) {
+        put(m, "Condition", self.condition.clone().map(Value::from));
         match self.depends_on.as_slice() {
             [] => {}
             [one] => {
@@ -348,23 +441,19 @@ impl Resource {
             }
         }
         put(
-            &mut m,
+            m,
             "DeletionPolicy",
             self.deletion_policy.clone().map(Value::from),
         );
         put(
-            &mut m,
+            m,
             "UpdateReplacePolicy",
             self.update_replace_policy.clone().map(Value::from),
         );
-        put(&mut m, "Metadata", self.metadata.clone());
-        for (k, v) in &self.attributes {
+        put(m, "Metadata", self.metadata.clone());
+        for (k, v) in &self.other {
             m.insert(k.clone(), v.clone());
         }
-        if !self.properties.is_empty() {
-            m.insert("Properties".into(), Value::Map(self.properties.clone()));
-        }
-        Value::Map(m)
     }
 }
 

@@ -78,7 +78,7 @@ pub fn validate(t: &Template) -> Vec<Finding> {
         check_rule(id, rule, &mut findings);
     }
     for (id, r) in &t.resources {
-        for dep in &r.depends_on {
+        for dep in r.dependencies() {
             if !t.resources.contains_key(dep) && !generators.may_generate(dep) {
                 findings.push(error(
                     "E-DEPENDS-ON",
@@ -88,7 +88,7 @@ pub fn validate(t: &Template) -> Vec<Finding> {
                 ));
             }
         }
-        if let Some(cond) = &r.condition {
+        if let Some(cond) = r.condition() {
             let path = format!("Resources/{id}/Condition");
             findings.extend(undefined_condition(t, cond, id, &path));
         }
@@ -238,16 +238,18 @@ fn check_rule(id: &str, rule: &Value, findings: &mut Vec<Finding>) {
 }
 
 /// Dependency edges between resources: DependsOn plus implicit references,
-/// each resource's sorted and without repeats. A sorted vector rather than
-/// a set: most resources depend on one or two others, and a set's first
-/// node costs a dozen slots (a 1 MiB template of small resources spent its
-/// size again on them).
-pub fn resource_edges(t: &Template) -> BTreeMap<&str, Vec<&str>> {
+/// each resource's sorted and without repeats, in the order of the
+/// resources (sorted by logical id). A sorted vector rather than a set: most
+/// resources depend on one or two others, and a set's first node costs a
+/// dozen slots (a 1 MiB template of small resources spent its size again
+/// on them); and a list of the resources rather than a map of them, which
+/// took twice the room while it was built.
+fn resource_edges(t: &Template) -> Vec<(&str, Vec<&str>)> {
     t.resources
         .iter()
         .map(|(id, r)| {
             let refs = References::of(&Value::Map(r.properties.clone()));
-            let mut deps: Vec<&str> = r.depends_on.iter().map(String::as_str).collect();
+            let mut deps: Vec<&str> = r.dependencies().iter().map(String::as_str).collect();
             for name in refs.resource_ids() {
                 if let Some((known, _)) = t.resources.get_key_value(name) {
                     deps.push(known.as_str());
@@ -269,40 +271,45 @@ fn cycles(t: &Template) -> Vec<Finding> {
         Done,
     }
     let edges = resource_edges(t);
-    let mut marks: BTreeMap<&str, Mark> = edges.keys().map(|k| (*k, Mark::New)).collect();
+    // A mark per resource, by its position among the edges (sorted by
+    // logical id): one byte each, not a map of names.
+    let position = |id: &str| edges.binary_search_by(|(k, _)| (*k).cmp(id)).ok();
+    let mut marks = vec![Mark::New; edges.len()];
     let mut found = Vec::new();
     // Iterative DFS keeps deep templates from overflowing the stack.
-    for &start in edges.keys() {
+    for start in 0..edges.len() {
         if marks[start] != Mark::New {
             continue;
         }
-        let mut stack: Vec<(&str, Vec<&str>)> = vec![(start, edges[start].to_vec())];
-        marks.insert(start, Mark::Open);
+        let mut stack: Vec<(usize, Vec<&str>)> = vec![(start, edges[start].1.clone())];
+        marks[start] = Mark::Open;
         while let Some((node, pending)) = stack.last_mut() {
             let node = *node;
-            match pending.pop() {
-                None => {
-                    marks.insert(node, Mark::Done);
-                    stack.pop();
+            let Some(next) = pending.pop() else {
+                marks[node] = Mark::Done;
+                stack.pop();
+                continue;
+            };
+            let Some(at) = position(next) else {
+                continue;
+            };
+            match marks[at] {
+                Mark::New => {
+                    marks[at] = Mark::Open;
+                    stack.push((at, edges[at].1.clone()));
                 }
-                Some(next) => match marks.get(next).copied() {
-                    Some(Mark::New) => {
-                        marks.insert(next, Mark::Open);
-                        stack.push((next, edges[next].to_vec()));
-                    }
-                    Some(Mark::Open) => {
-                        let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
-                        let mut circle: Vec<&str> = stack[from..].iter().map(|(n, _)| *n).collect();
-                        circle.push(next);
-                        found.push(error(
-                            "E-CYCLE",
-                            next,
-                            &format!("Resources/{next}"),
-                            format!("circular dependency: {}", circle.join(" -> ")),
-                        ));
-                    }
-                    _ => {}
-                },
+                Mark::Open => {
+                    let from = stack.iter().position(|(n, _)| *n == at).unwrap_or(0);
+                    let mut circle: Vec<&str> = stack[from..].iter().map(|(n, _)| edges[*n].0).collect();
+                    circle.push(next);
+                    found.push(error(
+                        "E-CYCLE",
+                        next,
+                        &format!("Resources/{next}"),
+                        format!("circular dependency: {}", circle.join(" -> ")),
+                    ));
+                }
+                Mark::Done => {}
             }
         }
     }

@@ -140,8 +140,8 @@ Conditions:
         );
     }
     let r = &t.resources["R"];
-    assert_eq!(r.deletion_policy.as_deref(), Some("Retain"));
-    assert_eq!(r.update_replace_policy, None, "known at deploy time only");
+    assert_eq!(r.deletion_policy(), Some("Retain"));
+    assert_eq!(r.update_replace_policy(), None, "known at deploy time only");
     assert!(codes(&t).is_empty(), "{:?}", codes(&t));
 }
 

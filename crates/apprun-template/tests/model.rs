@@ -85,7 +85,7 @@ fn sample() -> Template {
         },
     )
     .retained();
-    retained.condition = Some("IsProd".into());
+    retained.attributes_mut().condition = Some("IsProd".into());
     t.resources.insert("Bucket".into(), retained);
     t.resources.insert(
         "Instance".into(),

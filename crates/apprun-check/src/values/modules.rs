@@ -19,8 +19,8 @@ pub(crate) fn modules(scope: &Scope<'_>, out: &mut Sink<'_>) {
                 "a module takes no Tags; tag the resources inside the module".into(),
             );
         }
-        if r.metadata
-            .as_ref()
+        if r
+            .metadata()
             .and_then(|m| m.get("AWS::CloudFormation::Module"))
             .is_some()
         {

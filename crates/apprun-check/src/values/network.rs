@@ -11,7 +11,7 @@ pub(crate) fn subnet_associations(scope: &Scope<'_>, out: &mut Sink<'_>) {
     let mut seen: Vec<(&Value, &str)> = Vec::new();
     for (id, p, base) in resources_of(t, "AWS::EC2::SubnetRouteTableAssociation") {
         // A conditional association may never exist alongside the other.
-        if t.resources.get(id).is_some_and(|r| r.condition.is_some()) {
+        if t.resources.get(id).is_some_and(|r| r.condition().is_some()) {
             continue;
         }
         let Some(subnet) = p.get("SubnetId") else {

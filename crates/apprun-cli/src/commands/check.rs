@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use apprun_blueprint::synthesize;
 use apprun_check::{
-    Context as CheckContext, Finding, GuardRules, Input, Report, Severity, check, to_sarif,
+    Context as CheckContext, Finding, GuardRules, Report, Severity, TemplateFile, check_templates,
+    to_sarif,
 };
 use apprun_config::{ReadError, SHOWN_CHARS, read_bounded, shorten, shorten_values, utf8_error_at};
 use apprun_template::{Template, parse_template};
@@ -102,7 +103,7 @@ fn check_files(paths: &[PathBuf], guard: Option<&GuardRules>, max_size: u64) -> 
                 stack: None,
                 logical_id: Default::default(),
                 path: Default::default(),
-                line,
+                line: line.and_then(|l| u32::try_from(l).ok()),
                 message: message.into(),
                 suppressed: None,
             }),
@@ -111,19 +112,14 @@ fn check_files(paths: &[PathBuf], guard: Option<&GuardRules>, max_size: u64) -> 
     // Each folder's manifest is read once, however many of its files are given.
     let mut manifests: std::collections::BTreeMap<PathBuf, Option<serde_json::Value>> =
         std::collections::BTreeMap::new();
-    // The texts move into the inputs (a template at the size limit is not
-    // held twice); the templates stay here, borrowed.
-    let (texts, templates): (Vec<(String, String)>, Vec<Template>) = parsed
+    // The texts and templates are handed over (a template at the size
+    // limit is not held twice, and its parser notes become its findings).
+    let files: Vec<TemplateFile> = parsed
         .into_iter()
-        .map(|(file, text, t)| ((file, text), t))
-        .unzip();
-    let inputs: Vec<Input<'_>> = texts
-        .into_iter()
-        .zip(&templates)
-        .map(|((file, text), t)| Input {
+        .map(|(file, text, template)| TemplateFile {
             stack: manifest_stack_name(Path::new(&file), &mut manifests),
             file,
-            template: t,
+            template,
             text: (!text
                 .trim_start_matches('\u{feff}')
                 .trim_start()
@@ -131,7 +127,7 @@ fn check_files(paths: &[PathBuf], guard: Option<&GuardRules>, max_size: u64) -> 
             .then_some(text),
         })
         .collect();
-    let mut report = check(&inputs, &CheckContext::default(), guard);
+    let mut report = check_templates(files, &CheckContext::default(), guard);
     report.checked += parse_errors.len();
     report.findings.extend(parse_errors);
     report.sort();

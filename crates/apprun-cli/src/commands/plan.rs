@@ -34,7 +34,7 @@ fn plan_json(config: &Config, env: &Env, bp: &EnvBlueprint) -> serde_json::Value
                 s.template
                     .resources
                     .iter()
-                    .map(|(id, r)| json!({"logical_id": id, "type": r.kind}))
+                    .map(|(id, r)| json!({"logical_id": id, "type": r.kind.as_str()}))
                     .collect(),
             );
             view.insert("exports".into(), json!(s.exports()));
@@ -118,7 +118,7 @@ fn plan_text(config: &Config, env: &Env, bp: &EnvBlueprint) -> String {
             .template
             .resources
             .iter()
-            .map(|(id, r)| vec![r.kind.clone(), id.clone()])
+            .map(|(id, r)| vec![r.kind.to_string(), id.clone()])
             .collect();
         out.push_str(&table(&rows));
     }
