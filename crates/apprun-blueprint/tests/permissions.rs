@@ -129,7 +129,7 @@ impl Role {
         let raw = match v {
             Value::String(s) => s.to_string(),
             Value::Fn(f) => match f.as_ref() {
-                Intrinsic::Sub { template, .. } => template.clone(),
+                Intrinsic::Sub { template, .. } => template.to_string(),
                 other => panic!("unexpected resource {other:?}"),
             },
             other => panic!("unexpected resource {other:?}"),
@@ -305,7 +305,7 @@ fn get_role_is_never_granted_under_a_passed_to_service_condition() {
             for r in strings(st.get("Resource").unwrap()) {
                 let text = match r {
                     Value::Fn(f) => match f.as_ref() {
-                        Intrinsic::Sub { template, .. } => template.clone(),
+                        Intrinsic::Sub { template, .. } => template.to_string(),
                         other => format!("{other:?}"),
                     },
                     other => other.as_str().unwrap_or_default().to_owned(),
@@ -770,7 +770,7 @@ fn refs(v: &Value) -> Vec<String> {
         .iter()
         .filter_map(|v| match v {
             Value::Fn(f) => match f.as_ref() {
-                Intrinsic::Ref(n) => Some(n.clone()),
+                Intrinsic::Ref(n) => Some(n.to_string()),
                 _ => None,
             },
             _ => None,
@@ -781,7 +781,7 @@ fn refs(v: &Value) -> Vec<String> {
 fn sub_text(v: &Value) -> String {
     match v {
         Value::Fn(f) => match f.as_ref() {
-            Intrinsic::Sub { template, .. } => template.clone(),
+            Intrinsic::Sub { template, .. } => template.to_string(),
             other => panic!("not a Sub: {other:?}"),
         },
         Value::String(s) => s.as_str().into(),

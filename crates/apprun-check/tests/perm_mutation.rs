@@ -129,7 +129,7 @@ fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.as_str().into(),
         Value::Fn(f) => match f.as_ref() {
-            Intrinsic::Sub { template, .. } => template.clone(),
+            Intrinsic::Sub { template, .. } => template.to_string(),
             _ => format!("{v:?}"),
         },
         _ => format!("{v:?}"),
@@ -142,7 +142,7 @@ fn narrowed(v: &Value) -> Value {
         Value::String(s) => Value::from(format!("{s}-narrowed")),
         Value::Fn(f) => match f.as_ref() {
             Intrinsic::Sub { template, vars } => Value::Fn(Box::new(Intrinsic::Sub {
-                template: format!("{template}-narrowed"),
+                template: format!("{template}-narrowed").into(),
                 vars: vars.clone(),
             })),
             _ => Value::String("arn:aws:narrowed".into()),

@@ -1,33 +1,38 @@
 //! apprun's global allocator: the system allocator, except that blocks of
-//! at most 16 bytes come from one region of 16-byte cells.
+//! at most 48 bytes come from one region of cells of 16, 32 or 48 bytes.
 //!
 //! Why: a parsed template is a tree of 16-byte values, and a nest of
 //! one-item lists (`[[[x]]]`) or short strings allocates one 16-byte block
-//! per level. glibc gives every block an 8-byte header and rounds to 16
-//! with 32 bytes the smallest, so each of those costs 32 bytes, twice its
-//! content, and such a file took 16 times its size (issue 16 bounds
-//! `apprun check` at 10). A cell here costs exactly 16 bytes.
+//! per level, a short function (`!Ref x`) one 32-byte block. glibc gives
+//! every block an 8-byte header and rounds to 16, with 32 bytes the
+//! smallest, so those cost 32 and 48 bytes, and such files took 12 to 16
+//! times their size (issue 16 bounds `apprun check` at 10). A cell costs
+//! exactly its size.
 //!
 //! mimalloc, which has no per-block header either, was measured and
 //! dropped: its per-size-class pages keep what a parse frees for sizes the
 //! tree never asks for again, and peak memory rose 2-3x on the same inputs.
-//! Here only the one size class is separate, and glibc still serves (and
-//! coalesces) everything else, including the in-place `mremap` growth of
-//! large vectors.
+//! Here only the three smallest classes are separate, and glibc still
+//! serves (and coalesces) everything else, including the in-place `mremap`
+//! growth of large vectors.
 //!
 //! The region is reserved once (address space, not memory: pages count
-//! only once touched) and cells are handed out in order; a freed cell goes
-//! on a free list threaded through the cells themselves and is reused
-//! first. If the region cannot be reserved, or is used up, blocks come
+//! only once touched) and cells of every size are handed out in order from
+//! it; a freed cell goes on its size's free list, threaded through the
+//! cells themselves, and is reused first. If the region cannot be reserved, or is used up, blocks come
 //! from the system allocator as before.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The size (and alignment) of a cell.
+/// The alignment of every cell, and the size step between classes.
 const CELL: usize = 16;
-/// Address space reserved for cells: 64 Mi cells.
+/// The sizes of cells: 16, 32 and 48 bytes.
+const CLASSES: usize = 3;
+/// The largest block served as a cell.
+const LARGEST: usize = CELL * CLASSES;
+/// Address space reserved for cells (1 GiB).
 const REGION: usize = 1 << 30;
 /// "No cell" in the free list.
 const NONE: usize = usize::MAX;
@@ -44,7 +49,7 @@ static CELLS: Mutex<Cells> = Mutex::new(Cells {
     base: std::ptr::null_mut(),
     reserved: false,
     fresh: 0,
-    free: NONE,
+    free: [NONE; CLASSES],
 });
 
 struct Cells {
@@ -54,8 +59,9 @@ struct Cells {
     reserved: bool,
     /// Offset of the first cell never handed out.
     fresh: usize,
-    /// Offset of the first freed cell; each free cell holds the next one's.
-    free: usize,
+    /// Per class, the offset of the first freed cell; each free cell
+    /// holds the next one's.
+    free: [usize; CLASSES],
 }
 
 // SAFETY: `base` is the region's address, only used under the mutex.
@@ -85,36 +91,38 @@ impl Cells {
         END.store(self.base.addr() + REGION, Ordering::Release);
     }
 
-    /// A cell, or null when there is no region or it is used up.
-    fn take(&mut self) -> *mut u8 {
+    /// A cell of class `class`, or null when there is no region or it is
+    /// used up.
+    fn take(&mut self, class: usize) -> *mut u8 {
         if !self.reserved {
             self.reserve();
         }
         if self.base.is_null() {
             return std::ptr::null_mut();
         }
-        if self.free != NONE {
+        if self.free[class] != NONE {
             // SAFETY: `free` is the offset of a cell in the region, which
             // holds the offset of the next free cell (see `give_back`).
-            let cell = unsafe { self.base.add(self.free) };
-            self.free = unsafe { cell.cast::<usize>().read() };
+            let cell = unsafe { self.base.add(self.free[class]) };
+            self.free[class] = unsafe { cell.cast::<usize>().read() };
             return cell;
         }
-        if self.fresh + CELL > REGION {
+        let size = size_of_class(class);
+        if self.fresh + size > REGION {
             return std::ptr::null_mut();
         }
         // SAFETY: within the region (checked above).
         let cell = unsafe { self.base.add(self.fresh) };
-        self.fresh += CELL;
+        self.fresh += size;
         cell
     }
 
-    /// Puts a cell on the free list.
-    fn give_back(&mut self, cell: *mut u8) {
+    /// Puts a cell of class `class` on its free list.
+    fn give_back(&mut self, cell: *mut u8, class: usize) {
         // SAFETY: `cell` is a cell of the region (the caller checked) that
         // its owner freed: its first word is free to hold the list link.
-        unsafe { cell.cast::<usize>().write(self.free) };
-        self.free = cell.addr() - self.base.addr();
+        unsafe { cell.cast::<usize>().write(self.free[class]) };
+        self.free[class] = cell.addr() - self.base.addr();
     }
 }
 
@@ -126,8 +134,15 @@ fn cells() -> std::sync::MutexGuard<'static, Cells> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn fits_a_cell(layout: Layout) -> bool {
-    layout.size() <= CELL && layout.align() <= CELL
+/// The class of a block that fits a cell (none for larger sizes, larger
+/// alignments and zero sizes).
+fn class_of(layout: Layout) -> Option<usize> {
+    let size = layout.size();
+    (size > 0 && size <= LARGEST && layout.align() <= CELL).then(|| (size - 1) / CELL)
+}
+
+fn size_of_class(class: usize) -> usize {
+    (class + 1) * CELL
 }
 
 fn is_cell(ptr: *mut u8) -> bool {
@@ -135,15 +150,15 @@ fn is_cell(ptr: *mut u8) -> bool {
     addr >= START.load(Ordering::Acquire) && addr < END.load(Ordering::Acquire)
 }
 
-// SAFETY: every block handed out is either a whole 16-byte, 16-aligned
-// cell of the region (for layouts that fit one) or a block of the system
+// SAFETY: every block handed out is either a whole 16-aligned cell of the
+// region, of the smallest class its layout fits, or a block of the system
 // allocator with the layout asked for; each is released the way it was
-// made (`is_cell` tells them apart), and a cell is never handed out twice
-// before it is freed.
+// made (`is_cell` tells them apart, and the layout given back names the
+// same class), and a cell is never handed out twice before it is freed.
 unsafe impl GlobalAlloc for SmallBlocks {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if fits_a_cell(layout) && layout.size() > 0 {
-            let cell = cells().take();
+        if let Some(class) = class_of(layout) {
+            let cell = cells().take(class);
             if !cell.is_null() {
                 return cell;
             }
@@ -153,11 +168,11 @@ unsafe impl GlobalAlloc for SmallBlocks {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if fits_a_cell(layout) && layout.size() > 0 {
-            let cell = cells().take();
+        if let Some(class) = class_of(layout) {
+            let cell = cells().take(class);
             if !cell.is_null() {
                 // SAFETY: a whole cell, ours until freed.
-                unsafe { cell.write_bytes(0, CELL) };
+                unsafe { cell.write_bytes(0, size_of_class(class)) };
                 return cell;
             }
         }
@@ -166,34 +181,38 @@ unsafe impl GlobalAlloc for SmallBlocks {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if is_cell(ptr) {
-            cells().give_back(ptr);
-        } else {
-            // SAFETY: not a cell, so the system allocator made it.
-            unsafe { System.dealloc(ptr, layout) }
+        match class_of(layout) {
+            // A cell was made for this layout's class (or the system
+            // allocator, when the region was used up: is_cell tells).
+            Some(class) if is_cell(ptr) => cells().give_back(ptr, class),
+            _ => {
+                // SAFETY: not a cell, so the system allocator made it.
+                unsafe { System.dealloc(ptr, layout) }
+            }
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: the caller guarantees a valid layout for the new size.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        let from_cell = is_cell(ptr);
-        if from_cell && fits_a_cell(new_layout) {
-            // The cell holds 16 bytes whatever was asked.
+        let (old_class, new_class) = (class_of(layout), class_of(new_layout));
+        let from_cell = old_class.is_some() && is_cell(ptr);
+        if from_cell && old_class == new_class {
+            // The cell holds its class's size whatever was asked.
             return ptr;
         }
-        if !from_cell && !fits_a_cell(new_layout) {
+        if !from_cell && new_class.is_none() {
             // Large to large: glibc grows in place where it can (mremap
             // for mapped blocks), which a copy would lose.
             // SAFETY: the system allocator made ptr with `layout`.
             return unsafe { System.realloc(ptr, layout, new_size) };
         }
-        // Between a cell and a system block: move.
+        // To another class, or between a cell and a system block: move.
         // SAFETY: new_layout is valid (see above).
         let new = unsafe { self.alloc(new_layout) };
         if !new.is_null() {
             // SAFETY: both blocks hold at least this many bytes and are
-            // distinct (one is a cell, the other is not, or a fresh one).
+            // distinct (the old one is still allocated).
             unsafe { std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size)) };
             // SAFETY: ptr was made for `layout` and is released once.
             unsafe { self.dealloc(ptr, layout) };
@@ -233,9 +252,22 @@ mod tests {
             assert!(is_cell(r));
             a.dealloc(r, layout(8, 8));
             a.dealloc(q, layout(3, 1));
-            let big = a.alloc(layout(17, 8));
-            assert!(!is_cell(big), "17 bytes come from the system allocator");
-            a.dealloc(big, layout(17, 8));
+            // 17 to 48 bytes: the two larger classes, cells that do not
+            // overlap.
+            let m = a.alloc(layout(17, 8));
+            let l = a.alloc(layout(48, 16));
+            assert!(is_cell(m) && is_cell(l));
+            m.write_bytes(1, 32);
+            l.write_bytes(2, 48);
+            assert!(
+                (0..32).all(|i| *m.add(i) == 1),
+                "a 32-byte cell keeps its bytes"
+            );
+            a.dealloc(m, layout(17, 8));
+            a.dealloc(l, layout(48, 16));
+            let big = a.alloc(layout(49, 8));
+            assert!(!is_cell(big), "49 bytes come from the system allocator");
+            a.dealloc(big, layout(49, 8));
             let aligned = a.alloc(layout(16, 32));
             assert!(!is_cell(aligned), "an alignment past 16 is not a cell");
             assert_eq!(aligned.addr() % 32, 0);
@@ -252,9 +284,15 @@ mod tests {
             for i in 0..12 {
                 p.add(i).write(i as u8);
             }
-            let p = a.realloc(p, layout(12, 4), 16);
-            assert!(is_cell(p), "growing within a cell stays in place");
-            let p = a.realloc(p, layout(16, 4), 100);
+            let same = a.realloc(p, layout(12, 4), 16);
+            assert_eq!(same, p, "growing within a cell's size stays in place");
+            let p = a.realloc(same, layout(16, 4), 40);
+            assert!(is_cell(p) && p != same, "to the 48-byte class: moved");
+            assert!(
+                (0..12).all(|i| *p.add(i) == i as u8),
+                "bytes kept between classes"
+            );
+            let p = a.realloc(p, layout(40, 4), 100);
             assert!(!is_cell(p));
             assert!(
                 (0..12).all(|i| *p.add(i) == i as u8),

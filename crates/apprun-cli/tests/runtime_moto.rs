@@ -250,7 +250,7 @@ fn template_grants(moto: &Moto, role: &str) -> Grants {
     let text = |v: &Value| -> String {
         match v {
             Value::Fn(f) => match f.as_ref() {
-                Intrinsic::Sub { template, .. } => template.clone(),
+                Intrinsic::Sub { template, .. } => template.to_string(),
                 other => format!("{other:?}"),
             },
             other => other.as_str().unwrap_or_default().to_owned(),

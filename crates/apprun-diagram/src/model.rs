@@ -498,7 +498,7 @@ impl<'t> Reader<'t> {
             .filter_map(|o| {
                 let name = o.export.as_ref()?.as_str()?.to_owned();
                 match o.value.as_fn()? {
-                    Intrinsic::Ref(id) => Some((name, id.clone())),
+                    Intrinsic::Ref(id) => Some((name, id.to_string())),
                     _ => None,
                 }
             })
@@ -538,8 +538,8 @@ impl<'t> Reader<'t> {
     /// a network export.
     fn target(&self, v: &Value) -> Option<String> {
         match v.as_fn()? {
-            Intrinsic::Ref(id) => Some(id.clone()),
-            Intrinsic::GetAtt { resource, .. } => Some(resource.clone()),
+            Intrinsic::Ref(id) => Some(id.to_string()),
+            Intrinsic::GetAtt { resource, .. } => Some(resource.to_string()),
             Intrinsic::ImportValue(name) => self.exports.get(name.as_str()?).cloned(),
             _ => None,
         }

@@ -1,6 +1,6 @@
 //! Short constructors that keep blueprint code close to the YAML it produces.
 
-use crate::value::{Intrinsic, Map, Str, Value};
+use crate::value::{IfArgs, Intrinsic, Map, SelectArgs, Str, Value};
 
 /// Builds a [`Map`] in the order written: `map! { "Key" => value, ... }`.
 #[macro_export]
@@ -14,12 +14,12 @@ macro_rules! map {
 }
 
 /// `!Ref name`
-pub fn r#ref(name: impl Into<String>) -> Value {
+pub fn r#ref(name: impl Into<Str>) -> Value {
     Intrinsic::Ref(name.into()).into()
 }
 
 /// `!GetAtt resource.attribute`
-pub fn get_att(resource: impl Into<String>, attribute: impl Into<String>) -> Value {
+pub fn get_att(resource: impl Into<Str>, attribute: impl Into<Str>) -> Value {
     Intrinsic::GetAtt {
         resource: resource.into(),
         attribute: attribute.into(),
@@ -28,7 +28,7 @@ pub fn get_att(resource: impl Into<String>, attribute: impl Into<String>) -> Val
 }
 
 /// `!Sub template`
-pub fn sub(template: impl Into<String>) -> Value {
+pub fn sub(template: impl Into<Str>) -> Value {
     Intrinsic::Sub {
         template: template.into(),
         vars: None,
@@ -42,7 +42,7 @@ pub fn import(export_name: impl Into<Str>) -> Value {
 }
 
 /// `!Join [separator, items]`
-pub fn join(separator: impl Into<String>, items: Vec<Value>) -> Value {
+pub fn join(separator: impl Into<Str>, items: Vec<Value>) -> Value {
     Intrinsic::Join {
         separator: separator.into(),
         items: Value::list(items),
@@ -52,10 +52,10 @@ pub fn join(separator: impl Into<String>, items: Vec<Value>) -> Value {
 
 /// `!Select [index, list]`
 pub fn select(index: i64, list: Value) -> Value {
-    Intrinsic::Select {
+    Intrinsic::Select(Box::new(SelectArgs {
         index: Value::Int(index),
         list,
-    }
+    }))
     .into()
 }
 
@@ -65,18 +65,18 @@ pub fn get_azs(region: impl Into<Str>) -> Value {
 }
 
 /// `!If [condition, then, otherwise]`
-pub fn if_(condition: impl Into<String>, then: Value, otherwise: Value) -> Value {
-    Intrinsic::If {
+pub fn if_(condition: impl Into<Str>, then: Value, otherwise: Value) -> Value {
+    Intrinsic::If(Box::new(IfArgs {
         condition: condition.into(),
         then,
         otherwise,
-    }
+    }))
     .into()
 }
 
 /// `!Equals [a, b]`
 pub fn equals(a: Value, b: Value) -> Value {
-    Intrinsic::Equals(a, b).into()
+    Intrinsic::Equals(Box::new([a, b])).into()
 }
 
 /// A `Tags` list from key/value pairs, in the order given.

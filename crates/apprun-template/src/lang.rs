@@ -166,17 +166,19 @@ fn collection_items(v: &Value, scope: &Scope) -> Option<Vec<String>> {
     let list = match v {
         Value::List(items) => items.to_vec(),
         Value::Fn(f) => match f.as_ref() {
-            Intrinsic::Ref(p) if scope.list_params.contains(p) => match scope.defaults.get(p)? {
-                Value::String(s) => s
-                    .split(',')
-                    .map(|x| Value::String(x.trim().into()))
-                    .collect(),
-                Value::List(items) => items.to_vec(),
-                _ => return None,
-            },
-            Intrinsic::FindInMap { map, top, second } => {
-                lookup(scope, map, top, second)?.as_list()?.to_vec()
+            Intrinsic::Ref(p) if scope.list_params.iter().any(|l| l == p) => {
+                match scope.defaults.get(p)? {
+                    Value::String(s) => s
+                        .split(',')
+                        .map(|x| Value::String(x.trim().into()))
+                        .collect(),
+                    Value::List(items) => items.to_vec(),
+                    _ => return None,
+                }
             }
+            Intrinsic::FindInMap(a) => lookup(scope, &a.map, &a.top, &a.second)?
+                .as_list()?
+                .to_vec(),
             _ => return None,
         },
         _ => return None,
@@ -227,16 +229,19 @@ fn substitute(v: Value, id: &str, item: &str) -> Value {
         Value::Fn(mut f) => {
             match f.as_mut() {
                 Intrinsic::Ref(name) if name == id => return Value::String(item.into()),
-                Intrinsic::Sub { template, .. } => *template = replace_id(template, id, item),
+                Intrinsic::Sub { template, .. } => {
+                    *template = replace_id(template, id, item).into()
+                }
                 Intrinsic::GetAtt {
                     resource,
                     attribute,
                 } => {
-                    *resource = replace_id(resource, id, item);
-                    *attribute = replace_id(attribute, id, item);
+                    *resource = replace_id(resource, id, item).into();
+                    *attribute = replace_id(attribute, id, item).into();
                 }
-                Intrinsic::If { condition, .. } | Intrinsic::Condition(condition) => {
-                    *condition = replace_id(condition, id, item)
+                Intrinsic::If(a) => a.condition = replace_id(&a.condition, id, item).into(),
+                Intrinsic::Condition(condition) => {
+                    *condition = replace_id(condition, id, item).into()
                 }
                 Intrinsic::Other { .. } => {
                     let (name, arg) = f.into_parts();
@@ -260,7 +265,7 @@ fn rebuild(name: &str, arg: Value) -> Value {
     match typed(name, arg, true) {
         Ok(f) => Value::Fn(Box::new(f)),
         Err(Untyped::Kept(arg) | Untyped::Bad(_, arg)) => Value::Fn(Box::new(Intrinsic::Other {
-            name: name.to_owned(),
+            name: name.into(),
             arg,
         })),
     }
@@ -315,11 +320,13 @@ fn length(arg: &Value, scope: &Scope) -> Option<i64> {
     match arg {
         Value::List(items) => i64::try_from(items.len()).ok(),
         Value::Fn(f) => match f.as_ref() {
-            Intrinsic::Ref(p) if scope.list_params.contains(p) => match scope.defaults.get(p)? {
-                Value::String(s) => i64::try_from(s.split(',').count()).ok(),
-                Value::List(items) => i64::try_from(items.len()).ok(),
-                _ => None,
-            },
+            Intrinsic::Ref(p) if scope.list_params.iter().any(|l| l == p) => {
+                match scope.defaults.get(p)? {
+                    Value::String(s) => i64::try_from(s.split(',').count()).ok(),
+                    Value::List(items) => i64::try_from(items.len()).ok(),
+                    _ => None,
+                }
+            }
             _ => None,
         },
         _ => None,

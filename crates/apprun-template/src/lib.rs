@@ -31,7 +31,10 @@ pub use parse::{
 pub use refs::References;
 pub use template::{Attributes, Generators, Note, Output, Parameter, Resource, Template};
 pub use validate::{Finding, Severity, validate};
-pub use value::{CompactString, Intrinsic, List, Map, PackedSlice, Str, Value};
+pub use value::{
+    CidrArgs, CompactString, FindInMapArgs, IfArgs, Intrinsic, List, Map, PackedSlice, SelectArgs,
+    Str, Value,
+};
 
 /// Output format of a rendered template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use crate::lang;
 use crate::template::{Attributes, Note, Output, Parameter, Resource, Template};
 use crate::validate::Severity;
-use crate::value::{Intrinsic, Map, Value};
+use crate::value::{CidrArgs, FindInMapArgs, IfArgs, Intrinsic, Map, SelectArgs, Value};
 
 mod json_events;
 mod yaml_events;
@@ -667,9 +667,10 @@ impl Reader {
         match v {
             Value::Map(m) => m,
             Value::Fn(f) => match *f {
-                Intrinsic::If {
-                    then, otherwise, ..
-                } => {
+                Intrinsic::If(a) => {
+                    let IfArgs {
+                        then, otherwise, ..
+                    } = *a;
                     let branches = [then, otherwise];
                     for b in &branches {
                         if !is_no_value(b) && !matches!(b, Value::Map(_) | Value::Fn(_)) {
@@ -799,7 +800,7 @@ fn shape(path: &str, message: impl Into<String>) -> ParseError {
 
 fn other(name: &str, arg: Value) -> Value {
     Value::Fn(Box::new(Intrinsic::Other {
-        name: name.to_owned(),
+        name: name.into(),
         arg,
     }))
 }
@@ -871,7 +872,7 @@ pub(crate) fn typed(name: &str, arg: Value, lang_ext: bool) -> Typed {
     match name {
         "Ref" => typed_ref(arg, lang_ext),
         "Condition" => match arg {
-            Value::String(s) => Ok(Intrinsic::Condition(s.into())),
+            Value::String(s) => Ok(Intrinsic::Condition(s)),
             other => Err(bad("Condition expects a string", other)),
         },
         "Fn::GetAtt" => typed_get_att(arg, lang_ext),
@@ -885,7 +886,9 @@ pub(crate) fn typed(name: &str, arg: Value, lang_ext: bool) -> Typed {
         "Fn::ImportValue" => Ok(Intrinsic::ImportValue(arg)),
         "Fn::Base64" => Ok(Intrinsic::Base64(arg)),
         "Fn::Cidr" => match list_of::<3>(arg) {
-            Ok([block, count, bits]) => Ok(Intrinsic::Cidr { block, count, bits }),
+            Ok([block, count, bits]) => {
+                Ok(Intrinsic::Cidr(Box::new(CidrArgs { block, count, bits })))
+            }
             Err(arg) => Err(bad("Fn::Cidr expects a list of 3 arguments", arg)),
         },
         "Fn::FindInMap" => typed_find_in_map(arg, lang_ext),
@@ -896,7 +899,7 @@ pub(crate) fn typed(name: &str, arg: Value, lang_ext: bool) -> Typed {
 
 fn typed_ref(arg: Value, lang_ext: bool) -> Typed {
     match arg {
-        Value::String(s) => Ok(Intrinsic::Ref(s.into())),
+        Value::String(s) => Ok(Intrinsic::Ref(s)),
         // With AWS::LanguageExtensions a `Ref` may name its target with
         // a function: `Fn::Sub` of loop identifiers only is a name once
         // the loop is expanded; anything else resolves at deploy time.
@@ -915,8 +918,8 @@ fn typed_get_att(arg: Value, lang_ext: bool) -> Typed {
     if let Value::String(s) = &arg {
         return match s.split_once('.') {
             Some((resource, attribute)) => Ok(Intrinsic::GetAtt {
-                resource: resource.to_owned(),
-                attribute: attribute.to_owned(),
+                resource: resource.into(),
+                attribute: attribute.into(),
             }),
             None => Err(bad("Fn::GetAtt expects 'Resource.Attribute'", arg)),
         };
@@ -934,8 +937,8 @@ fn typed_get_att(arg: Value, lang_ext: bool) -> Typed {
     };
     match (r, a) {
         (Some(resource), Some(attribute)) => Ok(Intrinsic::GetAtt {
-            resource: resource.to_owned(),
-            attribute: attribute.to_owned(),
+            resource: resource.into(),
+            attribute: attribute.into(),
         }),
         _ => {
             let (r, a) = match &arg {
@@ -959,7 +962,7 @@ fn typed_sub(arg: Value) -> Typed {
     let arg = match arg {
         Value::String(template) => {
             return Ok(Intrinsic::Sub {
-                template: template.into(),
+                template,
                 vars: None,
             });
         }
@@ -967,7 +970,7 @@ fn typed_sub(arg: Value) -> Typed {
     };
     match list_of::<2>(arg) {
         Ok([Value::String(template), Value::Map(vars)]) => Ok(Intrinsic::Sub {
-            template: template.into(),
+            template,
             vars: Some(vars),
         }),
         // A template computed by another function: only known at deploy time.
@@ -994,10 +997,10 @@ fn typed_list_fn(name: &str, arg: Value) -> Typed {
     };
     if name == "Fn::Select" {
         return match select_index_in_range(&first, &second) {
-            Ok(()) => Ok(Intrinsic::Select {
+            Ok(()) => Ok(Intrinsic::Select(Box::new(SelectArgs {
                 index: first,
                 list: second,
-            }),
+            }))),
             Err(message) => Err(bad(message, Value::list(vec![first, second]))),
         };
     }
@@ -1007,7 +1010,7 @@ fn typed_list_fn(name: &str, arg: Value) -> Typed {
             Value::list(vec![first, second]),
         ));
     };
-    let separator = separator.into();
+    let separator = separator;
     Ok(if name == "Fn::Join" {
         Intrinsic::Join {
             separator,
@@ -1062,7 +1065,11 @@ fn typed_find_in_map(arg: Value, lang_ext: bool) -> Typed {
             }
         }
         other => match list_of::<3>(other) {
-            Ok([map, top, second]) => Ok(Intrinsic::FindInMap { map, top, second }),
+            Ok([map, top, second]) => Ok(Intrinsic::FindInMap(Box::new(FindInMapArgs {
+                map,
+                top,
+                second,
+            }))),
             Err(arg) => Err(bad("Fn::FindInMap expects a list of 3 arguments", arg)),
         },
     }
@@ -1073,11 +1080,11 @@ fn typed_find_in_map(arg: Value, lang_ext: bool) -> Typed {
 fn typed_condition_fn(name: &str, arg: Value) -> Typed {
     match name {
         "Fn::If" => match list_of::<3>(arg) {
-            Ok([Value::String(c), then, otherwise]) => Ok(Intrinsic::If {
-                condition: c.into(),
+            Ok([Value::String(c), then, otherwise]) => Ok(Intrinsic::If(Box::new(IfArgs {
+                condition: c,
                 then,
                 otherwise,
-            }),
+            }))),
             Ok([c, then, otherwise]) => Err(bad(
                 "Fn::If expects a string",
                 Value::list(vec![c, then, otherwise]),
@@ -1085,7 +1092,7 @@ fn typed_condition_fn(name: &str, arg: Value) -> Typed {
             Err(arg) => Err(bad("Fn::If expects a list of 3 arguments", arg)),
         },
         "Fn::Equals" => match list_of::<2>(arg) {
-            Ok([a, b]) => Ok(Intrinsic::Equals(a, b)),
+            Ok(pair) => Ok(Intrinsic::Equals(Box::new(pair))),
             Err(arg) => Err(bad("Fn::Equals expects a list of 2 arguments", arg)),
         },
         "Fn::Not" => match list_of::<1>(arg) {

@@ -30,13 +30,14 @@ impl References {
     fn add(&mut self, f: &Intrinsic) {
         match f {
             Intrinsic::Ref(name) => {
-                self.refs.insert(name.clone());
+                self.refs.insert(name.to_string());
             }
             Intrinsic::GetAtt {
                 resource,
                 attribute,
             } => {
-                self.get_atts.insert((resource.clone(), attribute.clone()));
+                self.get_atts
+                    .insert((resource.to_string(), attribute.to_string()));
             }
             Intrinsic::Sub { template, vars } => {
                 for var in sub_variables(template) {
@@ -53,8 +54,11 @@ impl References {
                     }
                 }
             }
-            Intrinsic::If { condition, .. } | Intrinsic::Condition(condition) => {
-                self.conditions.insert(condition.clone());
+            Intrinsic::If(a) => {
+                self.conditions.insert(a.condition.to_string());
+            }
+            Intrinsic::Condition(condition) => {
+                self.conditions.insert(condition.to_string());
             }
             _ => {}
         }

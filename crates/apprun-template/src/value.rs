@@ -26,61 +26,83 @@ pub enum Value {
 }
 
 /// The intrinsic functions and condition functions of CloudFormation.
+///
+/// 32 bytes (a test holds it there): names are [`Str`]s (inline up to 8
+/// bytes) and the functions of two or three values keep them in a box of
+/// their own, so that the common short ones (`!Ref x`, `!Sub x`,
+/// `!GetAtt a.b`) cost one small block.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intrinsic {
-    Ref(String),
+    Ref(Str),
     GetAtt {
-        resource: String,
-        attribute: String,
+        resource: Str,
+        attribute: Str,
     },
     /// `Fn::Sub` with a template string and optional variable map.
     Sub {
-        template: String,
+        template: Str,
         vars: Option<Map>,
     },
     Join {
-        separator: String,
+        separator: Str,
         items: Value,
     },
-    Select {
-        index: Value,
-        list: Value,
-    },
+    Select(Box<SelectArgs>),
     Split {
-        separator: String,
+        separator: Str,
         source: Value,
     },
     GetAZs(Value),
     ImportValue(Value),
     Base64(Value),
-    Cidr {
-        block: Value,
-        count: Value,
-        bits: Value,
-    },
-    FindInMap {
-        map: Value,
-        top: Value,
-        second: Value,
-    },
-    If {
-        condition: String,
-        then: Value,
-        otherwise: Value,
-    },
-    Equals(Value, Value),
+    Cidr(Box<CidrArgs>),
+    FindInMap(Box<FindInMapArgs>),
+    If(Box<IfArgs>),
+    Equals(Box<[Value; 2]>),
     Not(Value),
     And(Vec<Value>),
     Or(Vec<Value>),
-    Condition(String),
+    Condition(Str),
     /// A function the model does not type: the `Rules` functions,
     /// `AWS::LanguageExtensions` functions left unresolved, `Fn::Transform`,
     /// a macro's own functions, or a standard function of an unexpected
     /// shape (the parser notes why). Its value is only known at deploy time.
     Other {
-        name: String,
+        name: Str,
         arg: Value,
     },
+}
+
+/// `Fn::Select`'s arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectArgs {
+    pub index: Value,
+    pub list: Value,
+}
+
+/// `Fn::Cidr`'s arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CidrArgs {
+    pub block: Value,
+    pub count: Value,
+    pub bits: Value,
+}
+
+/// `Fn::FindInMap`'s arguments (without `DefaultValue`, which
+/// `AWS::LanguageExtensions` resolves before the model sees it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindInMapArgs {
+    pub map: Value,
+    pub top: Value,
+    pub second: Value,
+}
+
+/// `Fn::If`'s arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IfArgs {
+    pub condition: Str,
+    pub then: Value,
+    pub otherwise: Value,
 }
 
 impl Intrinsic {
@@ -130,28 +152,20 @@ impl Intrinsic {
             Join { separator, items } => {
                 Value::list(vec![separator.as_str().into(), items.clone()])
             }
-            Select { index, list } => Value::list(vec![index.clone(), list.clone()]),
+            Select(a) => Value::list(vec![a.index.clone(), a.list.clone()]),
             Split { separator, source } => {
                 Value::list(vec![separator.as_str().into(), source.clone()])
             }
             GetAZs(v) | ImportValue(v) | Base64(v) => v.clone(),
             Not(v) => Value::list(vec![v.clone()]),
-            Cidr { block, count, bits } => {
-                Value::list(vec![block.clone(), count.clone(), bits.clone()])
-            }
-            FindInMap { map, top, second } => {
-                Value::list(vec![map.clone(), top.clone(), second.clone()])
-            }
-            If {
-                condition,
-                then,
-                otherwise,
-            } => Value::list(vec![
-                condition.as_str().into(),
-                then.clone(),
-                otherwise.clone(),
+            Cidr(a) => Value::list(vec![a.block.clone(), a.count.clone(), a.bits.clone()]),
+            FindInMap(a) => Value::list(vec![a.map.clone(), a.top.clone(), a.second.clone()]),
+            If(a) => Value::list(vec![
+                a.condition.as_str().into(),
+                a.then.clone(),
+                a.otherwise.clone(),
             ]),
-            Equals(a, b) => Value::list(vec![a.clone(), b.clone()]),
+            Equals(pair) => Value::list(pair.to_vec()),
             And(items) | Or(items) => Value::List(items.iter().cloned().collect()),
             Other { arg, .. } => arg.clone(),
         }
@@ -176,13 +190,11 @@ impl Intrinsic {
             | Base64(v)
             | Not(v)
             | Other { arg: v, .. } => vec![v],
-            Select { index, list } => vec![index, list],
-            Cidr { block, count, bits } => vec![block, count, bits],
-            FindInMap { map, top, second } => vec![map, top, second],
-            If {
-                then, otherwise, ..
-            } => vec![then, otherwise],
-            Equals(a, b) => vec![a, b],
+            Select(a) => vec![&mut a.index, &mut a.list],
+            Cidr(a) => vec![&mut a.block, &mut a.count, &mut a.bits],
+            FindInMap(a) => vec![&mut a.map, &mut a.top, &mut a.second],
+            If(a) => vec![&mut a.then, &mut a.otherwise],
+            Equals(pair) => pair.iter_mut().collect(),
             And(items) | Or(items) => items.iter_mut().collect(),
         }
     }
@@ -192,28 +204,40 @@ impl Intrinsic {
         use Intrinsic::*;
         let name = self.long_name().to_owned();
         let arg = match self {
-            Ref(n) | Condition(n) => Value::String(n.into()),
+            Ref(n) | Condition(n) => Value::String(n),
             GetAtt {
                 resource,
                 attribute,
             } => Value::list(vec![resource.into(), attribute.into()]),
             Sub { template, vars } => match vars {
-                None => Value::String(template.into()),
+                None => Value::String(template),
                 Some(vars) => Value::list(vec![template.into(), Value::Map(vars)]),
             },
             Join { separator, items } => Value::list(vec![separator.into(), items]),
-            Select { index, list } => Value::list(vec![index, list]),
+            Select(a) => {
+                let SelectArgs { index, list } = *a;
+                Value::list(vec![index, list])
+            }
             Split { separator, source } => Value::list(vec![separator.into(), source]),
             GetAZs(v) | ImportValue(v) | Base64(v) => v,
             Not(v) => Value::list(vec![v]),
-            Cidr { block, count, bits } => Value::list(vec![block, count, bits]),
-            FindInMap { map, top, second } => Value::list(vec![map, top, second]),
-            If {
-                condition,
-                then,
-                otherwise,
-            } => Value::list(vec![condition.into(), then, otherwise]),
-            Equals(a, b) => Value::list(vec![a, b]),
+            Cidr(a) => {
+                let CidrArgs { block, count, bits } = *a;
+                Value::list(vec![block, count, bits])
+            }
+            FindInMap(a) => {
+                let FindInMapArgs { map, top, second } = *a;
+                Value::list(vec![map, top, second])
+            }
+            If(a) => {
+                let IfArgs {
+                    condition,
+                    then,
+                    otherwise,
+                } = *a;
+                Value::list(vec![condition.into(), then, otherwise])
+            }
+            Equals(pair) => Value::list(Vec::from(*pair as [Value; 2])),
             And(items) | Or(items) => Value::List(items.into()),
             Other { arg, .. } => arg,
         };
@@ -288,30 +312,25 @@ fn walk_fn<'a>(f: &'a Intrinsic, visit: &mut dyn FnMut(&'a Value)) {
         | Base64(v)
         | Not(v)
         | Other { arg: v, .. } => v.walk(visit),
-        Select { index, list } => {
-            index.walk(visit);
-            list.walk(visit);
+        Select(a) => {
+            a.index.walk(visit);
+            a.list.walk(visit);
         }
-        Cidr { block, count, bits } => {
-            block.walk(visit);
-            count.walk(visit);
-            bits.walk(visit);
+        Cidr(a) => {
+            a.block.walk(visit);
+            a.count.walk(visit);
+            a.bits.walk(visit);
         }
-        FindInMap { map, top, second } => {
-            map.walk(visit);
-            top.walk(visit);
-            second.walk(visit);
+        FindInMap(a) => {
+            a.map.walk(visit);
+            a.top.walk(visit);
+            a.second.walk(visit);
         }
-        If {
-            then, otherwise, ..
-        } => {
-            then.walk(visit);
-            otherwise.walk(visit);
+        If(a) => {
+            a.then.walk(visit);
+            a.otherwise.walk(visit);
         }
-        Equals(a, b) => {
-            a.walk(visit);
-            b.walk(visit);
-        }
+        Equals(pair) => pair.iter().for_each(|v| v.walk(visit)),
         And(items) | Or(items) => items.iter().for_each(|v| v.walk(visit)),
     }
 }

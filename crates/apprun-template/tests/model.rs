@@ -41,11 +41,11 @@ fn sample() -> Template {
         Resource::new(
             "AWS::EC2::VPC",
             map! {
-                "CidrBlock" => Value::from(Intrinsic::FindInMap {
+                "CidrBlock" => Value::from(Intrinsic::FindInMap(Box::new(FindInMapArgs {
                     map: "Sizes".into(),
                     top: r#ref("Env"),
                     second: "Cidr".into(),
-                }),
+                }))),
                 "Tags" => tags([("Name", sub("${AWS::StackName}-vpc"))]),
             },
         ),
@@ -57,11 +57,11 @@ fn sample() -> Template {
             map! {
                 "VpcId" => r#ref("Vpc"),
                 "AvailabilityZone" => select(0, get_azs("")),
-                "CidrBlock" => select(0, Intrinsic::Cidr {
+                "CidrBlock" => select(0, Intrinsic::Cidr(Box::new(CidrArgs {
                     block: get_att("Vpc", "CidrBlock"),
                     count: Value::Int(4),
                     bits: Value::Int(5),
-                }.into()),
+                })).into()),
                 "MapPublicIpOnLaunch" => if_("IsProd", false.into(), true.into()),
             },
         )

@@ -122,7 +122,7 @@ impl<'a> World<'a> {
             Intrinsic::GetAtt {
                 resource,
                 attribute,
-            } => self.attribute(&(at, resource.clone()), attribute, depth),
+            } => self.attribute(&(at, resource.to_string()), attribute, depth),
             Intrinsic::Sub { template, vars } => self.sub(at, template, vars.as_ref(), depth),
             Intrinsic::Join {
                 separator,
@@ -139,8 +139,8 @@ impl<'a> World<'a> {
                     None => UNKNOWN.to_string(),
                 }
             }
-            Intrinsic::Select { index, list } => {
-                let (Value::Int(i), Value::List(items)) = (index, list) else {
+            Intrinsic::Select(a) => {
+                let (Value::Int(i), Value::List(items)) = (&a.index, &a.list) else {
                     return UNKNOWN.to_string();
                 };
                 usize::try_from(*i)
@@ -404,13 +404,13 @@ impl<'a> World<'a> {
             Intrinsic::Ref(name) => self.inputs[at]
                 .template
                 .resources
-                .contains_key(name)
-                .then(|| (at, name.clone())),
+                .contains_key(name.as_str())
+                .then(|| (at, name.to_string())),
             Intrinsic::GetAtt { resource, .. } => self.inputs[at]
                 .template
                 .resources
-                .contains_key(resource)
-                .then(|| (at, resource.clone())),
+                .contains_key(resource.as_str())
+                .then(|| (at, resource.to_string())),
             Intrinsic::ImportValue(name) => {
                 let name = self.resolve(at, name, depth);
                 let (i, value) = self.exports.get(name.as_str())?;

@@ -191,9 +191,7 @@ fn record_set(m: &Map, base: &str, report: &mut dyn FnMut(String, String)) {
     let lists: Vec<(String, &[Value])> = match m.get("ResourceRecords") {
         Some(Value::List(items)) => vec![(path, items.as_slice())],
         Some(Value::Fn(f)) => match f.as_ref() {
-            Intrinsic::If {
-                then, otherwise, ..
-            } => [(1, then), (2, otherwise)]
+            Intrinsic::If(a) => [(1, &a.then), (2, &a.otherwise)]
                 .into_iter()
                 .filter_map(|(n, v)| v.as_list().map(|l| (format!("{path}/Fn::If/{n}"), l)))
                 .collect(),

@@ -61,12 +61,9 @@ fn each_branch(v: &Value, path: &str, f: &mut dyn FnMut(&apprun_template::Map, &
     match v {
         Value::Map(m) => f(m, path),
         Value::Fn(x) => {
-            if let Intrinsic::If {
-                then, otherwise, ..
-            } = x.as_ref()
-            {
-                each_branch(then, &format!("{path}/Fn::If/1"), f);
-                each_branch(otherwise, &format!("{path}/Fn::If/2"), f);
+            if let Intrinsic::If(a) = x.as_ref() {
+                each_branch(&a.then, &format!("{path}/Fn::If/1"), f);
+                each_branch(&a.otherwise, &format!("{path}/Fn::If/2"), f);
             }
         }
         _ => {}

@@ -84,7 +84,7 @@ fn importable(t: &Template, arg: &Value) -> Result<(), String> {
         Value::Fn(f) => match f.as_ref() {
             Intrinsic::ImportValue(_) => Err("another Fn::ImportValue".into()),
             Intrinsic::GetAtt { resource, .. } => Err(format!("Fn::GetAtt of {resource}")),
-            Intrinsic::Ref(name) if t.resources.contains_key(name) => {
+            Intrinsic::Ref(name) if t.resources.contains_key(name.as_str()) => {
                 Err(format!("a Ref to the resource {name}"))
             }
             _ => Ok(()),
@@ -144,7 +144,7 @@ pub(crate) fn role_path(scope: &Scope<'_>, out: &mut Sink<'_>) {
             };
             let path = t
                 .resources
-                .get(role)
+                .get(role.as_str())
                 .filter(|r| r.kind == "AWS::IAM::Role")
                 .and_then(|r| r.properties.get("Path"))
                 .and_then(Value::as_str);

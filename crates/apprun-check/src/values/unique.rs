@@ -47,12 +47,9 @@ pub(crate) fn items(scope: &Scope<'_>, out: &mut Sink<'_>) {
 /// the lists at its end.
 fn visit(v: &Value, rest: &[&str], path: &str, report: &mut dyn FnMut(String, String)) {
     if let Value::Fn(f) = v {
-        if let Intrinsic::If {
-            then, otherwise, ..
-        } = f.as_ref()
-        {
-            visit(then, rest, &format!("{path}/Fn::If/1"), report);
-            visit(otherwise, rest, &format!("{path}/Fn::If/2"), report);
+        if let Intrinsic::If(a) = f.as_ref() {
+            visit(&a.then, rest, &format!("{path}/Fn::If/1"), report);
+            visit(&a.otherwise, rest, &format!("{path}/Fn::If/2"), report);
         }
         return;
     }
