@@ -113,10 +113,7 @@ fn every_pipeline_source_is_created_in_its_own_account() {
                 if r.kind == "AWS::CodeCommit::Repository" {
                     let name = r.properties["RepositoryName"].as_str().unwrap().to_owned();
                     assert_eq!(
-                        (
-                            r.deletion_policy(),
-                            r.update_replace_policy()
-                        ),
+                        (r.deletion_policy(), r.update_replace_policy()),
                         (Some("Retain"), Some("Retain")),
                         "{file} {}: the source outlives the stack",
                         env.name

@@ -503,10 +503,7 @@ fn repositories_bucket_and_retention() {
     assert_eq!(cc.kind, "AWS::CodeCommit::Repository");
     assert_eq!(cc.properties["RepositoryName"], s("apprunner-nuxt3"));
     assert_eq!(
-        (
-            cc.deletion_policy(),
-            cc.update_replace_policy()
-        ),
+        (cc.deletion_policy(), cc.update_replace_policy()),
         (Some("Retain"), Some("Retain"))
     );
     // The first env of each account creates it: dev for the default

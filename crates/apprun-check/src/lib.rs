@@ -73,73 +73,56 @@ pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) ->
 
 /// [`check`] of templates handed over: each one's parser notes are moved
 /// into its findings, not copied (a template may have a note on every
-/// resource, and then its notes took half the room of its findings).
+/// resource, and then its notes took half the room of its findings), and
+/// its text is given back once its lines are indexed.
 pub fn check_templates(
     files: Vec<TemplateFile>,
     ctx: &Context,
     guard: Option<&GuardRules>,
 ) -> Report {
-    let mut notes = Vec::with_capacity(files.len());
+    let mut moved = Vec::with_capacity(files.len());
     let mut templates = Vec::with_capacity(files.len());
-    let mut rest = Vec::with_capacity(files.len());
+    let mut names = Vec::with_capacity(files.len());
     for mut f in files {
-        notes.push(std::mem::take(&mut f.template.notes));
+        moved.push(Moved {
+            notes: std::mem::take(&mut f.template.notes),
+            text: f.text,
+        });
         templates.push(f.template);
-        rest.push((f.file, f.stack, f.text));
+        names.push((f.file, f.stack));
     }
-    let inputs: Vec<Input<'_>> = rest
+    let inputs: Vec<Input<'_>> = names
         .into_iter()
         .zip(&templates)
-        .map(|((file, stack, text), template)| Input {
+        .map(|((file, stack), template)| Input {
             file,
             stack,
             template,
-            text,
+            text: None,
         })
         .collect();
-    run(&inputs, Some(notes), ctx, guard)
+    run(&inputs, Some(moved), ctx, guard)
 }
 
-/// The checks of [`check`]; `moved` holds each template's notes when they
-/// were taken out of it (else they are read from the template).
+/// What [`check_templates`] took out of a template file: its parser notes
+/// and its text.
+#[derive(Default)]
+struct Moved {
+    notes: Vec<Note>,
+    text: Option<String>,
+}
+
+/// The checks of [`check`]; `moved` holds each template's notes and text
+/// when they were taken out of it (else they are read from the input).
 fn run(
     inputs: &[Input<'_>],
-    mut moved: Option<Vec<Vec<Note>>>,
+    mut moved: Option<Vec<Moved>>,
     ctx: &Context,
     guard: Option<&GuardRules>,
 ) -> Report {
-    // Every template's own findings go straight into one list, template
-    // after template; `ends[at]` is where template `at`'s end. Nothing is
-    // gathered per template and copied over: a template with tens of
-    // thousands of findings has them in memory once.
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut ends = Vec::with_capacity(inputs.len());
-    for (at, input) in inputs.iter().enumerate() {
-        // The checks' findings (few, as a rule) first, then the parser's
-        // notes (one per resource, in some templates) with them after.
-        let mut own = Vec::new();
-        structure::check(input.template, &mut own);
-        schema::check(input.template, &mut own);
-        let scope = rules::Scope {
-            template: input.template,
-            ctx,
-            file: &input.file,
-        };
-        rules::check(&scope, &mut own);
-        if let Some(guard) = guard {
-            guard.check(input.template, &mut own);
-        }
-        let taken = moved.as_mut().map(|m| std::mem::take(&mut m[at]));
-        structure::notes(
-            taken.as_deref().unwrap_or(&input.template.notes),
-            own,
-            &mut findings,
-        );
-        // Given back now, before the next template and the placing.
-        drop(taken);
-        ends.push(findings.len());
-    }
-    // The proofs across templates (few findings) name each one's template.
+    // The proofs across templates (few findings) name each one's template;
+    // they are found first, so that a template's lines are indexed once,
+    // for all of its findings.
     let mut across: Vec<(usize, Finding)> = Vec::new();
     // The bench (bench/check.sh) measures the proof's cost side by side by
     // running the same check without it; nothing else sets this.
@@ -147,9 +130,137 @@ fn run(
         perm::check(inputs, ctx, &mut across);
     }
     reach::check(inputs, ctx, &mut across);
-    place(inputs, &ends, &mut findings, across);
+    // One shared name per file and per stack, not a copy per finding.
+    let places: Vec<Place> = inputs.iter().map(Place::of).collect();
+    // Every template's findings go straight into one list, template after
+    // template, then the proofs': a template with tens of thousands of
+    // findings has them in memory once.
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut across_lines = vec![None; across.len()];
+    for (at, input) in inputs.iter().enumerate() {
+        let own = own_findings(input, ctx, guard);
+        let mut taken = moved.as_mut().map(|m| std::mem::take(&mut m[at]));
+        let mine: Vec<usize> = (0..across.len()).filter(|&k| across[k].0 == at).collect();
+        let lines = {
+            let (notes, text) = match &taken {
+                Some(t) => (t.notes.as_slice(), t.text.as_deref()),
+                None => (input.template.notes.as_slice(), input.text.as_deref()),
+            };
+            let found = own.iter().chain(mine.iter().map(|&k| &across[k].1));
+            lines_of(
+                text,
+                notes
+                    .iter()
+                    .map(|n| (n.path.as_str(), n.line.and_then(|l| u32::try_from(l).ok())))
+                    .chain(found.map(|f| (f.path.as_str(), f.line))),
+            )
+        };
+        // The text is given back before the findings take their room, and
+        // the notes once they are findings.
+        if let Some(t) = &mut taken {
+            t.text = None;
+        }
+        let notes = taken
+            .as_ref()
+            .map_or(input.template.notes.as_slice(), |t| t.notes.as_slice());
+        let mut lines = lines.into_iter();
+        add_findings(notes, own, &places[at], &mut lines, &mut findings);
+        drop(taken);
+        for &k in &mine {
+            across_lines[k] = lines.next().flatten();
+        }
+    }
+    findings.reserve_exact(across.len());
+    for ((at, mut f), line) in across.into_iter().zip(across_lines) {
+        places[at].set(&mut f, line);
+        findings.push(f);
+    }
+    // Later templates' room grew by doubling: what they did not fill is
+    // given back.
+    findings.shrink_to_fit();
     cross::check(inputs, ctx, &mut findings);
-    for f in &mut findings {
+    allow(ctx, &mut findings);
+    let mut report = Report {
+        findings,
+        checked: inputs.len(),
+    };
+    report.sort();
+    report
+}
+
+/// A template's findings of the structural checks, the schemas and the
+/// rules (the parser's notes aside).
+fn own_findings(input: &Input<'_>, ctx: &Context, guard: Option<&GuardRules>) -> Vec<Finding> {
+    let mut own = Vec::new();
+    structure::check(input.template, &mut own);
+    schema::check(input.template, &mut own);
+    let scope = rules::Scope {
+        template: input.template,
+        ctx,
+        file: &input.file,
+    };
+    rules::check(&scope, &mut own);
+    if let Some(guard) = guard {
+        guard.check(input.template, &mut own);
+    }
+    own
+}
+
+/// Appends a template's findings to `out`: the parser's notes first, then
+/// the checks' findings (`own`), each placed with the next of `lines`.
+///
+/// A template may have a note on every resource: the list takes room for
+/// exactly these findings rather than doubling its way there (a later
+/// template's grow it as usual).
+fn add_findings(
+    notes: &[Note],
+    own: Vec<Finding>,
+    place: &Place,
+    lines: &mut impl Iterator<Item = Option<u32>>,
+    out: &mut Vec<Finding>,
+) {
+    let wanted = notes.len() + own.len();
+    if out.is_empty() {
+        out.reserve_exact(wanted);
+    } else {
+        out.reserve(wanted);
+    }
+    for n in notes {
+        let mut f = structure::note_finding(n);
+        place.set(&mut f, lines.next().flatten());
+        out.push(f);
+    }
+    for mut f in own {
+        place.set(&mut f, lines.next().flatten());
+        out.push(f);
+    }
+}
+
+/// The line of each place (a path, and its line when already known): the
+/// known line, which points at the exact place (a duplicate key), else the
+/// path's line in `text`, found with one index of the paths asked.
+fn lines_of<'p>(
+    text: Option<&str>,
+    places: impl Iterator<Item = (&'p str, Option<u32>)> + Clone,
+) -> Vec<Option<u32>> {
+    let mut wanted = places
+        .clone()
+        .filter(|(_, line)| line.is_none())
+        .map(|(path, _)| path)
+        .peekable();
+    let index = match text {
+        Some(text) if wanted.peek().is_some() => Some(lines::LineIndex::new(text, wanted)),
+        _ => None,
+    };
+    places
+        .map(|(path, line)| line.or_else(|| index.as_ref().and_then(|i| i.line_of(path))))
+        .collect()
+}
+
+/// `[[policy.allow]]`: a finding an entry names is suppressed, with its
+/// reason.
+fn allow(ctx: &Context, findings: &mut [Finding]) {
+    for f in findings {
         if let Some((_, _, _, reason)) = ctx.allow.iter().find(|(rule, resource, stack, _)| {
             rule.as_str() == f.rule.as_str()
                 && resource.as_str() == f.logical_id.as_str()
@@ -162,83 +273,27 @@ fn run(
             }));
         }
     }
-    let mut report = Report {
-        findings,
-        checked: inputs.len(),
-    };
-    report.sort();
-    report
 }
 
-/// Gives each finding the file, stack and line of the template it belongs
-/// to, in place, indexing a template's lines once (only for the paths its
-/// findings name), and only when it has findings; then appends the proofs'
-/// findings, placed the same way.
-fn place(
-    inputs: &[Input<'_>],
-    ends: &[usize],
-    findings: &mut Vec<Finding>,
-    across: Vec<(usize, Finding)>,
-) {
-    // One shared name per file and per stack, not a copy per finding.
-    let files: Vec<Arc<str>> = inputs.iter().map(|i| Arc::from(i.file.as_str())).collect();
-    let stacks: Vec<Option<Arc<str>>> = inputs
-        .iter()
-        .map(|i| i.stack.as_deref().map(Arc::from))
-        .collect();
-    let mut across_lines = vec![None; across.len()];
-    let mut start = 0;
-    for (at, input) in inputs.iter().enumerate() {
-        let end = ends[at];
-        let others: Vec<usize> = (0..across.len()).filter(|&k| across[k].0 == at).collect();
-        let own = &findings[start..end];
-        let lines = {
-            let found = own.iter().chain(others.iter().map(|&k| &across[k].1));
-            let index = line_index(input, found);
-            let line_of = |f: &Finding| {
-                // A line the parser already knows (a duplicate key, a parse
-                // note) wins over the path's line: it points at the exact place.
-                f.line
-                    .or_else(|| index.as_ref().and_then(|l| l.line_of(&f.path)))
-            };
-            for &k in &others {
-                across_lines[k] = line_of(&across[k].1);
-            }
-            own.iter().map(line_of).collect::<Vec<_>>()
-        };
-        for (f, line) in findings[start..end].iter_mut().zip(lines) {
-            set_place(f, &files[at], &stacks[at], line);
+/// The file and stack of one template's findings, each name shared.
+struct Place {
+    file: Arc<str>,
+    stack: Option<Arc<str>>,
+}
+
+impl Place {
+    fn of(input: &Input<'_>) -> Self {
+        Place {
+            file: Arc::from(input.file.as_str()),
+            stack: input.stack.as_deref().map(Arc::from),
         }
-        start = end;
     }
-    findings.reserve_exact(across.len());
-    for ((at, mut f), line) in across.into_iter().zip(across_lines) {
-        set_place(&mut f, &files[at], &stacks[at], line);
-        findings.push(f);
+
+    fn set(&self, f: &mut Finding, line: Option<u32>) {
+        f.file = Arc::clone(&self.file);
+        f.stack = self.stack.clone();
+        f.line = line;
     }
-    // The list grew by doubling: the room it did not fill is given back.
-    findings.shrink_to_fit();
-}
-
-/// The line index of one template for the paths of `found` that have no
-/// line yet; None when none lacks one or the template has no text.
-fn line_index<'f>(
-    input: &Input<'_>,
-    found: impl Iterator<Item = &'f Finding>,
-) -> Option<lines::LineIndex<'f>> {
-    let mut wanted = found
-        .filter(|f| f.line.is_none())
-        .map(|f| f.path.as_str())
-        .peekable();
-    wanted.peek()?;
-    let text = input.text.as_deref()?;
-    Some(lines::LineIndex::new(text, wanted))
-}
-
-fn set_place(f: &mut Finding, file: &Arc<str>, stack: &Option<Arc<str>>, line: Option<u32>) {
-    f.file = Arc::clone(file);
-    f.stack = stack.clone();
-    f.line = line;
 }
 
 /// Checks every stack of an env as synthesized, with the config's policy.

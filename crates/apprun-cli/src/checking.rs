@@ -92,9 +92,7 @@ fn build_findings(config: &Config) -> Vec<Finding> {
                 file: config.file.display().to_string().into(),
                 stack: None,
                 logical_id: gap.service.as_str().into(),
-                line: config
-                    .locate(&key)
-                    .and_then(|l| u32::try_from(l.line).ok()),
+                line: config.locate(&key).and_then(|l| u32::try_from(l.line).ok()),
                 path: key.into(),
                 message: gap.to_string().into(),
                 suppressed,

@@ -300,7 +300,8 @@ fn cycles(t: &Template) -> Vec<Finding> {
                 }
                 Mark::Open => {
                     let from = stack.iter().position(|(n, _)| *n == at).unwrap_or(0);
-                    let mut circle: Vec<&str> = stack[from..].iter().map(|(n, _)| edges[*n].0).collect();
+                    let mut circle: Vec<&str> =
+                        stack[from..].iter().map(|(n, _)| edges[*n].0).collect();
                     circle.push(next);
                     found.push(error(
                         "E-CYCLE",

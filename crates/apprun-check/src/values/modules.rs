@@ -19,8 +19,7 @@ pub(crate) fn modules(scope: &Scope<'_>, out: &mut Sink<'_>) {
                 "a module takes no Tags; tag the resources inside the module".into(),
             );
         }
-        if r
-            .metadata()
+        if r.metadata()
             .and_then(|m| m.get("AWS::CloudFormation::Module"))
             .is_some()
         {
