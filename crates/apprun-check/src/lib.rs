@@ -68,58 +68,72 @@ pub struct TemplateFile {
 /// Checks a set of templates that belong together (an env's stacks, or the
 /// files given with --template).
 pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) -> Report {
-    run(inputs, None, ctx, guard)
+    let notes: Vec<&[Note]> = inputs.iter().map(|i| i.template.notes.as_slice()).collect();
+    let examined = examine(inputs, &notes, ctx, guard);
+    assemble(examined, notes, ctx)
 }
 
 /// [`check`] of templates handed over: each one's parser notes are moved
-/// into its findings, not copied (a template may have a note on every
-/// resource, and then its notes took half the room of its findings), and
-/// its text is given back once its lines are indexed.
+/// into its findings, not copied, once the template and its text are given
+/// back (a template may have a note on every resource: its notes then took
+/// half the room of its findings, and the template as much again).
 pub fn check_templates(
     files: Vec<TemplateFile>,
     ctx: &Context,
     guard: Option<&GuardRules>,
 ) -> Report {
-    let mut moved = Vec::with_capacity(files.len());
+    let mut notes = Vec::with_capacity(files.len());
     let mut templates = Vec::with_capacity(files.len());
     let mut names = Vec::with_capacity(files.len());
     for mut f in files {
-        moved.push(Moved {
-            notes: std::mem::take(&mut f.template.notes),
-            text: f.text,
-        });
+        notes.push(std::mem::take(&mut f.template.notes));
         templates.push(f.template);
-        names.push((f.file, f.stack));
+        names.push((f.file, f.stack, f.text));
     }
-    let inputs: Vec<Input<'_>> = names
-        .into_iter()
-        .zip(&templates)
-        .map(|((file, stack), template)| Input {
-            file,
-            stack,
-            template,
-            text: None,
-        })
-        .collect();
-    run(&inputs, Some(moved), ctx, guard)
+    let examined = {
+        let inputs: Vec<Input<'_>> = names
+            .into_iter()
+            .zip(&templates)
+            .map(|((file, stack, text), template)| Input {
+                file,
+                stack,
+                template,
+                text,
+            })
+            .collect();
+        let borrowed: Vec<&[Note]> = notes.iter().map(Vec::as_slice).collect();
+        examine(&inputs, &borrowed, ctx, guard)
+    };
+    drop(templates);
+    assemble(examined, notes, ctx)
 }
 
-/// What [`check_templates`] took out of a template file: its parser notes
-/// and its text.
-#[derive(Default)]
-struct Moved {
-    notes: Vec<Note>,
-    text: Option<String>,
+/// What the checks found in one template while it was at hand: its
+/// findings, placed, and the lines of its parser notes, which become
+/// findings later (see [`assemble`]).
+struct Found {
+    place: Place,
+    own: Vec<Finding>,
+    note_lines: Vec<Option<u32>>,
 }
 
-/// The checks of [`check`]; `moved` holds each template's notes and text
-/// when they were taken out of it (else they are read from the input).
-fn run(
+/// What the checks found in a set of templates, the parser notes aside.
+struct Examined {
+    templates: Vec<Found>,
+    /// The proofs across templates (few findings), placed.
+    across: Vec<Finding>,
+    /// The checks across templates (export names), placed.
+    cross: Vec<Finding>,
+}
+
+/// Runs every check that needs the templates (and their texts, for lines);
+/// `notes[at]` are template `at`'s parser notes, whose lines are found here.
+fn examine(
     inputs: &[Input<'_>],
-    mut moved: Option<Vec<Moved>>,
+    notes: &[&[Note]],
     ctx: &Context,
     guard: Option<&GuardRules>,
-) -> Report {
+) -> Examined {
     // The proofs across templates (few findings) name each one's template;
     // they are found first, so that a template's lines are indexed once,
     // for all of its findings.
@@ -130,60 +144,86 @@ fn run(
         perm::check(inputs, ctx, &mut across);
     }
     reach::check(inputs, ctx, &mut across);
-    // One shared name per file and per stack, not a copy per finding.
-    let places: Vec<Place> = inputs.iter().map(Place::of).collect();
-    // Every template's findings go straight into one list, template after
-    // template, then the proofs': a template with tens of thousands of
-    // findings has them in memory once.
-    let mut findings: Vec<Finding> = Vec::new();
     let mut across_lines = vec![None; across.len()];
+    let mut templates = Vec::with_capacity(inputs.len());
     for (at, input) in inputs.iter().enumerate() {
-        let own = own_findings(input, ctx, guard);
-        let mut taken = moved.as_mut().map(|m| std::mem::take(&mut m[at]));
+        let mut own = own_findings(input, ctx, guard);
         let mine: Vec<usize> = (0..across.len()).filter(|&k| across[k].0 == at).collect();
-        let lines = {
-            let (notes, text) = match &taken {
-                Some(t) => (t.notes.as_slice(), t.text.as_deref()),
-                None => (input.template.notes.as_slice(), input.text.as_deref()),
-            };
+        let mut note_lines = {
             let found = own.iter().chain(mine.iter().map(|&k| &across[k].1));
             lines_of(
-                text,
-                notes
+                input.text.as_deref(),
+                notes[at]
                     .iter()
-                    .map(|n| (n.path.as_str(), n.line.and_then(|l| u32::try_from(l).ok())))
+                    .map(|n| (n.path.as_str(), n.line))
                     .chain(found.map(|f| (f.path.as_str(), f.line))),
             )
         };
-        // The text is given back before the findings take their room, and
-        // the notes once they are findings.
-        if let Some(t) = &mut taken {
-            t.text = None;
+        let mut rest = note_lines.split_off(notes[at].len()).into_iter();
+        let place = Place::of(input);
+        for f in &mut own {
+            place.set(f, rest.next().flatten());
         }
-        let notes = taken
-            .as_ref()
-            .map_or(input.template.notes.as_slice(), |t| t.notes.as_slice());
-        let mut lines = lines.into_iter();
-        add_findings(notes, own, &places[at], &mut lines, &mut findings);
-        drop(taken);
         for &k in &mine {
-            across_lines[k] = lines.next().flatten();
+            across_lines[k] = rest.next().flatten();
         }
+        templates.push(Found {
+            place,
+            own,
+            note_lines,
+        });
     }
-    findings.reserve_exact(across.len());
-    for ((at, mut f), line) in across.into_iter().zip(across_lines) {
-        places[at].set(&mut f, line);
-        findings.push(f);
+    let across = across
+        .into_iter()
+        .zip(across_lines)
+        .map(|((at, mut f), line)| {
+            templates[at].place.set(&mut f, line);
+            f
+        })
+        .collect();
+    let mut cross = Vec::new();
+    cross::check(inputs, ctx, &mut cross);
+    Examined {
+        templates,
+        across,
+        cross,
     }
-    // Later templates' room grew by doubling: what they did not fill is
-    // given back.
-    findings.shrink_to_fit();
-    cross::check(inputs, ctx, &mut findings);
+}
+
+/// The report: each template's parser notes as findings (each template's
+/// notes given back once they are), then its other findings, template
+/// after template, then the findings across templates; in one list that
+/// takes exactly the room they need.
+fn assemble<N: AsRef<[Note]>>(
+    examined: Examined,
+    notes: impl IntoIterator<Item = N>,
+    ctx: &Context,
+) -> Report {
+    let Examined {
+        templates,
+        across,
+        cross,
+    } = examined;
+    let checked = templates.len();
+    let total = templates
+        .iter()
+        .map(|t| t.note_lines.len() + t.own.len())
+        .sum::<usize>()
+        + across.len()
+        + cross.len();
+    let mut findings = Vec::with_capacity(total);
+    for (found, notes) in templates.into_iter().zip(notes) {
+        for (n, line) in notes.as_ref().iter().zip(found.note_lines) {
+            let mut f = structure::note_finding(n);
+            found.place.set(&mut f, line);
+            findings.push(f);
+        }
+        findings.extend(found.own);
+    }
+    findings.extend(across);
+    findings.extend(cross);
     allow(ctx, &mut findings);
-    let mut report = Report {
-        findings,
-        checked: inputs.len(),
-    };
+    let mut report = Report { findings, checked };
     report.sort();
     report
 }
@@ -204,36 +244,6 @@ fn own_findings(input: &Input<'_>, ctx: &Context, guard: Option<&GuardRules>) ->
         guard.check(input.template, &mut own);
     }
     own
-}
-
-/// Appends a template's findings to `out`: the parser's notes first, then
-/// the checks' findings (`own`), each placed with the next of `lines`.
-///
-/// A template may have a note on every resource: the list takes room for
-/// exactly these findings rather than doubling its way there (a later
-/// template's grow it as usual).
-fn add_findings(
-    notes: &[Note],
-    own: Vec<Finding>,
-    place: &Place,
-    lines: &mut impl Iterator<Item = Option<u32>>,
-    out: &mut Vec<Finding>,
-) {
-    let wanted = notes.len() + own.len();
-    if out.is_empty() {
-        out.reserve_exact(wanted);
-    } else {
-        out.reserve(wanted);
-    }
-    for n in notes {
-        let mut f = structure::note_finding(n);
-        place.set(&mut f, lines.next().flatten());
-        out.push(f);
-    }
-    for mut f in own {
-        place.set(&mut f, lines.next().flatten());
-        out.push(f);
-    }
 }
 
 /// The line of each place (a path, and its line when already known): the
