@@ -169,7 +169,13 @@ fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
 
 #[cfg(test)]
 mod tests {
-    use super::permute;
+    use super::{Finding, permute};
+
+    #[test]
+    fn a_finding_stays_small() {
+        // A template may have tens of thousands (see tests/memory.rs).
+        assert!(std::mem::size_of::<Finding>() <= 144);
+    }
 
     #[test]
     fn permute_moves_each_item_to_its_place() {

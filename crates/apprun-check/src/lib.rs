@@ -68,12 +68,15 @@ pub struct TemplateFile {
 /// Checks a set of templates that belong together (an env's stacks, or the
 /// files given with --template).
 pub fn check(inputs: &[Input<'_>], ctx: &Context, guard: Option<&GuardRules>) -> Report {
-    run(inputs, None, ctx, guard)
+    let notes: Vec<&[Note]> = inputs.iter().map(|i| i.template.notes.as_slice()).collect();
+    let examined = examine(inputs, &notes, ctx, guard);
+    assemble(examined, notes, ctx)
 }
 
 /// [`check`] of templates handed over: each one's parser notes are moved
-/// into its findings, not copied (a template may have a note on every
-/// resource, and then its notes took half the room of its findings).
+/// into its findings, not copied, once the template and its text are given
+/// back (a template may have a note on every resource: its notes then took
+/// half the room of its findings, and the template as much again).
 pub fn check_templates(
     files: Vec<TemplateFile>,
     ctx: &Context,
@@ -81,65 +84,59 @@ pub fn check_templates(
 ) -> Report {
     let mut notes = Vec::with_capacity(files.len());
     let mut templates = Vec::with_capacity(files.len());
-    let mut rest = Vec::with_capacity(files.len());
+    let mut names = Vec::with_capacity(files.len());
     for mut f in files {
         notes.push(std::mem::take(&mut f.template.notes));
         templates.push(f.template);
-        rest.push((f.file, f.stack, f.text));
+        names.push((f.file, f.stack, f.text));
     }
-    let inputs: Vec<Input<'_>> = rest
-        .into_iter()
-        .zip(&templates)
-        .map(|((file, stack, text), template)| Input {
-            file,
-            stack,
-            template,
-            text,
-        })
-        .collect();
-    run(&inputs, Some(notes), ctx, guard)
+    let examined = {
+        let inputs: Vec<Input<'_>> = names
+            .into_iter()
+            .zip(&templates)
+            .map(|((file, stack, text), template)| Input {
+                file,
+                stack,
+                template,
+                text,
+            })
+            .collect();
+        let borrowed: Vec<&[Note]> = notes.iter().map(Vec::as_slice).collect();
+        examine(&inputs, &borrowed, ctx, guard)
+    };
+    drop(templates);
+    assemble(examined, notes, ctx)
 }
 
-/// The checks of [`check`]; `moved` holds each template's notes when they
-/// were taken out of it (else they are read from the template).
-fn run(
+/// What the checks found in one template while it was at hand: its
+/// findings, placed, and the lines of its parser notes, which become
+/// findings later (see [`assemble`]).
+struct Found {
+    place: Place,
+    own: Vec<Finding>,
+    note_lines: Vec<Option<u32>>,
+}
+
+/// What the checks found in a set of templates, the parser notes aside.
+struct Examined {
+    templates: Vec<Found>,
+    /// The proofs across templates (few findings), placed.
+    across: Vec<Finding>,
+    /// The checks across templates (export names), placed.
+    cross: Vec<Finding>,
+}
+
+/// Runs every check that needs the templates (and their texts, for lines);
+/// `notes[at]` are template `at`'s parser notes, whose lines are found here.
+fn examine(
     inputs: &[Input<'_>],
-    mut moved: Option<Vec<Vec<Note>>>,
+    notes: &[&[Note]],
     ctx: &Context,
     guard: Option<&GuardRules>,
-) -> Report {
-    // Every template's own findings go straight into one list, template
-    // after template; `ends[at]` is where template `at`'s end. Nothing is
-    // gathered per template and copied over: a template with tens of
-    // thousands of findings has them in memory once.
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut ends = Vec::with_capacity(inputs.len());
-    for (at, input) in inputs.iter().enumerate() {
-        // The checks' findings (few, as a rule) first, then the parser's
-        // notes (one per resource, in some templates) with them after.
-        let mut own = Vec::new();
-        structure::check(input.template, &mut own);
-        schema::check(input.template, &mut own);
-        let scope = rules::Scope {
-            template: input.template,
-            ctx,
-            file: &input.file,
-        };
-        rules::check(&scope, &mut own);
-        if let Some(guard) = guard {
-            guard.check(input.template, &mut own);
-        }
-        let taken = moved.as_mut().map(|m| std::mem::take(&mut m[at]));
-        structure::notes(
-            taken.as_deref().unwrap_or(&input.template.notes),
-            own,
-            &mut findings,
-        );
-        // Given back now, before the next template and the placing.
-        drop(taken);
-        ends.push(findings.len());
-    }
-    // The proofs across templates (few findings) name each one's template.
+) -> Examined {
+    // The proofs across templates (few findings) name each one's template;
+    // they are found first, so that a template's lines are indexed once,
+    // for all of its findings.
     let mut across: Vec<(usize, Finding)> = Vec::new();
     // The bench (bench/check.sh) measures the proof's cost side by side by
     // running the same check without it; nothing else sets this.
@@ -147,9 +144,133 @@ fn run(
         perm::check(inputs, ctx, &mut across);
     }
     reach::check(inputs, ctx, &mut across);
-    place(inputs, &ends, &mut findings, across);
-    cross::check(inputs, ctx, &mut findings);
-    for f in &mut findings {
+    let mut across_lines = vec![None; across.len()];
+    let mut templates = Vec::with_capacity(inputs.len());
+    for (at, input) in inputs.iter().enumerate() {
+        let mut own = own_findings(input, ctx, guard);
+        let mine: Vec<usize> = (0..across.len()).filter(|&k| across[k].0 == at).collect();
+        let mut note_lines = {
+            let found = own.iter().chain(mine.iter().map(|&k| &across[k].1));
+            lines_of(
+                input.text.as_deref(),
+                notes[at]
+                    .iter()
+                    .map(|n| (n.path.as_str(), n.line))
+                    .chain(found.map(|f| (f.path.as_str(), f.line))),
+            )
+        };
+        let mut rest = note_lines.split_off(notes[at].len()).into_iter();
+        let place = Place::of(input);
+        for f in &mut own {
+            place.set(f, rest.next().flatten());
+        }
+        for &k in &mine {
+            across_lines[k] = rest.next().flatten();
+        }
+        templates.push(Found {
+            place,
+            own,
+            note_lines,
+        });
+    }
+    let across = across
+        .into_iter()
+        .zip(across_lines)
+        .map(|((at, mut f), line)| {
+            templates[at].place.set(&mut f, line);
+            f
+        })
+        .collect();
+    let mut cross = Vec::new();
+    cross::check(inputs, ctx, &mut cross);
+    Examined {
+        templates,
+        across,
+        cross,
+    }
+}
+
+/// The report: each template's parser notes as findings (each template's
+/// notes given back once they are), then its other findings, template
+/// after template, then the findings across templates; in one list that
+/// takes exactly the room they need.
+fn assemble<N: AsRef<[Note]>>(
+    examined: Examined,
+    notes: impl IntoIterator<Item = N>,
+    ctx: &Context,
+) -> Report {
+    let Examined {
+        templates,
+        across,
+        cross,
+    } = examined;
+    let checked = templates.len();
+    let total = templates
+        .iter()
+        .map(|t| t.note_lines.len() + t.own.len())
+        .sum::<usize>()
+        + across.len()
+        + cross.len();
+    let mut findings = Vec::with_capacity(total);
+    for (found, notes) in templates.into_iter().zip(notes) {
+        for (n, line) in notes.as_ref().iter().zip(found.note_lines) {
+            let mut f = structure::note_finding(n);
+            found.place.set(&mut f, line);
+            findings.push(f);
+        }
+        findings.extend(found.own);
+    }
+    findings.extend(across);
+    findings.extend(cross);
+    allow(ctx, &mut findings);
+    let mut report = Report { findings, checked };
+    report.sort();
+    report
+}
+
+/// A template's findings of the structural checks, the schemas and the
+/// rules (the parser's notes aside).
+fn own_findings(input: &Input<'_>, ctx: &Context, guard: Option<&GuardRules>) -> Vec<Finding> {
+    let mut own = Vec::new();
+    structure::check(input.template, &mut own);
+    schema::check(input.template, &mut own);
+    let scope = rules::Scope {
+        template: input.template,
+        ctx,
+        file: &input.file,
+    };
+    rules::check(&scope, &mut own);
+    if let Some(guard) = guard {
+        guard.check(input.template, &mut own);
+    }
+    own
+}
+
+/// The line of each place (a path, and its line when already known): the
+/// known line, which points at the exact place (a duplicate key), else the
+/// path's line in `text`, found with one index of the paths asked.
+fn lines_of<'p>(
+    text: Option<&str>,
+    places: impl Iterator<Item = (&'p str, Option<u32>)> + Clone,
+) -> Vec<Option<u32>> {
+    let mut wanted = places
+        .clone()
+        .filter(|(_, line)| line.is_none())
+        .map(|(path, _)| path)
+        .peekable();
+    let index = match text {
+        Some(text) if wanted.peek().is_some() => Some(lines::LineIndex::new(text, wanted)),
+        _ => None,
+    };
+    places
+        .map(|(path, line)| line.or_else(|| index.as_ref().and_then(|i| i.line_of(path))))
+        .collect()
+}
+
+/// `[[policy.allow]]`: a finding an entry names is suppressed, with its
+/// reason.
+fn allow(ctx: &Context, findings: &mut [Finding]) {
+    for f in findings {
         if let Some((_, _, _, reason)) = ctx.allow.iter().find(|(rule, resource, stack, _)| {
             rule.as_str() == f.rule.as_str()
                 && resource.as_str() == f.logical_id.as_str()
@@ -162,83 +283,27 @@ fn run(
             }));
         }
     }
-    let mut report = Report {
-        findings,
-        checked: inputs.len(),
-    };
-    report.sort();
-    report
 }
 
-/// Gives each finding the file, stack and line of the template it belongs
-/// to, in place, indexing a template's lines once (only for the paths its
-/// findings name), and only when it has findings; then appends the proofs'
-/// findings, placed the same way.
-fn place(
-    inputs: &[Input<'_>],
-    ends: &[usize],
-    findings: &mut Vec<Finding>,
-    across: Vec<(usize, Finding)>,
-) {
-    // One shared name per file and per stack, not a copy per finding.
-    let files: Vec<Arc<str>> = inputs.iter().map(|i| Arc::from(i.file.as_str())).collect();
-    let stacks: Vec<Option<Arc<str>>> = inputs
-        .iter()
-        .map(|i| i.stack.as_deref().map(Arc::from))
-        .collect();
-    let mut across_lines = vec![None; across.len()];
-    let mut start = 0;
-    for (at, input) in inputs.iter().enumerate() {
-        let end = ends[at];
-        let others: Vec<usize> = (0..across.len()).filter(|&k| across[k].0 == at).collect();
-        let own = &findings[start..end];
-        let lines = {
-            let found = own.iter().chain(others.iter().map(|&k| &across[k].1));
-            let index = line_index(input, found);
-            let line_of = |f: &Finding| {
-                // A line the parser already knows (a duplicate key, a parse
-                // note) wins over the path's line: it points at the exact place.
-                f.line
-                    .or_else(|| index.as_ref().and_then(|l| l.line_of(&f.path)))
-            };
-            for &k in &others {
-                across_lines[k] = line_of(&across[k].1);
-            }
-            own.iter().map(line_of).collect::<Vec<_>>()
-        };
-        for (f, line) in findings[start..end].iter_mut().zip(lines) {
-            set_place(f, &files[at], &stacks[at], line);
+/// The file and stack of one template's findings, each name shared.
+struct Place {
+    file: Arc<str>,
+    stack: Option<Arc<str>>,
+}
+
+impl Place {
+    fn of(input: &Input<'_>) -> Self {
+        Place {
+            file: Arc::from(input.file.as_str()),
+            stack: input.stack.as_deref().map(Arc::from),
         }
-        start = end;
     }
-    findings.reserve_exact(across.len());
-    for ((at, mut f), line) in across.into_iter().zip(across_lines) {
-        set_place(&mut f, &files[at], &stacks[at], line);
-        findings.push(f);
+
+    fn set(&self, f: &mut Finding, line: Option<u32>) {
+        f.file = Arc::clone(&self.file);
+        f.stack = self.stack.clone();
+        f.line = line;
     }
-    // The list grew by doubling: the room it did not fill is given back.
-    findings.shrink_to_fit();
-}
-
-/// The line index of one template for the paths of `found` that have no
-/// line yet; None when none lacks one or the template has no text.
-fn line_index<'f>(
-    input: &Input<'_>,
-    found: impl Iterator<Item = &'f Finding>,
-) -> Option<lines::LineIndex<'f>> {
-    let mut wanted = found
-        .filter(|f| f.line.is_none())
-        .map(|f| f.path.as_str())
-        .peekable();
-    wanted.peek()?;
-    let text = input.text.as_deref()?;
-    Some(lines::LineIndex::new(text, wanted))
-}
-
-fn set_place(f: &mut Finding, file: &Arc<str>, stack: &Option<Arc<str>>, line: Option<u32>) {
-    f.file = Arc::clone(file);
-    f.stack = stack.clone();
-    f.line = line;
 }
 
 /// Checks every stack of an env as synthesized, with the config's policy.

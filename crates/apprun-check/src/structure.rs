@@ -47,37 +47,21 @@ fn cidr_blocks(t: &Template, out: &mut Vec<Finding>) {
     }
 }
 
-/// What the parser could not read as written (the rest was still read),
-/// then the template's other findings, `others`, moved in after them.
-///
-/// A template may have a note on every resource: the list takes room for
-/// exactly these findings, once the checks are done (their scratch room
-/// given back), rather than doubling its way there; a later template's
-/// grow it as usual.
-pub(crate) fn notes(notes: &[Note], others: Vec<Finding>, out: &mut Vec<Finding>) {
-    let wanted = notes.len() + others.len();
-    if out.is_empty() {
-        out.reserve_exact(wanted);
-    } else {
-        out.reserve(wanted);
-    }
-    for n in notes {
-        let mut parts = n.path.split('/');
-        let logical_id = match (parts.next(), parts.next()) {
-            (Some("Resources" | "Outputs" | "Parameters" | "Conditions" | "Rules"), Some(id)) => id,
-            _ => "",
-        };
-        let mut f = Finding::new(
-            n.code,
-            n.severity.into(),
-            logical_id,
-            n.path.as_str(),
-            std::sync::Arc::clone(&n.message),
-        );
-        f.line = n.line.and_then(|l| u32::try_from(l).ok());
-        out.push(f);
-    }
-    out.extend(others);
+/// The finding of something the parser could not read as written (the
+/// rest was still read); its place is set by the caller.
+pub(crate) fn note_finding(n: &Note) -> Finding {
+    let mut parts = n.path.split('/');
+    let logical_id = match (parts.next(), parts.next()) {
+        (Some("Resources" | "Outputs" | "Parameters" | "Conditions" | "Rules"), Some(id)) => id,
+        _ => "",
+    };
+    Finding::new(
+        n.code,
+        n.severity.into(),
+        logical_id,
+        n.path.as_str(),
+        std::sync::Arc::clone(&n.message),
+    )
 }
 
 fn literal_cidr(v: Option<&Value>) -> Option<Ipv4Net> {

@@ -59,7 +59,7 @@ fn duplicate_note(path: String, key: &str, line: Option<usize>) -> Note {
         severity: Severity::Error,
         code: "E-DUPLICATE-KEY",
         path: path.into(),
-        line,
+        line: line.and_then(|l| u32::try_from(l).ok()),
         message: format!("duplicate key `{key}`: JSON keeps only the last value").into(),
     }
 }
@@ -203,7 +203,7 @@ mod tests {
         let text = "{\n \"Resources\": {\n  \"A\": {\"Type\": \"x\"},\n  \"B\": [ {\"k\": 1, \"k\": 2} ],\n  \"A\": {}\n }\n}";
         let paths = ["Resources/B/0/k".to_owned(), "Resources/A".to_owned()];
         let notes = duplicate_keys(text, &paths);
-        let found: Vec<(&str, Option<usize>)> =
+        let found: Vec<(&str, Option<u32>)> =
             notes.iter().map(|n| (n.path.as_str(), n.line)).collect();
         assert_eq!(
             found,

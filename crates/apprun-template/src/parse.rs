@@ -586,22 +586,7 @@ impl Reader {
             self.note("E-TEMPLATE", path, "a resource needs a Type");
             return None;
         };
-        let depends_on = match m.get("DependsOn") {
-            None => Vec::new(),
-            Some(Value::String(s)) => vec![s.to_string()],
-            Some(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_owned))
-                .collect(),
-            Some(_) => {
-                self.note(
-                    "E-TEMPLATE",
-                    &child(path, "DependsOn"),
-                    "expected logical ids",
-                );
-                Vec::new()
-            }
-        };
+        let depends_on = self.depends_on(m, path);
         let properties = match m.get_mut("Properties").map(take) {
             None | Some(Value::Null) => Map::new(),
             Some(p) => self.properties(p, &child(path, "Properties")),
@@ -656,6 +641,26 @@ impl Reader {
         }
         r.set_attributes(a);
         Some(r)
+    }
+
+    /// A resource's `DependsOn`: a logical id or a list of them.
+    fn depends_on(&mut self, m: &Map, path: &str) -> Vec<String> {
+        match m.get("DependsOn") {
+            None => Vec::new(),
+            Some(Value::String(s)) => vec![s.to_string()],
+            Some(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+            Some(_) => {
+                self.note(
+                    "E-TEMPLATE",
+                    &child(path, "DependsOn"),
+                    "expected logical ids",
+                );
+                Vec::new()
+            }
+        }
     }
 
     /// A resource's properties: a mapping, or `Fn::If` choosing between

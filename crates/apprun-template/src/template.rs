@@ -40,8 +40,9 @@ pub struct Note {
     /// Path inside the template, e.g. `Resources/Vpc/Properties` (inline up
     /// to 24 bytes).
     pub path: crate::value::CompactString,
-    /// 1-based line, when the reader knows it (JSON duplicate keys).
-    pub line: Option<usize>,
+    /// 1-based line, when the reader knows it (JSON duplicate keys); four
+    /// bytes, since a template may have a note on every resource.
+    pub line: Option<u32>,
     /// Shared: a note made at many places (the same unknown attribute on
     /// every resource) holds its text once, and so do the findings made
     /// from it.
