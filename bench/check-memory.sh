@@ -112,6 +112,53 @@ def jtags(i):
             '{"Fn::GetAtt":["P0","Type"]},{"Fn::Select":[0,{"Fn::GetAZs":""}]}]]}}}')
 jfill("short-tags.json", '{"Resources":{', jtags, "}}")
 
+# The densest shapes found by trying (issue 16: "any input"): the fewest
+# bytes per value, per function, per map entry, per finding.
+def keys():
+    # Distinct three-character keys that YAML reads as strings.
+    import itertools, string
+    for a, b, c in itertools.product(string.ascii_letters, string.ascii_letters + string.digits,
+                                     string.ascii_letters + string.digits):
+        yield a + b + c
+def kfill(name, head, item, tail):
+    parts, size = [head], len(head) + len(tail)
+    for i, k in enumerate(keys()):
+        s = item(i, k)
+        if size + len(s) > LIMIT:
+            break
+        parts.append(s); size += len(s)
+    parts.append(tail)
+    with open(os.path.join(out, name), "w") as f:
+        f.write("".join(parts))
+sep = lambda i: "" if i == 0 else ","
+# A flow mapping of keys without values: an entry every four bytes.
+kfill("flow-set.yaml", RES + "Metadata:\n  S: {", lambda i, k: sep(i) + k, "}\n")
+# Every item a short function: `!Ref a`, `!Sub a`, in flow lists.
+fill("ref-flow.yaml", RES + "Metadata:\n  L: [", lambda i: sep(i) + "!Ref a", "]\n")
+fill("sub-flow.yaml", RES + "Metadata:\n  L: [", lambda i: sep(i) + "!Sub a", "]\n")
+fill("if-flow.yaml", RES + "Metadata:\n  L: [", lambda i: sep(i) + "!If [c,a,b]", "]\n")
+# Nesting two bytes a level without brackets: compact block sequences.
+fill("compact-seq.yaml", RES + "Metadata:\n  L:\n", lambda i: "  - " + "- " * 90 + "x\n")
+fill("flow-maps.yaml", RES + "Metadata:\n", lambda i: f"  m{i}: " + "{a: " * 90 + "x" + "}" * 90 + "\n")
+# One `Fn::Sub` string naming a distinct variable every six bytes.
+kfill("sub-vars.yaml", RES + 'Outputs:\n  O:\n    Value: !Sub "', lambda i, k: "${" + k + "}", '"\n')
+# Many small outputs, each a finding (undefined Ref).
+fill("outputs.yaml", RES + "Outputs:\n", lambda i: f"  O{i}: {{Value: !Ref x}}\n")
+# A finding every few bytes: unknown properties, wrong-typed items,
+# unknown tags, a DependsOn naming missing resources (distinct and repeated).
+fill("unknown-props.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n",
+     lambda i: f"      X{i}: 1\n")
+fill("bad-items.yaml", "Resources:\n  G:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n"
+     "      GroupDescription: x\n      SecurityGroupIngress:\n", lambda i: "        - 1\n")
+fill("unknown-tags.yaml", RES + "Metadata:\n  L: [", lambda i: sep(i) + "!Foo a", "]\n")
+kfill("depends-on.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    DependsOn: [",
+      lambda i, k: sep(i) + k, "]\n")
+fill("depends-on-repeated.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    DependsOn: [",
+     lambda i: sep(i) + "a", "]\n")
+fill("tiny-resources.yaml", "Resources:\n", lambda i: f"  R{i}: {{Type: A}}\n")
+jfill("deep-flow.json", '{"Resources":{"B":{"Type":"AWS::S3::Bucket"}},"Metadata":{"L":[',
+      lambda i: sep(i) + "[" * 95 + "1" + "]" * 95, "]}}")
+
 with open(os.path.join(out, "tiny.yaml"), "w") as f:
     f.write("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n")
 PY

@@ -7,6 +7,7 @@ use apprun_template::{Format, Template};
 use serde_json::Value as J;
 
 use crate::finding::{Finding, Severity};
+use crate::sink::Findings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GuardError {
@@ -69,7 +70,7 @@ impl GuardRules {
         Ok(GuardRules { files })
     }
 
-    pub(crate) fn check(&self, t: &Template, out: &mut Vec<Finding>) {
+    pub(crate) fn check(&self, t: &Template, out: &mut Findings) {
         let data = t.render(Format::Json);
         for (file, rules) in &self.files {
             let result = cfn_guard::run_checks(

@@ -12,6 +12,7 @@ mod reach;
 mod rules;
 mod sarif;
 mod schema;
+mod sink;
 mod structure;
 mod values;
 
@@ -22,10 +23,13 @@ use apprun_blueprint::EnvBlueprint;
 use apprun_config::Config;
 use apprun_template::{Format, Note, Template};
 
+use crate::sink::{Findings, Omitted};
+
 pub use finding::{Finding, Report, Severity, Suppression};
 pub use guard::{GuardError, GuardRules};
 pub use rules::{RULES, Rule, UnknownRule, rule};
 pub use sarif::to_sarif;
+pub use sink::MAX_FINDINGS_PER_TEMPLATE;
 
 /// One template to check, with where it came from.
 pub struct Input<'a> {
@@ -114,6 +118,8 @@ pub fn check_templates(
 struct Found {
     place: Place,
     own: Vec<Finding>,
+    /// The findings counted past the limit, the parser's among them.
+    omitted: Omitted,
     note_lines: Vec<Option<u32>>,
 }
 
@@ -147,7 +153,8 @@ fn examine(
     let mut across_lines = vec![None; across.len()];
     let mut templates = Vec::with_capacity(inputs.len());
     for (at, input) in inputs.iter().enumerate() {
-        let mut own = own_findings(input, ctx, guard);
+        let (mut own, mut omitted) = own_findings(input, ctx, guard).into_parts();
+        omitted.add_overflow(&input.template.notes_overflow);
         let mine: Vec<usize> = (0..across.len()).filter(|&k| across[k].0 == at).collect();
         let mut note_lines = {
             let found = own.iter().chain(mine.iter().map(|&k| &across[k].1));
@@ -170,6 +177,7 @@ fn examine(
         templates.push(Found {
             place,
             own,
+            omitted,
             note_lines,
         });
     }
@@ -207,18 +215,31 @@ fn assemble<N: AsRef<[Note]>>(
     let checked = templates.len();
     let total = templates
         .iter()
-        .map(|t| t.note_lines.len() + t.own.len())
+        .map(|t| t.note_lines.len() + t.own.len() + usize::from(!t.omitted.is_empty()))
         .sum::<usize>()
         + across.len()
         + cross.len();
     let mut findings = Vec::with_capacity(total);
-    for (found, notes) in templates.into_iter().zip(notes) {
+    for (mut found, notes) in templates.into_iter().zip(notes) {
+        let first = findings.len();
         for (n, line) in notes.as_ref().iter().zip(found.note_lines) {
             let mut f = structure::note_finding(n);
             found.place.set(&mut f, line);
             findings.push(f);
         }
-        findings.extend(found.own);
+        // The notes and the checks' findings were each kept up to the
+        // limit: together, the ones past it are counted too.
+        for f in found.own {
+            if findings.len() - first < MAX_FINDINGS_PER_TEMPLATE {
+                findings.push(f);
+            } else {
+                found.omitted.add(&f);
+            }
+        }
+        if let Some(mut summary) = found.omitted.summary(findings.len() - first) {
+            found.place.set(&mut summary, None);
+            findings.push(summary);
+        }
     }
     findings.extend(across);
     findings.extend(cross);
@@ -229,9 +250,10 @@ fn assemble<N: AsRef<[Note]>>(
 }
 
 /// A template's findings of the structural checks, the schemas and the
-/// rules (the parser's notes aside).
-fn own_findings(input: &Input<'_>, ctx: &Context, guard: Option<&GuardRules>) -> Vec<Finding> {
-    let mut own = Vec::new();
+/// rules (the parser's notes aside): the first
+/// [`MAX_FINDINGS_PER_TEMPLATE`] kept, the others counted.
+fn own_findings(input: &Input<'_>, ctx: &Context, guard: Option<&GuardRules>) -> Findings {
+    let mut own = Findings::default();
     structure::check(input.template, &mut own);
     schema::check(input.template, &mut own);
     let scope = rules::Scope {

@@ -8,6 +8,7 @@ use apprun_template::{Template, Value};
 
 use crate::Context;
 use crate::finding::{Finding, Severity};
+use crate::sink::Findings;
 use crate::{policy, values};
 
 /// One built-in rule.
@@ -49,7 +50,7 @@ pub(crate) type CheckFn = fn(&Scope<'_>, &mut Sink<'_>);
 /// Collects one rule's findings with the rule's id and severity.
 pub(crate) struct Sink<'a> {
     rule: &'static Rule,
-    out: &'a mut Vec<Finding>,
+    out: &'a mut Findings,
 }
 
 impl Sink<'_> {
@@ -96,7 +97,7 @@ pub(crate) fn severity(id: &str) -> Severity {
 }
 
 /// Runs every template rule on one template.
-pub(crate) fn check(scope: &Scope<'_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(scope: &Scope<'_>, out: &mut Findings) {
     for rule in RULES {
         if let Run::Template(f) = rule.run {
             f(scope, &mut Sink { rule, out });

@@ -26,6 +26,7 @@ use regex::Regex;
 use serde_json::Value as J;
 
 use crate::finding::Finding;
+use crate::sink::Findings;
 
 include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
 
@@ -212,7 +213,7 @@ fn without_length_lookahead(p: &str) -> String {
     }
 }
 
-pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
+pub(crate) fn check(t: &Template, out: &mut Findings) {
     // A macro may rewrite any resource: only its output can be checked.
     if t.has_macros() {
         return;
@@ -267,11 +268,7 @@ pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
             logical: id,
             out: &mut *out,
         };
-        v.object(
-            &Value::Map(r.properties.clone()),
-            &schema,
-            &format!("{path}/Properties"),
-        );
+        v.map(&r.properties, &schema, &format!("{path}/Properties"));
     }
     if let Some(globals) = t.sections.get("Globals")
         && let Some(sam) = sam()
@@ -288,7 +285,7 @@ pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
 
 /// SAM's `IgnoreGlobals`: `*`, or names of properties the `Globals`
 /// section sets for this resource's type.
-fn ignored_globals(t: &Template, id: &str, r: &apprun_template::Resource, out: &mut Vec<Finding>) {
+fn ignored_globals(t: &Template, id: &str, r: &apprun_template::Resource, out: &mut Findings) {
     let Some(ignored) = r.attribute("IgnoreGlobals") else {
         return;
     };
@@ -325,23 +322,19 @@ fn ignored_globals(t: &Template, id: &str, r: &apprun_template::Resource, out: &
 }
 
 /// An `AWS::Serverless::*` resource's properties against SAM's schema.
-fn serverless(id: &str, kind: &str, props: &apprun_template::Map, out: &mut Vec<Finding>) {
+fn serverless(id: &str, kind: &str, props: &apprun_template::Map, out: &mut Findings) {
     let Some(sam) = sam() else { return };
     let Some(def) = sam.properties.get(kind) else {
         return;
     };
     let reference = serde_json::json!({ "$ref": def });
-    let mut found = Vec::new();
+    let mut found = Findings::default();
     let mut v = Validator {
         root: &sam.schema,
         logical: id,
         out: &mut found,
     };
-    v.object(
-        &Value::Map(props.clone()),
-        &reference,
-        &format!("Resources/{id}/Properties"),
-    );
+    v.map(props, &reference, &format!("Resources/{id}/Properties"));
     // SAM refuses properties it does not define and missing required ones;
     // its schema is stricter than its translator about value shapes (it
     // still takes legacy forms such as `EndpointConfiguration: EDGE`), so
@@ -360,10 +353,10 @@ fn serverless(id: &str, kind: &str, props: &apprun_template::Map, out: &mut Vec<
     }
 }
 
-fn check_get_atts(t: &Template, out: &mut Vec<Finding>) {
-    let mut visit = |id: &str, path: String, v: &Value| {
-        for (resource, attribute) in References::of(v).get_atts {
-            let Some(target) = t.resources.get(&resource) else {
+fn check_get_atts(t: &Template, out: &mut Findings) {
+    let mut visit = |id: &str, path: String, refs: References<'_>| {
+        for (resource, attribute) in refs.get_atts {
+            let Some(target) = t.resources.get(resource) else {
                 continue;
             };
             // A custom resource returns whatever attributes its code
@@ -382,7 +375,7 @@ fn check_get_atts(t: &Template, out: &mut Vec<Finding>) {
             {
                 continue;
             }
-            if !attrs.contains(&attribute) {
+            if !attrs.contains(attribute) {
                 out.push(Finding::error(
                     "E-GETATT-ATTR",
                     id,
@@ -400,18 +393,18 @@ fn check_get_atts(t: &Template, out: &mut Vec<Finding>) {
         visit(
             id,
             format!("Resources/{id}/Properties"),
-            &Value::Map(r.properties.clone()),
+            References::of_map(&r.properties),
         );
     }
     for (id, o) in &t.outputs {
-        visit(id, format!("Outputs/{id}/Value"), &o.value);
+        visit(id, format!("Outputs/{id}/Value"), References::of(&o.value));
     }
 }
 
 struct Validator<'a, 'o> {
     root: &'a J,
     logical: &'a str,
-    out: &'o mut Vec<Finding>,
+    out: &'o mut Findings,
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -534,7 +527,7 @@ impl<'a> Validator<'a, '_> {
                 continue;
             };
             let fits = branches.iter().any(|b| {
-                let mut scratch = Vec::new();
+                let mut scratch = Findings::default();
                 let mut sub = Validator {
                     root: self.root,
                     logical: self.logical,
@@ -700,8 +693,15 @@ impl<'a> Validator<'a, '_> {
     }
 
     fn object(&mut self, v: &Value, schema: &'a J, path: &str) {
+        if let Value::Map(map) = v {
+            self.map(map, schema, path);
+        }
+    }
+
+    /// [`Validator::object`] of a map held elsewhere (a resource's
+    /// properties, checked without being copied into a value).
+    fn map(&mut self, map: &apprun_template::Map, schema: &'a J, path: &str) {
         let schema = deref(self.root, schema);
-        let Value::Map(map) = v else { return };
         // An include macro (`Fn::Transform` beside other keys) adds keys
         // only known once expanded.
         if map.contains_key("Fn::Transform") {

@@ -4,14 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use apprun_template::{Intrinsic, Note, Template, Value, validate};
+use apprun_template::{Intrinsic, Note, Template, Value, validate_limited};
 use ipnet::Ipv4Net;
 
 use crate::finding::Finding;
+use crate::sink::Findings;
 
 /// The model's checks (the parser's notes are [`notes`]).
-pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
-    for f in validate(t) {
+pub(crate) fn check(t: &Template, out: &mut Findings) {
+    let (found, overflow) = validate_limited(t, crate::MAX_FINDINGS_PER_TEMPLATE);
+    out.add_overflow(&overflow);
+    for f in found {
         out.push(Finding::new(
             f.code,
             f.severity.into(),
@@ -26,7 +29,7 @@ pub(crate) fn check(t: &Template, out: &mut Vec<Finding>) {
 
 /// A literal `CidrBlock` of a VPC or subnet must be an IPv4 CIDR block
 /// (`10.0.0.0/33` is not: the prefix length is 0 to 32).
-fn cidr_blocks(t: &Template, out: &mut Vec<Finding>) {
+fn cidr_blocks(t: &Template, out: &mut Findings) {
     for (id, r) in &t.resources {
         if !matches!(r.kind.as_str(), "AWS::EC2::VPC" | "AWS::EC2::Subnet") {
             continue;
@@ -70,7 +73,7 @@ fn literal_cidr(v: Option<&Value>) -> Option<Ipv4Net> {
 
 /// Subnets whose VPC is a `Ref` to a VPC of the same template with a literal
 /// CIDR must lie inside it and must not overlap each other.
-fn subnets(t: &Template, out: &mut Vec<Finding>) {
+fn subnets(t: &Template, out: &mut Findings) {
     let vpcs: BTreeMap<&str, Ipv4Net> = t
         .resources
         .iter()

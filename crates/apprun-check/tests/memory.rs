@@ -6,7 +6,7 @@
 //! check --template` holds at its peak, less the rules and schemas loaded
 //! once whatever the input (loaded here before measuring).
 
-use apprun_check::{Context, TemplateFile, check_templates};
+use apprun_check::{Context, MAX_FINDINGS_PER_TEMPLATE, TemplateFile, check_templates};
 use apprun_template::parse_template;
 
 #[path = "../../apprun-template/tests/support/counting.rs"]
@@ -20,6 +20,8 @@ struct Peaks {
     /// Of the check alone, above what the parsed template held before it.
     check: f64,
     findings: usize,
+    /// The message of the finding that counts the ones not kept.
+    summary: Option<String>,
 }
 
 /// The peaks of parsing and checking `text`. The text and the template are
@@ -45,6 +47,11 @@ fn peaks(mut text: String) -> Peaks {
         whole: ratio(whole),
         check: ratio(check),
         findings: report.findings.len(),
+        summary: report
+            .findings
+            .iter()
+            .find(|f| f.rule.as_str().ends_with("-FINDINGS-LIMIT"))
+            .map(|f| f.message.to_string()),
     };
     println!(
         "peak live heap {:.2}x of {size} bytes (parse {:.2}x, check {:.2}x above the parsed template), {} findings",
@@ -69,14 +76,20 @@ fn file(template: apprun_template::Template, text: Option<String>) -> TemplateFi
 fn a_finding_every_three_lines_stays_within_bounds() {
     // What bench/check-memory.sh's many-findings.yaml holds: every resource
     // carries an attribute CloudFormation does not know, one finding per 46
-    // bytes. Each finding holds its path and ids inline and shares its
-    // file name and its message (the parser's note's, made once).
+    // bytes. The first MAX_FINDINGS_PER_TEMPLATE are kept (the parser
+    // counts the notes past them without making them), and one finding
+    // counts the rest by rule.
     let text = fill("Resources:\n", |i| {
         format!("  T{i}:\n    Type: AWS::SNS::Topic\n    Bad: 1\n")
     });
     let peaks = peaks(text);
-    assert!(peaks.findings > 20_000, "{} findings", peaks.findings);
-    assert!(peaks.whole < 7.5, "peak heap {:.1}x the input", peaks.whole);
+    assert_eq!(peaks.findings, MAX_FINDINGS_PER_TEMPLATE + 1);
+    let summary = peaks.summary.expect("a finding counts the ones not kept");
+    assert!(
+        summary.starts_with("21546 more findings") && summary.contains("E-RESOURCE-KEY 21546"),
+        "{summary}"
+    );
+    assert!(peaks.whole < 6.5, "peak heap {:.1}x the input", peaks.whole);
     // The template and its text are given back before its notes become
     // findings: the check adds little to what the parse left.
     assert!(

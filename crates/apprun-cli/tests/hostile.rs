@@ -162,6 +162,46 @@ fn templates_beyond_cloudformations_limit_are_refused_unread() {
 }
 
 #[test]
+fn a_template_full_of_findings_reports_the_first_thousand_and_counts_the_rest() {
+    // An unknown property every few bytes: each a finding. The report keeps
+    // the first 1000 of the template and one finding counts the others by
+    // rule; the exit code is what all of them would make it (1).
+    let p = project();
+    let mut text = String::from("Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n");
+    for i in 0..1500 {
+        text.push_str(&format!("      X{i}: 1\n"));
+    }
+    let f = write(p.path(), "dense.yaml", &text);
+    // (`timed` reads the output as it comes: it is larger than a pipe holds.)
+    let (o, _) = timed(p.path(), &["--output", "json", "check", "--template", &f]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let fs = findings(&o);
+    assert_eq!(fs.len(), 1001, "1000 kept and the count of the rest");
+    let limit: Vec<_> = fs
+        .iter()
+        .filter(|f| f["rule"] == "E-FINDINGS-LIMIT")
+        .collect();
+    assert_eq!(limit.len(), 1, "{:?}", &fs[..3]);
+    let message = limit[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("500 more findings") && message.contains("E-PROP-UNKNOWN 500"),
+        "{message}"
+    );
+    assert_eq!(limit[0]["file"], "dense.yaml");
+    // The text report says the same on its first line for the file.
+    let (o, _) = timed(p.path(), &["check", "--template", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.lines()
+            .next()
+            .unwrap_or_default()
+            .contains("E-FINDINGS-LIMIT"),
+        "{out}"
+    );
+}
+
+#[test]
 fn files_that_are_not_files_are_refused_without_reading() {
     let p = project();
     let fifo = p.path().join("pipe.yaml");

@@ -29,8 +29,10 @@ pub use parse::{
     SECTIONS, SERVERLESS, parse_json, parse_json_value, parse_template, parse_yaml,
 };
 pub use refs::References;
-pub use template::{Attributes, Generators, Note, Output, Parameter, Resource, Template};
-pub use validate::{Finding, Severity, validate};
+pub use template::{
+    Attributes, Generators, MAX_NOTES, Note, Output, Overflow, Parameter, Resource, Template,
+};
+pub use validate::{Finding, Severity, validate, validate_limited};
 pub use value::{
     CidrArgs, CompactString, FindInMapArgs, IfArgs, Intrinsic, List, Map, PackedSlice, SelectArgs,
     Str, Value,

@@ -49,11 +49,26 @@ impl Default for Repr {
 }
 
 /// The entries of a large map and an index of their positions by key.
+///
+/// Positions are `u32`s: five bytes a slot with the table's control byte,
+/// not nine (a flow mapping of three-letter keys without values,
+/// `{abc, abd, ...}`, has an entry every four bytes, and its index took a
+/// third of its room). A map cannot have 2^32 entries: the readers' size
+/// limit (at most 1 GiB) keeps it far below, and a packed length would
+/// refuse one first (see packed.rs).
 #[derive(Clone)]
 struct Large {
     entries: Vec<Entry>,
-    index: HashTable<usize>,
+    index: HashTable<u32>,
     hasher: RandomState,
+}
+
+/// A position in the index.
+fn slot(i: usize) -> u32 {
+    match u32::try_from(i) {
+        Ok(i) => i,
+        Err(_) => panic!("a template map of over 2^32 entries"),
+    }
 }
 
 impl Large {
@@ -75,18 +90,22 @@ impl Large {
             hasher,
         } = self;
         index.clear();
-        index.reserve(entries.len(), |&i| hasher.hash_one(entries[i].0.as_str()));
+        index.reserve(entries.len(), |&i| {
+            hasher.hash_one(entries[i as usize].0.as_str())
+        });
         for (i, (key, _)) in entries.iter().enumerate() {
             let hash = hasher.hash_one(key.as_str());
-            index.insert_unique(hash, i, |&j| hasher.hash_one(entries[j].0.as_str()));
+            index.insert_unique(hash, slot(i), |&j| {
+                hasher.hash_one(entries[j as usize].0.as_str())
+            });
         }
     }
 
     fn position(&self, key: &str) -> Option<usize> {
         let hash = self.hasher.hash_one(key);
         self.index
-            .find(hash, |&i| self.entries[i].0 == key)
-            .copied()
+            .find(hash, |&i| self.entries[i as usize].0 == key)
+            .map(|&i| i as usize)
     }
 
     /// Appends an entry whose key is not in the map.
@@ -97,8 +116,8 @@ impl Large {
             hasher,
         } = self;
         let hash = hasher.hash_one(key.as_str());
-        index.insert_unique(hash, entries.len(), |&j| {
-            hasher.hash_one(entries[j].0.as_str())
+        index.insert_unique(hash, slot(entries.len()), |&j| {
+            hasher.hash_one(entries[j as usize].0.as_str())
         });
         entries.push((key, value));
     }
@@ -264,7 +283,7 @@ impl Map {
                     hasher,
                 } = &mut **large;
                 fit(entries);
-                index.shrink_to_fit(|&i| hasher.hash_one(entries[i].0.as_str()));
+                index.shrink_to_fit(|&i| hasher.hash_one(entries[i as usize].0.as_str()));
             }
         }
     }

@@ -9,9 +9,11 @@
 use std::collections::BTreeMap;
 
 use crate::lang;
-use crate::template::{Attributes, Note, Output, Parameter, Resource, Template};
+use crate::template::{
+    Attributes, MAX_NOTES, Note, Output, Overflow, Parameter, Resource, Template,
+};
 use crate::validate::Severity;
-use crate::value::{CidrArgs, FindInMapArgs, IfArgs, Intrinsic, Map, SelectArgs, Value};
+use crate::value::{CidrArgs, FindInMapArgs, IfArgs, Intrinsic, Map, SelectArgs, Str, Value};
 
 mod json_events;
 mod yaml_events;
@@ -216,7 +218,9 @@ pub const SERVERLESS: &str = "AWS::Serverless-2016-10-31";
 
 /// Reads raw YAML/JSON into [`Value`]s, collecting what it could not read.
 struct Reader {
+    /// At most [`MAX_NOTES`]; the others are counted in `omitted`.
     notes: Vec<Note>,
+    omitted: Overflow,
     /// The text of every note made so far, each held once however many
     /// places it is made at.
     messages: std::collections::HashSet<std::sync::Arc<str>>,
@@ -238,6 +242,7 @@ impl Reader {
     fn new(transforms: Vec<String>) -> Self {
         Reader {
             notes: Vec::new(),
+            omitted: Overflow::default(),
             messages: std::collections::HashSet::new(),
             language_extensions: transforms.iter().any(|t| t == LANGUAGE_EXTENSIONS),
             transforms,
@@ -254,6 +259,10 @@ impl Reader {
     }
 
     fn push_note(&mut self, severity: Severity, code: &'static str, path: &str, message: String) {
+        if self.notes.len() >= MAX_NOTES {
+            self.omitted.count(code, severity);
+            return;
+        }
         let message = match self.messages.get(message.as_str()) {
             Some(shared) => std::sync::Arc::clone(shared),
             None => {
@@ -407,7 +416,12 @@ impl Reader {
             );
         }
         t.section_macros = self.section_macros;
+        // The language extensions' expansion adds its notes directly.
+        for extra in self.notes.drain(MAX_NOTES.min(self.notes.len())..) {
+            self.omitted.count(extra.code, extra.severity);
+        }
         t.notes = self.notes;
+        t.notes_overflow = self.omitted;
         // The notes grew by doubling: the room they did not fill is given
         // back (a template may have a note on every resource).
         t.notes.shrink_to_fit();
@@ -433,40 +447,21 @@ impl Reader {
             },
             "Metadata" => t.metadata = Some(v),
             "Transform" => {}
+            // Each section is read once (it is a key of the root map), and
+            // its ids are unique (keys of its map): see unique_sorted_map.
             "Parameters" => {
-                for (id, p) in self.entries(v, path) {
-                    if let Some(p) = self.parameter(&p, &child(path, &id)) {
-                        t.parameters.insert(id, p);
-                    }
-                }
+                t.parameters = self.read_entries(v, path, |r, p, at| r.parameter(&p, at));
             }
             "Mappings" | "Conditions" | "Rules" => {
-                let items: BTreeMap<String, Value> = self.entries(v, path).into_iter().collect();
+                let items = unique_sorted_map(self.entries(v, path));
                 match path {
                     "Mappings" => t.mappings = items,
                     "Conditions" => t.conditions = items,
                     _ => t.rules = items,
                 }
             }
-            "Resources" => {
-                let entries = self.entries(v, path);
-                let mut read = Vec::with_capacity(entries.len());
-                for (id, r) in entries {
-                    if let Some(r) = self.resource(r, &child(path, &id)) {
-                        read.push((id, r));
-                    }
-                }
-                // The section is read once (it is a key of the root map),
-                // and its ids are unique (keys of its map).
-                t.resources = unique_sorted_map(read);
-            }
-            "Outputs" => {
-                for (id, o) in self.entries(v, path) {
-                    if let Some(o) = self.output(o, &child(path, &id)) {
-                        t.outputs.insert(id, o);
-                    }
-                }
-            }
+            "Resources" => t.resources = self.read_entries(v, path, Self::resource),
+            "Outputs" => t.outputs = self.read_entries(v, path, Self::output),
             "Globals" | "Hooks" => self.transform_section(t, path, v),
             _ => self.note(
                 "E-SECTION",
@@ -499,6 +494,24 @@ impl Reader {
     /// An include macro (`Fn::Transform`) may supply
     /// the whole section or some of its entries: what it adds is only known
     /// once expanded, so the template is then read as one with a macro.
+    /// A section's entries, each read with `read` (at its path); the ones
+    /// it could not read are left out (with its note).
+    fn read_entries<T>(
+        &mut self,
+        v: Value,
+        path: &str,
+        mut read: impl FnMut(&mut Self, Value, &str) -> Option<T>,
+    ) -> BTreeMap<String, T> {
+        let entries = self.entries(v, path);
+        let mut items = Vec::with_capacity(entries.len());
+        for (id, v) in entries {
+            if let Some(item) = read(self, v, &child(path, &id)) {
+                items.push((id, item));
+            }
+        }
+        unique_sorted_map(items)
+    }
+
     fn entries(&mut self, v: Value, path: &str) -> Vec<(String, Value)> {
         match v {
             Value::Map(m) => {
@@ -600,7 +613,11 @@ impl Reader {
             metadata: m.get_mut("Metadata").map(take),
             other: Map::new(),
         };
-        a.depends_on.sort();
+        // Sorted, each id once: a repeat adds nothing (and a list naming
+        // one id half a million times is one dependency, not a 20 MB list).
+        a.depends_on.sort_unstable();
+        a.depends_on.dedup();
+        crate::map::fit(&mut a.depends_on);
         let custom =
             r.kind.starts_with("Custom::") || r.kind == "AWS::CloudFormation::CustomResource";
         for (key, v) in m.iter_mut() {
@@ -643,15 +660,25 @@ impl Reader {
         Some(r)
     }
 
-    /// A resource's `DependsOn`: a logical id or a list of them.
-    fn depends_on(&mut self, m: &Map, path: &str) -> Vec<String> {
-        match m.get("DependsOn") {
+    /// A resource's `DependsOn`: a logical id or a list of them (the ids
+    /// moved out of the map, not copied).
+    fn depends_on(&mut self, m: &mut Map, path: &str) -> Vec<Str> {
+        match m.get_mut("DependsOn") {
             None => Vec::new(),
-            Some(Value::String(s)) => vec![s.to_string()],
-            Some(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_owned))
-                .collect(),
+            Some(Value::String(s)) => vec![std::mem::take(s)],
+            Some(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => {
+                // Repeats go before the ids are moved into their own list,
+                // so that both lists are never whole at once.
+                let mut ids = std::mem::take(items).into_vec();
+                ids.sort_unstable_by(|a, b| a.as_str().cmp(&b.as_str()));
+                ids.dedup_by(|a, b| a.as_str() == b.as_str());
+                ids.into_iter()
+                    .filter_map(|i| match i {
+                        Value::String(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect()
+            }
             Some(_) => {
                 self.note(
                     "E-TEMPLATE",
@@ -912,7 +939,9 @@ fn typed_ref(arg: Value, lang_ext: bool) -> Typed {
             Intrinsic::Sub {
                 template,
                 vars: None,
-            } if crate::refs::sub_variables(&template).is_empty() => Ok(Intrinsic::Ref(template)),
+            } if crate::refs::sub_variables(&template).next().is_none() => {
+                Ok(Intrinsic::Ref(template))
+            }
             f => Err(Untyped::Kept(Value::Fn(Box::new(f)))),
         },
         other => Err(bad("Ref expects a string", other)),
@@ -1127,7 +1156,7 @@ fn literal_sub_str(v: &Value) -> Option<&str> {
             Intrinsic::Sub {
                 template,
                 vars: None,
-            } if crate::refs::sub_variables(template).is_empty() => Some(template),
+            } if crate::refs::sub_variables(template).next().is_none() => Some(template),
             _ => None,
         },
         _ => None,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::value::{CompactString, Map, Value};
+use crate::value::{CompactString, Map, Str, Value};
 
 /// A CloudFormation template. Logical ids are kept sorted so that rendering
 /// does not depend on the order in which a blueprint added them.
@@ -24,10 +24,39 @@ pub struct Template {
     pub sections: BTreeMap<String, Value>,
     /// What the reader could not take as written (always empty for a
     /// template built in code). The rest of the template was still read.
+    /// At most [`MAX_NOTES`], the first made; the others are counted in
+    /// `notes_overflow`.
     pub notes: Vec<Note>,
+    pub notes_overflow: Overflow,
     /// An include macro (`Fn::Transform` at section level) supplies entries
     /// of a section: what they are is only known once expanded.
     pub section_macros: bool,
+}
+
+/// The most notes a template keeps. A template can make a note every few
+/// bytes (an unknown tag on every item of a flow list): kept, they would
+/// take many times the template's size, for a report read only as far as
+/// its first screens. The notes past it are counted (see [`Overflow`]).
+pub const MAX_NOTES: usize = 1000;
+
+/// What was counted past a limit, not kept: the notes past [`MAX_NOTES`],
+/// or the findings past `validate_limited`'s limit; by code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overflow {
+    pub by_code: BTreeMap<&'static str, usize>,
+    /// How many of them are errors.
+    pub errors: usize,
+}
+
+impl Overflow {
+    pub fn count(&mut self, code: &'static str, severity: crate::validate::Severity) {
+        *self.by_code.entry(code).or_default() += 1;
+        self.errors += usize::from(severity == crate::validate::Severity::Error);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_code.is_empty()
+    }
 }
 
 /// Something the parser noted while reading a template: a construct it could
@@ -118,7 +147,7 @@ pub struct Resource {
 pub struct Attributes {
     pub condition: Option<String>,
     /// Sorted, without repeats (see [`Resource::depends_on`]).
-    pub depends_on: Vec<String>,
+    pub depends_on: Vec<Str>,
     pub deletion_policy: Option<String>,
     pub update_replace_policy: Option<String>,
     pub metadata: Option<Value>,
@@ -182,7 +211,7 @@ impl Resource {
     }
 
     /// The `DependsOn` logical ids, sorted.
-    pub fn dependencies(&self) -> &[String] {
+    pub fn dependencies(&self) -> &[Str] {
         self.attributes().map_or(&[], |a| a.depends_on.as_slice())
     }
 
@@ -204,7 +233,7 @@ impl Resource {
     }
 
     /// Adds a `DependsOn` entry, kept sorted and unique.
-    pub fn depends_on(mut self, logical_id: impl Into<String>) -> Self {
+    pub fn depends_on(mut self, logical_id: impl Into<Str>) -> Self {
         let id = logical_id.into();
         let ids = &mut self.attributes_mut().depends_on;
         if let Err(pos) = ids.binary_search(&id) {
@@ -370,7 +399,7 @@ impl Template {
             }
         };
         for r in self.resources.values() {
-            Value::Map(r.properties.clone()).walk(&mut visit);
+            r.properties.values().for_each(|v| v.walk(&mut visit));
         }
         for o in self.outputs.values() {
             o.value.walk(&mut visit);
@@ -435,10 +464,13 @@ impl Attributes {
         match self.depends_on.as_slice() {
             [] => {}
             [one] => {
-                m.insert("DependsOn".into(), Value::String(one.as_str().into()));
+                m.insert("DependsOn".into(), Value::String(one.clone()));
             }
             many => {
-                m.insert("DependsOn".into(), many.to_vec().into());
+                m.insert(
+                    "DependsOn".into(),
+                    Value::List(many.iter().cloned().map(Value::String).collect()),
+                );
             }
         }
         put(

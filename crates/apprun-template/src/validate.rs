@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::refs::{PSEUDO_PARAMETERS, References};
-use crate::template::{Generators, Template};
-use crate::value::Value;
+use crate::template::{Generators, Overflow, Template};
+use crate::value::{Str, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -27,6 +27,7 @@ pub struct Finding {
 }
 
 /// Runs every model check. Findings are sorted by path then code.
+/// (For a template read from a file, see [`validate_limited`].)
 ///
 /// A template with a macro in its `Transform` section is only checked once
 /// expanded (the macro may add or rewrite anything): here it gets no
@@ -34,9 +35,20 @@ pub struct Finding {
 /// resource's logical id (`FunctionRole`, `ServerlessRestApi`, ...) are
 /// taken as defined.
 pub fn validate(t: &Template) -> Vec<Finding> {
-    let mut findings = Vec::new();
+    validate_limited(t, usize::MAX).0
+}
+
+/// [`validate`], keeping at most `limit` findings, the first made (before
+/// sorting), and counting the others: a template can make one for every
+/// two bytes of its text (see [`crate::MAX_NOTES`]).
+pub fn validate_limited(t: &Template, limit: usize) -> (Vec<Finding>, Overflow) {
+    let mut findings = Collector {
+        kept: Vec::new(),
+        limit,
+        overflow: Overflow::default(),
+    };
     if t.has_macros() {
-        return findings;
+        return (findings.kept, findings.overflow);
     }
     let generators = t.generators();
     if t.resources.is_empty() {
@@ -47,39 +59,28 @@ pub fn validate(t: &Template) -> Vec<Finding> {
             "a template needs at least one resource".into(),
         ));
     }
-    let mut check_refs = |section: &str, id: &str, value: &Value| {
-        check_references(
-            t,
-            &generators,
-            section,
-            id,
-            &References::of(value),
-            &mut findings,
-        );
+    let mut check_refs = |section: &str, id: &str, refs: References<'_>| {
+        check_references(t, &generators, section, id, &refs, &mut findings);
     };
     for (id, r) in &t.resources {
-        let v = Value::Map(r.properties.clone());
-        check_refs("Resources", id, &v);
+        check_refs("Resources", id, References::of_map(&r.properties));
     }
     for (id, o) in &t.outputs {
-        let mut v = o.value.clone();
-        if let Some(e) = &o.export {
-            v = Value::list(vec![v, e.clone()]);
-        }
-        check_refs("Outputs", id, &v);
+        let refs = References::of_all(std::iter::once(&o.value).chain(&o.export));
+        check_refs("Outputs", id, refs);
     }
     for (id, c) in &t.conditions {
-        check_refs("Conditions", id, c);
+        check_refs("Conditions", id, References::of(c));
     }
     for (id, rule) in &t.rules {
-        check_refs("Rules", id, rule);
+        check_refs("Rules", id, References::of(rule));
     }
     for (id, rule) in &t.rules {
         check_rule(id, rule, &mut findings);
     }
     for (id, r) in &t.resources {
         for dep in r.dependencies() {
-            if !t.resources.contains_key(dep) && !generators.may_generate(dep) {
+            if !t.resources.contains_key(dep.as_str()) && !generators.may_generate(dep) {
                 findings.push(error(
                     "E-DEPENDS-ON",
                     id,
@@ -95,8 +96,32 @@ pub fn validate(t: &Template) -> Vec<Finding> {
     }
     findings.extend(cycles(t));
     findings.extend(duplicate_exports(t));
-    findings.sort_by(|a, b| (&a.path, a.code).cmp(&(&b.path, b.code)));
-    findings
+    let Collector {
+        mut kept, overflow, ..
+    } = findings;
+    kept.sort_by(|a, b| (&a.path, a.code).cmp(&(&b.path, b.code)));
+    (kept, overflow)
+}
+
+/// The findings of [`validate_limited`]: kept up to the limit, counted past.
+struct Collector {
+    kept: Vec<Finding>,
+    limit: usize,
+    overflow: Overflow,
+}
+
+impl Collector {
+    fn push(&mut self, f: Finding) {
+        if self.kept.len() < self.limit {
+            self.kept.push(f);
+        } else {
+            self.overflow.count(f.code, f.severity);
+        }
+    }
+
+    fn extend(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        findings.into_iter().for_each(|f| self.push(f));
+    }
 }
 
 fn error(code: &'static str, id: &str, path: &str, message: String) -> Finding {
@@ -115,13 +140,14 @@ fn check_references(
     section: &str,
     id: &str,
     refs: &References,
-    findings: &mut Vec<Finding>,
+    findings: &mut Collector,
 ) {
     let path = format!("{section}/{id}");
     for name in &refs.refs {
         // Rules may refer to parameters only.
+        let name: &str = name;
         let known = t.parameters.contains_key(name)
-            || PSEUDO_PARAMETERS.contains(&name.as_str())
+            || PSEUDO_PARAMETERS.contains(&name)
             || (section != "Rules" && t.resources.contains_key(name))
             || (section != "Rules" && generators.may_generate(name));
         if !known {
@@ -133,7 +159,7 @@ fn check_references(
             ));
         }
     }
-    for (resource, attribute) in &refs.get_atts {
+    for &(resource, attribute) in &refs.get_atts {
         if !t.resources.contains_key(resource) && !generators.may_generate(resource) {
             findings.push(error(
                 "E-GETATT",
@@ -175,7 +201,7 @@ const RULE_CONDITIONS: &[&str] = &[
 
 /// A rule of the `Rules` section: `{RuleCondition?, Assertions: [{Assert,
 /// AssertDescription?}]}`, conditions and assertions being rule functions.
-fn check_rule(id: &str, rule: &Value, findings: &mut Vec<Finding>) {
+fn check_rule(id: &str, rule: &Value, findings: &mut Collector) {
     let path = format!("Rules/{id}");
     let mut bad = |at: String, message: String| findings.push(error("E-RULES", id, &at, message));
     let Some(m) = rule.as_map() else {
@@ -248,8 +274,8 @@ fn resource_edges(t: &Template) -> Vec<(&str, Vec<&str>)> {
     t.resources
         .iter()
         .map(|(id, r)| {
-            let refs = References::of(&Value::Map(r.properties.clone()));
-            let mut deps: Vec<&str> = r.dependencies().iter().map(String::as_str).collect();
+            let refs = References::of_map(&r.properties);
+            let mut deps: Vec<&str> = r.dependencies().iter().map(Str::as_str).collect();
             for name in refs.resource_ids() {
                 if let Some((known, _)) = t.resources.get_key_value(name) {
                     deps.push(known.as_str());
