@@ -156,6 +156,9 @@ kfill("depends-on.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Depen
 fill("depends-on-repeated.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    DependsOn: [",
      lambda i: sep(i) + "a", "]\n")
 fill("tiny-resources.yaml", "Resources:\n", lambda i: f"  R{i}: {{Type: A}}\n")
+# A JSON object repeating one key: a duplicate-key finding every 6 bytes.
+jfill("dup-keys.json", '{"Resources":{"B":{"Type":"AWS::S3::Bucket"}},"Metadata":{"a":1',
+      lambda i: ',"a":1', "}}")
 jfill("deep-flow.json", '{"Resources":{"B":{"Type":"AWS::S3::Bucket"}},"Metadata":{"L":[',
       lambda i: sep(i) + "[" * 95 + "1" + "]" * 95, "]}}")
 
@@ -179,7 +182,15 @@ for f in "$work"/*.yaml "$work"/*.json; do
     name=$(basename "$f")
     [ "$name" = tiny.yaml ] && continue
     size=$(stat -c %s "$f")
+    # As for the baseline: the smallest peak of three runs (a process's
+    # maxrss varies by a few hundred pages from run to run with the page
+    # cache's state), and the slowest time.
     read -r secs kib rc < <(measure "$f")
+    for _ in 1 2; do
+        read -r s2 k2 _ < <(measure "$f")
+        [ "$k2" -lt "$kib" ] && kib=$k2
+        [ "$(echo "$s2 > $secs" | bc)" = 1 ] && secs=$s2
+    done
     [ -n "${KEEP:-}" ] && cp "$f" "$work/stdout" "$KEEP/" && mv "$KEEP/stdout" "$KEEP/$name.out"
     [ "$rc" -le 2 ] || { echo "$name: exit $rc: $(head -c 300 "$work/stderr")"; fail=1; }
     ratio=$(echo "$kib * 1024 / $size" | bc -l)

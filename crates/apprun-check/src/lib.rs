@@ -201,7 +201,8 @@ fn examine(
 /// The report: each template's parser notes as findings (each template's
 /// notes given back once they are), then its other findings, template
 /// after template, then the findings across templates; in one list that
-/// takes exactly the room they need.
+/// takes the room they can need (each template's at most
+/// [`MAX_FINDINGS_PER_TEMPLATE`] and the finding that counts the rest).
 fn assemble<N: AsRef<[Note]>>(
     examined: Examined,
     notes: impl IntoIterator<Item = N>,
@@ -233,7 +234,7 @@ fn assemble<N: AsRef<[Note]>>(
             if findings.len() - first < MAX_FINDINGS_PER_TEMPLATE {
                 findings.push(f);
             } else {
-                found.omitted.add(&f);
+                found.omitted.add(&f, allowed_reason(ctx, &f).is_some());
             }
         }
         if let Some(mut summary) = found.omitted.summary(findings.len() - first) {
@@ -253,7 +254,14 @@ fn assemble<N: AsRef<[Note]>>(
 /// rules (the parser's notes aside): the first
 /// [`MAX_FINDINGS_PER_TEMPLATE`] kept, the others counted.
 fn own_findings(input: &Input<'_>, ctx: &Context, guard: Option<&GuardRules>) -> Findings {
-    let mut own = Findings::default();
+    // What `[[policy.allow]]` silences in this template (see `allow`).
+    let allowed = ctx
+        .allow
+        .iter()
+        .filter(|(_, _, stack, _)| allows_stack(stack.as_deref(), input.stack.as_deref()))
+        .map(|(rule, resource, _, _)| (rule.clone(), resource.clone()))
+        .collect();
+    let mut own = Findings::allowing(allowed);
     structure::check(input.template, &mut own);
     schema::check(input.template, &mut own);
     let scope = rules::Scope {
@@ -293,18 +301,30 @@ fn lines_of<'p>(
 /// reason.
 fn allow(ctx: &Context, findings: &mut [Finding]) {
     for f in findings {
-        if let Some((_, _, _, reason)) = ctx.allow.iter().find(|(rule, resource, stack, _)| {
-            rule.as_str() == f.rule.as_str()
-                && resource.as_str() == f.logical_id.as_str()
-                && stack
-                    .as_ref()
-                    .is_none_or(|s| Some(s.as_str()) == f.stack.as_deref())
-        }) {
+        if let Some(reason) = allowed_reason(ctx, f) {
             f.suppressed = Some(Box::new(Suppression {
                 reason: reason.clone(),
             }));
         }
     }
+}
+
+/// The reason of the `[[policy.allow]]` entry that silences `f`, if any.
+fn allowed_reason<'c>(ctx: &'c Context, f: &Finding) -> Option<&'c String> {
+    ctx.allow
+        .iter()
+        .find(|(rule, resource, stack, _)| {
+            rule.as_str() == f.rule.as_str()
+                && resource.as_str() == f.logical_id.as_str()
+                && allows_stack(stack.as_deref(), f.stack.as_deref())
+        })
+        .map(|(_, _, _, reason)| reason)
+}
+
+/// Whether an entry for `entry_stack` (any stack when none) applies to a
+/// finding of `stack`.
+fn allows_stack(entry_stack: Option<&str>, stack: Option<&str>) -> bool {
+    entry_stack.is_none_or(|s| Some(s) == stack)
 }
 
 /// The file and stack of one template's findings, each name shared.

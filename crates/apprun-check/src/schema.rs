@@ -21,7 +21,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use apprun_template::{References, Template, Value};
+use apprun_template::{Counted, References, Template, Value};
 use regex::Regex;
 use serde_json::Value as J;
 
@@ -338,9 +338,19 @@ fn serverless(id: &str, kind: &str, props: &apprun_template::Map, out: &mut Find
     // SAM refuses properties it does not define and missing required ones;
     // its schema is stricter than its translator about value shapes (it
     // still takes legacy forms such as `EndpointConfiguration: EDGE`), so
-    // those are warnings.
+    // those are warnings (the ones counted past the limit too).
+    let strict = |rule: &str| rule == "E-PROP-UNKNOWN" || rule == "E-PROP-REQUIRED";
+    let (found, omitted) = found.into_parts();
+    out.absorb(omitted, |rule, counted| {
+        if strict(rule) {
+            (rule, counted)
+        } else {
+            let found = counted.found;
+            ("W-SAM-VALUE", Counted { found, errors: 0 })
+        }
+    });
     for mut f in found {
-        if f.rule != "E-PROP-UNKNOWN" && f.rule != "E-PROP-REQUIRED" {
+        if !strict(&f.rule) {
             f.rule = "W-SAM-VALUE".into();
             f.severity = crate::finding::Severity::Warning;
             f.message = format!(

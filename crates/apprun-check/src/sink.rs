@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use apprun_template::{CompactString, Overflow};
+use apprun_template::{CompactString, Counted, Overflow};
 
 use crate::finding::{Finding, Severity};
 
@@ -26,15 +26,48 @@ pub const MAX_FINDINGS_PER_TEMPLATE: usize = apprun_template::MAX_NOTES;
 pub(crate) struct Findings {
     kept: Vec<Finding>,
     omitted: Omitted,
+    /// The (rule, logical id) pairs `[[policy.allow]]` silences in this
+    /// template: a finding counted past the limit is silenced here (the
+    /// kept ones are, with their reasons, once the report is put together).
+    allowed: Vec<(String, String)>,
 }
 
 impl Findings {
+    /// A sink whose findings that `allowed` names are silenced.
+    pub(crate) fn allowing(allowed: Vec<(String, String)>) -> Self {
+        Findings {
+            allowed,
+            ..Findings::default()
+        }
+    }
+
     /// Keeps `f` while there is room, else counts it.
     pub(crate) fn push(&mut self, f: Finding) {
         if self.kept.len() < MAX_FINDINGS_PER_TEMPLATE {
             self.kept.push(f);
-        } else {
-            self.omitted.count(&f.rule, f.severity == Severity::Error);
+            return;
+        }
+        let silenced = self.allowed.iter().any(|(rule, id)| {
+            rule.as_str() == f.rule.as_str() && id.as_str() == f.logical_id.as_str()
+        });
+        let error = f.severity == Severity::Error && !silenced;
+        self.omitted.count(&f.rule, error);
+    }
+
+    /// Counts what another sink counted, each rule as `relabel` says
+    /// (SAM's schema findings become warnings, say).
+    pub(crate) fn absorb(
+        &mut self,
+        omitted: Omitted,
+        relabel: impl Fn(&str, Counted) -> (&str, Counted),
+    ) {
+        for (rule, counted) in &omitted.by_rule {
+            let (rule, counted) = relabel(rule, *counted);
+            self.omitted
+                .by_rule
+                .entry(rule.into())
+                .or_default()
+                .add(counted);
         }
     }
 
@@ -72,34 +105,36 @@ impl IntoIterator for Findings {
     }
 }
 
-/// The findings of one template that were counted, not kept.
+/// The findings of one template that were counted, not kept: how many
+/// of each rule, and how many of those are errors.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Omitted {
-    /// How many of each rule.
-    by_rule: BTreeMap<CompactString, usize>,
-    /// How many of them are errors.
-    errors: usize,
+    by_rule: BTreeMap<CompactString, Counted>,
 }
 
 impl Omitted {
     fn count(&mut self, rule: &str, error: bool) {
-        *self.by_rule.entry(rule.into()).or_default() += 1;
-        self.errors += usize::from(error);
+        self.by_rule.entry(rule.into()).or_default().add(Counted {
+            found: 1,
+            errors: usize::from(error),
+        });
     }
 
     /// Adds what the template crate counted past its own limit (the
     /// parser's notes, the model's checks).
     pub(crate) fn add_overflow(&mut self, overflow: &Overflow) {
-        for (code, n) in &overflow.by_code {
-            *self.by_rule.entry((*code).into()).or_default() += n;
+        for (code, counted) in &overflow.by_code {
+            self.by_rule
+                .entry((*code).into())
+                .or_default()
+                .add(*counted);
         }
-        self.errors += overflow.errors;
     }
 
     /// Counts one more finding past the limit (a kept one that no longer
     /// fits once the notes and the checks' findings are put together).
-    pub(crate) fn add(&mut self, f: &Finding) {
-        self.count(&f.rule, f.severity == Severity::Error);
+    pub(crate) fn add(&mut self, f: &Finding, silenced: bool) {
+        self.count(&f.rule, f.severity == Severity::Error && !silenced);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -107,7 +142,11 @@ impl Omitted {
     }
 
     fn total(&self) -> usize {
-        self.by_rule.values().sum()
+        self.by_rule.values().map(|c| c.found).sum()
+    }
+
+    fn errors(&self) -> usize {
+        self.by_rule.values().map(|c| c.errors).sum()
     }
 
     /// The finding that stands for the omitted ones (none when nothing was
@@ -122,16 +161,16 @@ impl Omitted {
         let counts = self
             .by_rule
             .iter()
-            .map(|(rule, n)| format!("{rule} {n}"))
+            .map(|(rule, c)| format!("{rule} {}", c.found))
             .collect::<Vec<_>>()
             .join(", ");
         let message = format!(
             "{total} more findings were found in this template and not shown ({counts}; \
              {} of them errors): at most {MAX_FINDINGS_PER_TEMPLATE} are kept per template, \
              the first found, and {shown} are shown; fix those and check again",
-            self.errors
+            self.errors()
         );
-        let (rule, severity) = if self.errors > 0 {
+        let (rule, severity) = if self.errors() > 0 {
             ("E-FINDINGS-LIMIT", Severity::Error)
         } else {
             ("W-FINDINGS-LIMIT", Severity::Warning)
@@ -172,6 +211,54 @@ mod tests {
         assert!(s.message.contains("3 more findings"), "{}", s.message);
         assert!(
             s.message.contains("E-REF 1, W-X 2; 1 of them errors"),
+            "{}",
+            s.message
+        );
+    }
+
+    #[test]
+    fn findings_policy_silences_are_not_counted_as_errors() {
+        let mut out = Findings::allowing(vec![("E-REF".into(), "R".into())]);
+        for _ in 0..=MAX_FINDINGS_PER_TEMPLATE {
+            out.push(finding("E-REF", Severity::Error));
+        }
+        let (_, omitted) = out.into_parts();
+        let s = omitted
+            .summary(MAX_FINDINGS_PER_TEMPLATE)
+            .expect("a summary");
+        assert_eq!(s.rule.as_str(), "W-FINDINGS-LIMIT", "{}", s.message);
+        assert!(
+            s.message.contains("E-REF 1; 0 of them errors"),
+            "{}",
+            s.message
+        );
+    }
+
+    #[test]
+    fn absorbed_counts_follow_their_new_rules() {
+        // SAM's schema findings become warnings, the ones counted too.
+        let mut sam = Findings::default();
+        for _ in 0..MAX_FINDINGS_PER_TEMPLATE {
+            sam.push(finding("E-PROP-TYPE", Severity::Error));
+        }
+        sam.push(finding("E-PROP-TYPE", Severity::Error));
+        sam.push(finding("E-PROP-UNKNOWN", Severity::Error));
+        let (_, omitted) = sam.into_parts();
+        let mut out = Findings::default();
+        out.absorb(omitted, |rule, counted| {
+            if rule == "E-PROP-UNKNOWN" {
+                (rule, counted)
+            } else {
+                let found = counted.found;
+                ("W-SAM-VALUE", Counted { found, errors: 0 })
+            }
+        });
+        let (_, omitted) = out.into_parts();
+        let s = omitted.summary(0).expect("a summary");
+        assert!(s.is_error(), "the unknown property stays an error");
+        assert!(
+            s.message
+                .contains("(E-PROP-UNKNOWN 1, W-SAM-VALUE 1; 1 of them errors)"),
             "{}",
             s.message
         );

@@ -18,7 +18,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
 
-/// Blocks of up to 16 bytes without glibc's header (see small_blocks.rs).
+/// Blocks of up to 48 bytes without glibc's header (see small_blocks.rs).
 #[global_allocator]
 static ALLOCATOR: small_blocks::SmallBlocks = small_blocks::SmallBlocks;
 

@@ -1,5 +1,5 @@
 //! apprun's global allocator: the system allocator, except that blocks of
-//! at most 48 bytes come from one region of cells of 16, 32 or 48 bytes.
+//! at most 48 bytes come from reserved chunks of cells of 16, 32 or 48 bytes.
 //!
 //! Why: a parsed template is a tree of 16-byte values, and a nest of
 //! one-item lists (`[[[x]]]`) or short strings allocates one 16-byte block
@@ -16,11 +16,13 @@
 //! serves (and coalesces) everything else, including the in-place `mremap`
 //! growth of large vectors.
 //!
-//! The region is reserved once (address space, not memory: pages count
-//! only once touched) and cells of every size are handed out in order from
-//! it; a freed cell goes on its size's free list, threaded through the
-//! cells themselves, and is reused first. If the region cannot be reserved, or is used up, blocks come
-//! from the system allocator as before.
+//! Cells come from chunks of 64 MiB of address space, reserved one at a
+//! time as they fill (address space, not memory: pages count only once
+//! touched; one chunk serves a 1 MiB template many times over), and are
+//! handed out in order; a freed cell goes on its size's free list, threaded
+//! through the cells themselves, and is reused first. When a chunk cannot
+//! be reserved (`ulimit -v`, strict overcommit) or sixteen are used, blocks
+//! come from the system allocator as before.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
@@ -32,51 +34,65 @@ const CELL: usize = 16;
 const CLASSES: usize = 3;
 /// The largest block served as a cell.
 const LARGEST: usize = CELL * CLASSES;
-/// Address space reserved for cells (1 GiB).
-const REGION: usize = 1 << 30;
+/// Address space reserved at a time: one chunk of cells (64 MiB, four
+/// million 16-byte cells), another when it is used up.
+const CHUNK: usize = 64 << 20;
+/// At most this many chunks (1 GiB in all); past them, the system allocator.
+const CHUNKS: usize = 16;
 /// "No cell" in the free list.
 const NONE: usize = usize::MAX;
 
 /// The allocator; see the module documentation.
 pub struct SmallBlocks;
 
-/// The region's bounds, readable without the lock (set once, under it):
-/// `dealloc` and `realloc` only need to know whether a block is a cell.
-static START: AtomicUsize = AtomicUsize::new(0);
-static END: AtomicUsize = AtomicUsize::new(0);
+/// The chunks' start addresses (0 for none yet), readable without the lock
+/// (each set once, under it): `dealloc` and `realloc` only need to know
+/// whether a block is a cell.
+static STARTS: [AtomicUsize; CHUNKS] = [const { AtomicUsize::new(0) }; CHUNKS];
 
 static CELLS: Mutex<Cells> = Mutex::new(Cells {
-    base: std::ptr::null_mut(),
-    reserved: false,
-    fresh: 0,
+    chunks: [std::ptr::null_mut(); CHUNKS],
+    reserved: 0,
+    exhausted: false,
+    fresh: CHUNK,
     free: [NONE; CLASSES],
 });
 
+/// A cell's place: its chunk times [`CHUNK`] plus its offset in the chunk.
+type Place = usize;
+
 struct Cells {
-    /// The region (null until reserved, or when reserving failed).
-    base: *mut u8,
-    /// Reserving was tried (it is tried once).
-    reserved: bool,
-    /// Offset of the first cell never handed out.
+    /// The chunks reserved so far (the first `reserved`).
+    chunks: [*mut u8; CHUNKS],
+    reserved: usize,
+    /// A reservation failed, or every chunk is used: no more are tried.
+    exhausted: bool,
+    /// Offset of the first cell never handed out in the last chunk.
     fresh: usize,
-    /// Per class, the offset of the first freed cell; each free cell
-    /// holds the next one's.
-    free: [usize; CLASSES],
+    /// Per class, the place of the first freed cell; each free cell holds
+    /// the next one's.
+    free: [Place; CLASSES],
 }
 
-// SAFETY: `base` is the region's address, only used under the mutex.
+// SAFETY: the chunk pointers are only used under the mutex.
 unsafe impl Send for Cells {}
 
 impl Cells {
-    fn reserve(&mut self) {
-        self.reserved = true;
+    /// Reserves one more chunk; false when it cannot (address space
+    /// limited by `ulimit -v`, or strict overcommit): the system allocator
+    /// then serves every small block from here on.
+    fn reserve(&mut self) -> bool {
+        if self.exhausted || self.reserved == CHUNKS {
+            self.exhausted = true;
+            return false;
+        }
         // SAFETY: an anonymous private mapping at an address of the
         // kernel's choice; MAP_NORESERVE: no memory is committed until a
         // page is touched.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                REGION,
+                CHUNK,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
@@ -84,46 +100,56 @@ impl Cells {
             )
         };
         if base == libc::MAP_FAILED {
-            return;
+            self.exhausted = true;
+            return false;
         }
-        self.base = base.cast::<u8>();
-        START.store(self.base.addr(), Ordering::Release);
-        END.store(self.base.addr() + REGION, Ordering::Release);
+        self.chunks[self.reserved] = base.cast::<u8>();
+        STARTS[self.reserved].store(base.addr(), Ordering::Release);
+        self.reserved += 1;
+        self.fresh = 0;
+        true
     }
 
-    /// A cell of class `class`, or null when there is no region or it is
-    /// used up.
+    fn at(&self, place: Place) -> *mut u8 {
+        // SAFETY: a place names a reserved chunk and an offset within it.
+        unsafe { self.chunks[place / CHUNK].add(place % CHUNK) }
+    }
+
+    /// A cell of class `class`, or null when no chunk can be had.
     fn take(&mut self, class: usize) -> *mut u8 {
-        if !self.reserved {
-            self.reserve();
-        }
-        if self.base.is_null() {
-            return std::ptr::null_mut();
-        }
         if self.free[class] != NONE {
-            // SAFETY: `free` is the offset of a cell in the region, which
-            // holds the offset of the next free cell (see `give_back`).
-            let cell = unsafe { self.base.add(self.free[class]) };
-            self.free[class] = unsafe { cell.cast::<usize>().read() };
+            let cell = self.at(self.free[class]);
+            // SAFETY: a free cell holds the place of the next free cell
+            // (see `give_back`).
+            self.free[class] = unsafe { cell.cast::<Place>().read() };
             return cell;
         }
         let size = size_of_class(class);
-        if self.fresh + size > REGION {
+        if self.fresh + size > CHUNK && !self.reserve() {
             return std::ptr::null_mut();
         }
-        // SAFETY: within the region (checked above).
-        let cell = unsafe { self.base.add(self.fresh) };
+        let cell = self.at((self.reserved - 1) * CHUNK + self.fresh);
         self.fresh += size;
         cell
     }
 
     /// Puts a cell of class `class` on its free list.
     fn give_back(&mut self, cell: *mut u8, class: usize) {
-        // SAFETY: `cell` is a cell of the region (the caller checked) that
-        // its owner freed: its first word is free to hold the list link.
-        unsafe { cell.cast::<usize>().write(self.free[class]) };
-        self.free[class] = cell.addr() - self.base.addr();
+        let Some(chunk) = chunk_of(cell) else { return };
+        // SAFETY: `cell` is a cell of a chunk that its owner freed: its
+        // first word is free to hold the list link.
+        unsafe { cell.cast::<Place>().write(self.free[class]) };
+        self.free[class] = chunk * CHUNK + (cell.addr() - self.chunks[chunk].addr());
     }
+}
+
+/// The chunk a block lies in, when it is a cell.
+fn chunk_of(ptr: *mut u8) -> Option<usize> {
+    let addr = ptr.addr();
+    STARTS.iter().position(|start| {
+        let start = start.load(Ordering::Acquire);
+        start != 0 && addr >= start && addr < start + CHUNK
+    })
 }
 
 fn cells() -> std::sync::MutexGuard<'static, Cells> {
@@ -146,8 +172,7 @@ fn size_of_class(class: usize) -> usize {
 }
 
 fn is_cell(ptr: *mut u8) -> bool {
-    let addr = ptr.addr();
-    addr >= START.load(Ordering::Acquire) && addr < END.load(Ordering::Acquire)
+    chunk_of(ptr).is_some()
 }
 
 // SAFETY: every block handed out is either a whole 16-aligned cell of the
@@ -310,6 +335,28 @@ mod tests {
             let z = a.alloc_zeroed(layout(16, 16));
             assert!((0..16).all(|i| *z.add(i) == 0));
             a.dealloc(z, layout(16, 16));
+        }
+    }
+
+    #[test]
+    fn cells_go_on_in_a_further_chunk() {
+        // More 48-byte cells than one chunk holds (handed out without being
+        // touched, so this costs address space, not memory): the later ones
+        // come from a second chunk and are cells all the same.
+        let a = SmallBlocks;
+        let l = layout(48, 16);
+        let n = CHUNK / 48 + 10;
+        // SAFETY: blocks freed once, with their layout, never written.
+        unsafe {
+            let blocks: Vec<*mut u8> = (0..n).map(|_| a.alloc(l)).collect();
+            let chunks: std::collections::BTreeSet<usize> = blocks
+                .iter()
+                .map(|&b| chunk_of(b).expect("a cell"))
+                .collect();
+            assert!(chunks.len() >= 2, "{chunks:?}");
+            for b in blocks {
+                a.dealloc(b, l);
+            }
         }
     }
 

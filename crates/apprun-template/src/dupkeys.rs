@@ -23,9 +23,13 @@ impl Frame {
 }
 
 /// A note at the line of every key that repeats an earlier key of its
-/// object, for the `paths` (each the path of a repeated key) a reader found.
+/// object, for the `paths` (each the path of a repeated key, once per
+/// repeat) a reader found: as many notes for a path as it lists it.
 pub(crate) fn duplicate_keys(text: &str, paths: &[String]) -> Vec<Note> {
-    let wanted: HashMap<String, usize> = paths.iter().map(|p| (p.clone(), 0)).collect();
+    let mut wanted: HashMap<String, Wanted> = HashMap::new();
+    for p in paths {
+        wanted.entry(p.clone()).or_default().repeats += 1;
+    }
     let scanner = scan(text, Some(wanted), false);
     let mut notes = scanner.notes;
     // A key the text spells with escapes (`"\u0041"` for `"A"`) has another
@@ -64,7 +68,7 @@ fn duplicate_note(path: String, key: &str, line: Option<usize>) -> Note {
     }
 }
 
-fn scan(text: &str, wanted: Option<HashMap<String, usize>>, record_lines: bool) -> Scanner {
+fn scan(text: &str, wanted: Option<HashMap<String, Wanted>>, record_lines: bool) -> Scanner {
     let mut scanner = Scanner {
         line: 1,
         wanted,
@@ -91,6 +95,14 @@ fn scan(text: &str, wanted: Option<HashMap<String, usize>>, record_lines: bool) 
     scanner
 }
 
+/// A path whose repeats are noted: how many (the reader's count, which
+/// stops at the note limit) and how often the key was seen so far.
+#[derive(Default)]
+struct Wanted {
+    repeats: usize,
+    seen: usize,
+}
+
 /// The state of one pass over a JSON text.
 #[derive(Default)]
 struct Scanner {
@@ -98,7 +110,7 @@ struct Scanner {
     lines: Vec<(String, usize)>,
     record_lines: bool,
     /// The paths whose repeats are noted, with how often each was seen.
-    wanted: Option<HashMap<String, usize>>,
+    wanted: Option<HashMap<String, Wanted>>,
     stack: Vec<Frame>,
     /// The key (or index) the next value belongs to, as a path segment.
     pending: Option<String>,
@@ -141,9 +153,9 @@ impl Scanner {
         }
         *expect_key = false;
         let at = join(path, &raw);
-        if let Some(seen) = self.wanted.as_mut().and_then(|w| w.get_mut(&at)) {
-            *seen += 1;
-            if *seen > 1 {
+        if let Some(w) = self.wanted.as_mut().and_then(|w| w.get_mut(&at)) {
+            w.seen += 1;
+            if w.seen > 1 && w.seen <= w.repeats + 1 {
                 self.notes
                     .push(duplicate_note(at.clone(), &raw, Some(self.line)));
             }

@@ -30,7 +30,8 @@ pub use parse::{
 };
 pub use refs::References;
 pub use template::{
-    Attributes, Generators, MAX_NOTES, Note, Output, Overflow, Parameter, Resource, Template,
+    Attributes, Counted, Generators, MAX_NOTES, Note, Output, Overflow, Parameter, Resource,
+    Template,
 };
 pub use validate::{Finding, Severity, validate, validate_limited};
 pub use value::{

@@ -56,9 +56,13 @@ impl Default for Repr {
 /// third of its room). A map cannot have 2^32 entries: the readers' size
 /// limit (at most 1 GiB) keeps it far below, and a packed length would
 /// refuse one first (see packed.rs).
+///
+/// Keys and values are two lists, not one of pairs: a pair is padded from
+/// 28 to 32 bytes (a value's 8-byte alignment after a 12-byte key).
 #[derive(Clone)]
 struct Large {
-    entries: Vec<Entry>,
+    keys: Vec<Str>,
+    values: Vec<Value>,
     index: HashTable<u32>,
     hasher: RandomState,
 }
@@ -73,8 +77,10 @@ fn slot(i: usize) -> u32 {
 
 impl Large {
     fn new(entries: Vec<Entry>) -> Self {
+        let (keys, values) = entries.into_iter().unzip();
         let mut large = Large {
-            entries,
+            keys,
+            values,
             index: HashTable::new(),
             hasher: RandomState::new(),
         };
@@ -85,18 +91,17 @@ impl Large {
     /// Rebuilds the index from the entries (after a removal shifts them).
     fn reindex(&mut self) {
         let Large {
-            entries,
+            keys,
             index,
             hasher,
+            ..
         } = self;
         index.clear();
-        index.reserve(entries.len(), |&i| {
-            hasher.hash_one(entries[i as usize].0.as_str())
-        });
-        for (i, (key, _)) in entries.iter().enumerate() {
+        index.reserve(keys.len(), |&i| hasher.hash_one(keys[i as usize].as_str()));
+        for (i, key) in keys.iter().enumerate() {
             let hash = hasher.hash_one(key.as_str());
             index.insert_unique(hash, slot(i), |&j| {
-                hasher.hash_one(entries[j as usize].0.as_str())
+                hasher.hash_one(keys[j as usize].as_str())
             });
         }
     }
@@ -104,22 +109,24 @@ impl Large {
     fn position(&self, key: &str) -> Option<usize> {
         let hash = self.hasher.hash_one(key);
         self.index
-            .find(hash, |&i| self.entries[i as usize].0 == key)
+            .find(hash, |&i| self.keys[i as usize] == key)
             .map(|&i| i as usize)
     }
 
     /// Appends an entry whose key is not in the map.
     fn push(&mut self, key: Str, value: Value) {
         let Large {
-            entries,
+            keys,
+            values,
             index,
             hasher,
         } = self;
         let hash = hasher.hash_one(key.as_str());
-        index.insert_unique(hash, slot(entries.len()), |&j| {
-            hasher.hash_one(entries[j as usize].0.as_str())
+        index.insert_unique(hash, slot(keys.len()), |&j| {
+            hasher.hash_one(keys[j as usize].as_str())
         });
-        entries.push((key, value));
+        keys.push(key);
+        values.push(value);
     }
 }
 
@@ -130,18 +137,18 @@ impl Map {
         }
     }
 
-    /// The entries in order.
-    fn entries(&self) -> &[Entry] {
+    /// The key and value at a position (`i < len`).
+    fn at(&self, i: usize) -> (&Str, &Value) {
         match &self.repr {
-            Repr::Small(entries) => entries,
-            Repr::Large(large) => &large.entries,
+            Repr::Small(entries) => (&entries[i].0, &entries[i].1),
+            Repr::Large(large) => (&large.keys[i], &large.values[i]),
         }
     }
 
-    fn entries_mut(&mut self) -> &mut [Entry] {
+    fn value_mut_at(&mut self, i: usize) -> &mut Value {
         match &mut self.repr {
-            Repr::Small(entries) => entries,
-            Repr::Large(large) => &mut large.entries,
+            Repr::Small(entries) => &mut entries[i].1,
+            Repr::Large(large) => &mut large.values[i],
         }
     }
 
@@ -153,27 +160,27 @@ impl Map {
     }
 
     pub fn len(&self) -> usize {
-        self.entries().len()
+        match &self.repr {
+            Repr::Small(entries) => entries.len(),
+            Repr::Large(large) => large.keys.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries().is_empty()
+        self.len() == 0
     }
 
     pub fn get<Q: AsRef<str> + ?Sized>(&self, key: &Q) -> Option<&Value> {
-        self.position(key.as_ref()).map(|i| &self.entries()[i].1)
+        self.position(key.as_ref()).map(|i| self.at(i).1)
     }
 
     pub fn get_mut<Q: AsRef<str> + ?Sized>(&mut self, key: &Q) -> Option<&mut Value> {
         let i = self.position(key.as_ref())?;
-        Some(&mut self.entries_mut()[i].1)
+        Some(self.value_mut_at(i))
     }
 
     pub fn get_key_value<Q: AsRef<str> + ?Sized>(&self, key: &Q) -> Option<(&Str, &Value)> {
-        self.position(key.as_ref()).map(|i| {
-            let (k, v) = &self.entries()[i];
-            (k, v)
-        })
+        self.position(key.as_ref()).map(|i| self.at(i))
     }
 
     pub fn contains_key<Q: AsRef<str> + ?Sized>(&self, key: &Q) -> bool {
@@ -184,7 +191,7 @@ impl Map {
     /// value is returned; a new key goes last.
     pub fn insert(&mut self, key: Str, value: Value) -> Option<Value> {
         if let Some(i) = self.position(key.as_str()) {
-            return Some(std::mem::replace(&mut self.entries_mut()[i].1, value));
+            return Some(std::mem::replace(self.value_mut_at(i), value));
         }
         self.push(key, value);
         None
@@ -213,7 +220,7 @@ impl Map {
         let (_, value) = match &mut self.repr {
             Repr::Small(entries) => entries.update(|e| e.remove(i)),
             Repr::Large(large) => {
-                let removed = large.entries.remove(i);
+                let removed = (large.keys.remove(i), large.values.remove(i));
                 large.reindex();
                 removed
             }
@@ -226,7 +233,17 @@ impl Map {
         match &mut self.repr {
             Repr::Small(entries) => entries.update(|e| e.retain_mut(|(k, v)| keep(k, v))),
             Repr::Large(large) => {
-                large.entries.retain_mut(|(k, v)| keep(k, v));
+                // Kept entries move forward in order, the others back.
+                let mut kept = 0;
+                for i in 0..large.keys.len() {
+                    if keep(&large.keys[i], &mut large.values[i]) {
+                        large.keys.swap(kept, i);
+                        large.values.swap(kept, i);
+                        kept += 1;
+                    }
+                }
+                large.keys.truncate(kept);
+                large.values.truncate(kept);
                 large.reindex();
             }
         }
@@ -241,33 +258,39 @@ impl Map {
     }
 
     pub fn first(&self) -> Option<(&Str, &Value)> {
-        self.entries().first().map(|(k, v)| (k, v))
+        self.iter().next()
     }
 
     pub fn last(&self) -> Option<(&Str, &Value)> {
-        self.entries().last().map(|(k, v)| (k, v))
+        self.iter().next_back()
     }
 
     pub fn iter(&self) -> Iter<'_> {
-        self.entries().iter().map(pair)
+        Iter {
+            map: self,
+            at: 0..self.len(),
+        }
     }
 
     pub fn iter_mut(&mut self) -> IterMut<'_> {
-        self.entries_mut().iter_mut().map(pair_mut)
+        match &mut self.repr {
+            Repr::Small(entries) => IterMut::Small(entries.iter_mut()),
+            Repr::Large(large) => IterMut::Large(large.keys.iter().zip(large.values.iter_mut())),
+        }
     }
 
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Str> + ExactSizeIterator + Clone {
-        self.entries().iter().map(|(k, _)| k)
+        self.iter().map(|(k, _)| k)
     }
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator + Clone {
-        self.entries().iter().map(|(_, v)| v)
+        self.iter().map(|(_, v)| v)
     }
 
     pub fn values_mut(
         &mut self,
     ) -> impl DoubleEndedIterator<Item = &mut Value> + ExactSizeIterator {
-        self.entries_mut().iter_mut().map(|(_, v)| v)
+        self.iter_mut().map(|(_, v)| v)
     }
 
     /// Gives back the room growth left (a parsed tree of small maps would
@@ -278,12 +301,14 @@ impl Map {
             Repr::Small(_) => {}
             Repr::Large(large) => {
                 let Large {
-                    entries,
+                    keys,
+                    values,
                     index,
                     hasher,
                 } = &mut **large;
-                fit(entries);
-                index.shrink_to_fit(|&i| hasher.hash_one(entries[i as usize].0.as_str()));
+                fit(keys);
+                fit(values);
+                index.shrink_to_fit(|&i| hasher.hash_one(keys[i as usize].as_str()));
             }
         }
     }
@@ -322,16 +347,90 @@ pub(crate) fn fit_string(text: &mut String) {
     }
 }
 
-type Iter<'a> = std::iter::Map<std::slice::Iter<'a, Entry>, fn(&'a Entry) -> (&'a Str, &'a Value)>;
-type IterMut<'a> =
-    std::iter::Map<std::slice::IterMut<'a, Entry>, fn(&'a mut Entry) -> (&'a Str, &'a mut Value)>;
-
-fn pair(entry: &Entry) -> (&Str, &Value) {
-    (&entry.0, &entry.1)
+/// The entries of a map in order, from [`Map::iter`].
+#[derive(Clone)]
+pub struct Iter<'a> {
+    map: &'a Map,
+    at: std::ops::Range<usize>,
 }
 
-fn pair_mut(entry: &mut Entry) -> (&Str, &mut Value) {
-    (&entry.0, &mut entry.1)
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a Str, &'a Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.at.next().map(|i| self.map.at(i))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.at.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.at.next_back().map(|i| self.map.at(i))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+/// The entries of a map in order, values to change, from [`Map::iter_mut`].
+pub enum IterMut<'a> {
+    Small(std::slice::IterMut<'a, Entry>),
+    Large(std::iter::Zip<std::slice::Iter<'a, Str>, std::slice::IterMut<'a, Value>>),
+}
+
+impl<'a> Iterator for IterMut<'a> {
+    type Item = (&'a Str, &'a mut Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            IterMut::Small(entries) => entries.next().map(|(k, v)| (&*k, v)),
+            IterMut::Large(pairs) => pairs.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            IterMut::Small(entries) => entries.size_hint(),
+            IterMut::Large(pairs) => pairs.size_hint(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for IterMut<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            IterMut::Small(entries) => entries.next_back().map(|(k, v)| (&*k, v)),
+            IterMut::Large(pairs) => pairs.next_back(),
+        }
+    }
+}
+
+impl ExactSizeIterator for IterMut<'_> {}
+
+/// The entries of a map in order, moved out, from `Map::into_iter`.
+pub enum IntoIter {
+    Small(std::vec::IntoIter<Entry>),
+    Large(std::iter::Zip<std::vec::IntoIter<Str>, std::vec::IntoIter<Value>>),
+}
+
+impl Iterator for IntoIter {
+    type Item = (Str, Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            IntoIter::Small(entries) => entries.next(),
+            IntoIter::Large(pairs) => pairs.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            IntoIter::Small(entries) => entries.size_hint(),
+            IntoIter::Large(pairs) => pairs.size_hint(),
+        }
+    }
 }
 
 /// A key's place in a map, from [`Map::entry`].
@@ -372,7 +471,7 @@ impl<'m> MapEntry<'m> {
                 (map, at)
             }
         };
-        &mut map.entries_mut()[at].1
+        map.value_mut_at(at)
     }
 }
 
@@ -420,12 +519,15 @@ impl<K: Into<Str>> FromIterator<(K, Value)> for Map {
 
 impl IntoIterator for Map {
     type Item = (Str, Value);
-    type IntoIter = std::vec::IntoIter<Entry>;
+    type IntoIter = IntoIter;
 
     fn into_iter(self) -> Self::IntoIter {
         match self.repr {
-            Repr::Small(entries) => entries.into_vec().into_iter(),
-            Repr::Large(large) => large.entries.into_iter(),
+            Repr::Small(entries) => IntoIter::Small(entries.into_vec().into_iter()),
+            Repr::Large(large) => {
+                let Large { keys, values, .. } = *large;
+                IntoIter::Large(keys.into_iter().zip(values))
+            }
         }
     }
 }

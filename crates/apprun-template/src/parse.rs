@@ -147,6 +147,14 @@ pub fn parse_json_value(text: &str) -> Result<Value, ParseError> {
             path: n.path.into(),
             message: n.message.to_string(),
         }),
+        // Errors past the note limit are counted, not kept.
+        None if reader.omitted.errors() > 0 => Err(ParseError::Shape {
+            path: String::new(),
+            message: format!(
+                "{} errors past the first {MAX_NOTES}",
+                reader.omitted.errors()
+            ),
+        }),
         None => Ok(v),
     }
 }

@@ -43,15 +43,35 @@ pub const MAX_NOTES: usize = 1000;
 /// or the findings past `validate_limited`'s limit; by code.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overflow {
-    pub by_code: BTreeMap<&'static str, usize>,
-    /// How many of them are errors.
+    pub by_code: BTreeMap<&'static str, Counted>,
+}
+
+/// How many of one code were counted past a limit, and how many of those
+/// are errors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counted {
+    pub found: usize,
     pub errors: usize,
+}
+
+impl Counted {
+    pub fn add(&mut self, other: Counted) {
+        self.found += other.found;
+        self.errors += other.errors;
+    }
 }
 
 impl Overflow {
     pub fn count(&mut self, code: &'static str, severity: crate::validate::Severity) {
-        *self.by_code.entry(code).or_default() += 1;
-        self.errors += usize::from(severity == crate::validate::Severity::Error);
+        self.by_code.entry(code).or_default().add(Counted {
+            found: 1,
+            errors: usize::from(severity == crate::validate::Severity::Error),
+        });
+    }
+
+    /// How many of them are errors.
+    pub fn errors(&self) -> usize {
+        self.by_code.values().map(|c| c.errors).sum()
     }
 
     pub fn is_empty(&self) -> bool {

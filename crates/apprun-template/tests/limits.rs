@@ -14,8 +14,9 @@ fn notes_past_the_limit_are_counted_not_kept() {
     let t = parse_template(&text).expect("readable");
     assert_eq!(t.notes.len(), MAX_NOTES, "the first notes are kept");
     assert!(t.notes.iter().all(|n| n.code == "E-RESOURCE-KEY"));
-    assert_eq!(t.notes_overflow.by_code.get("E-RESOURCE-KEY"), Some(&500));
-    assert_eq!(t.notes_overflow.errors, 500);
+    let counted = t.notes_overflow.by_code["E-RESOURCE-KEY"];
+    assert_eq!((counted.found, counted.errors), (500, 500));
+    assert_eq!(t.notes_overflow.errors(), 500);
     // Every resource is still read.
     assert_eq!(t.resources.len(), MAX_NOTES + 500);
 }
@@ -43,8 +44,8 @@ fn validate_limited_keeps_the_first_findings_and_counts_the_rest() {
     );
     // Sorted by path, as validate's are.
     assert!(kept.windows(2).all(|w| w[0].path <= w[1].path));
-    assert_eq!(overflow.by_code.get("E-REF"), Some(&20));
-    assert_eq!(overflow.errors, 20);
+    assert_eq!(overflow.by_code["E-REF"].found, 20);
+    assert_eq!(overflow.errors(), 20);
 }
 
 #[test]
@@ -61,4 +62,42 @@ fn depends_on_keeps_each_id_once_sorted() {
         .collect();
     assert_eq!(deps, ["A", "B"]);
     assert!(validate(&t).is_empty());
+}
+
+#[test]
+fn json_duplicate_keys_past_the_limit_are_counted_not_kept() {
+    let mut text =
+        String::from(r#"{"Resources":{"B":{"Type":"AWS::S3::Bucket"}},"Metadata":{"a":1"#);
+    for _ in 0..MAX_NOTES + 499 {
+        text.push_str(r#","a":1"#);
+    }
+    text.push_str("}}");
+    let t = parse_template(&text).expect("readable");
+    assert_eq!(t.notes.len(), MAX_NOTES);
+    assert!(
+        t.notes
+            .iter()
+            .all(|n| n.code == "E-DUPLICATE-KEY" && n.line == Some(1))
+    );
+    let counted = t.notes_overflow.by_code["E-DUPLICATE-KEY"];
+    assert_eq!((counted.found, counted.errors), (499, 499));
+}
+
+#[test]
+fn notes_dropped_with_a_collection_key_are_not_counted_either() {
+    // Past the limit, the notes made inside a key CloudFormation cannot
+    // read are dropped with it, counted or not: only the key's own note
+    // counts.
+    let mut text = String::from("Resources:\n  B:\n    Type: AWS::S3::Bucket\nMetadata:\n  L: [");
+    text.push_str(&vec!["!Foo a"; MAX_NOTES].join(", "));
+    text.push_str("]\n  ? [!Foo a, !Foo b, !Foo c]\n  : 1\n");
+    let t = parse_template(&text).expect("readable");
+    assert_eq!(t.notes.len(), MAX_NOTES);
+    let codes: Vec<(&str, usize)> = t
+        .notes_overflow
+        .by_code
+        .iter()
+        .map(|(code, c)| (*code, c.found))
+        .collect();
+    assert_eq!(codes, [("E-TEMPLATE", 1)]);
 }

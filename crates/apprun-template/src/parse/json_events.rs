@@ -143,7 +143,14 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
                 depth: self.depth + 1,
             });
             if map.contains_key(&key) {
-                self.state.duplicates.push(self.state.path.clone());
+                // Past the note limit a repeat is only counted: a text
+                // of `"a":1,` repeats has one every six bytes.
+                if self.state.duplicates.len() < crate::MAX_NOTES {
+                    self.state.duplicates.push(self.state.path.clone());
+                } else {
+                    let omitted = &mut self.state.reader.omitted;
+                    omitted.count("E-DUPLICATE-KEY", crate::validate::Severity::Error);
+                }
             }
             self.state.path.truncate(len);
             // JSON keeps the last value of a repeated key, in the first

@@ -317,10 +317,13 @@ impl<'t, 'r> Builder<'t, 'r> {
                 _ => None,
             },
             other => {
-                // Read past the collection key (its notes are dropped with it).
+                // Read past the collection key (its notes are dropped with
+                // it, and so are those only counted past the limit).
                 let mark = self.reader.notes.len();
+                let counted = self.reader.omitted.clone();
                 self.node(other, *span, depth + 1)?;
                 self.reader.notes.truncate(mark);
+                self.reader.omitted = counted;
                 None
             }
         };
