@@ -4,78 +4,43 @@
 //! wire responses and keeps every call it received. Shared by the tests of
 //! `job`, `logs` and `approve`.
 
-use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use serde_json::{Value, json};
+#[path = "../../../apprun-deploy/tests/support/script.rs"]
+mod script;
+pub use script::Script;
 
-pub type Script = HashMap<String, VecDeque<(u16, String)>>;
-
-/// A loopback endpoint answering from a script per action (the last
-/// response of an action repeats) and keeping (action, body) of each call.
+/// A loopback endpoint answering from a [`Script`]; its methods (`on`,
+/// `bodies`, `raw`, `actions`) are the script's.
 pub struct Endpoint {
     pub url: String,
-    script: Arc<Mutex<Script>>,
-    seen: Arc<Mutex<Vec<(String, String)>>>,
+    script: Arc<Script>,
+}
+
+impl std::ops::Deref for Endpoint {
+    type Target = Script;
+
+    fn deref(&self) -> &Script {
+        &self.script
+    }
 }
 
 impl Endpoint {
     pub fn start() -> Endpoint {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let script: Arc<Mutex<Script>> = Arc::default();
-        let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-        let (s, r) = (script.clone(), seen.clone());
+        let script: Arc<Script> = Arc::default();
+        let s = script.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
-                let (s, r) = (s.clone(), r.clone());
-                std::thread::spawn(move || serve(stream, &s, &r));
+                let s = s.clone();
+                std::thread::spawn(move || serve(stream, &s));
             }
         });
-        Endpoint { url, script, seen }
-    }
-
-    pub fn on(&self, action: &str, status: u16, body: impl Into<String>) -> &Self {
-        self.script
-            .lock()
-            .unwrap()
-            .entry(action.to_owned())
-            .or_default()
-            .push_back((status, body.into()));
-        self
-    }
-
-    pub fn bodies(&self, action: &str) -> Vec<Value> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(a, _)| a == action)
-            .map(|(_, b)| serde_json::from_str(b).unwrap_or(Value::Null))
-            .collect()
-    }
-
-    pub fn actions(&self) -> Vec<String> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(a, _)| a.clone())
-            .collect()
-    }
-
-    /// The raw request bodies of an action (awsQuery forms, for CloudFormation).
-    pub fn raw(&self, action: &str) -> Vec<String> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(a, _)| a == action)
-            .map(|(_, b)| b.clone())
-            .collect()
+        Endpoint { url, script }
     }
 
     pub fn command(&self, dir: &Path, args: &[&str]) -> Command {
@@ -109,13 +74,9 @@ impl Endpoint {
     }
 }
 
-/// One HTTP/1.1 exchange: the head, the body (Content-Length), the answer
-/// (with the request's awsJson content type, or XML for awsQuery).
-fn serve(
-    mut stream: std::net::TcpStream,
-    script: &Mutex<Script>,
-    seen: &Mutex<Vec<(String, String)>>,
-) {
+/// One HTTP/1.1 exchange: the head, the body (Content-Length), the
+/// script's answer.
+fn serve(mut stream: std::net::TcpStream, script: &Script) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -139,40 +100,17 @@ fn serve(
         return;
     }
     let body = String::from_utf8_lossy(&body).into_owned();
-    let target = header("x-amz-target").and_then(|t| t.rsplit('.').next().map(str::to_owned));
-    let content_type = match header("content-type") {
-        Some(t) if t.starts_with("application/x-amz-json") => t,
-        _ => "text/xml".to_owned(),
-    };
-    let action = target
-        .or_else(|| {
-            body.split('&')
-                .find_map(|kv| kv.strip_prefix("Action="))
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
-    // DescribeStacks answers per stack when scripted so
-    // (`DescribeStacks <name>`), else as scripted for every stack.
-    let stack = body
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("StackName="))
-        .map(|n| format!("{action} {n}"));
-    seen.lock().unwrap().push((action.clone(), body));
-    let (status, text) = {
-        let mut script = script.lock().unwrap();
-        let action = stack.filter(|k| script.contains_key(k)).unwrap_or(action);
-        match script.get_mut(&action) {
-            Some(q) if q.len() > 1 => q.pop_front().unwrap(),
-            Some(q) if !q.is_empty() => q.front().cloned().unwrap(),
-            _ => (
-                400,
-                json!({"__type": "UnexpectedCall", "message": action}).to_string(),
-            ),
-        }
-    };
+    let a = script.answer(
+        header("x-amz-target").as_deref(),
+        header("content-type").as_deref(),
+        body,
+    );
     let reply = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
-        text.len()
+        "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+        a.status,
+        a.content_type,
+        a.body.len(),
+        a.body
     );
     let _ = stream.write_all(reply.as_bytes());
 }

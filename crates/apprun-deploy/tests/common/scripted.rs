@@ -3,8 +3,7 @@
 //! awsQuery forms; the last one repeats), every request kept for the
 //! assertions, and SDK clients whose HTTP client is the script.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use apprun_deploy::{Clients, OpsClients, Tuning};
@@ -12,7 +11,6 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use serde_json::{Value, json};
 
 /// Polls and backs off every millisecond, one attempt.
 const TUNING: Tuning = Tuning {
@@ -21,107 +19,43 @@ const TUNING: Tuning = Tuning {
     max_attempts: 1,
 };
 
-/// Responses queued per action: (HTTP status, body).
-pub type Script = HashMap<String, VecDeque<(u16, String)>>;
+#[path = "../support/script.rs"]
+mod script;
+pub use script::Script;
 
-/// Responses queued per action (the last one repeats), and the requests
-/// seen: (action, body).
+/// The script, shared by the clients made from it and the test.
 #[derive(Clone, Default)]
-pub struct Scripted {
-    script: Arc<Mutex<Script>>,
-    requests: Arc<Mutex<Vec<(String, String)>>>,
+pub struct Scripted(Arc<Script>);
+
+impl std::ops::Deref for Scripted {
+    type Target = Script;
+
+    fn deref(&self) -> &Script {
+        &self.0
+    }
 }
 
 impl super::Answers for Scripted {
-    fn answer(&self, request: &HttpRequest) -> HttpResponse {
-        Scripted::answer(self, request)
+    fn answer(&self, req: &HttpRequest) -> HttpResponse {
+        let header = |name| req.headers().get(name);
+        let body = std::str::from_utf8(req.body().bytes().unwrap_or_default())
+            .unwrap_or_default()
+            .to_owned();
+        let a = self
+            .0
+            .answer(header("x-amz-target"), header("content-type"), body);
+        let mut response = HttpResponse::new(
+            StatusCode::try_from(a.status).unwrap(),
+            SdkBody::from(a.body),
+        );
+        response
+            .headers_mut()
+            .insert("content-type", a.content_type);
+        response
     }
 }
 
 impl Scripted {
-    pub fn on(&self, action: &str, status: u16, body: impl Into<String>) -> &Self {
-        self.script
-            .lock()
-            .unwrap()
-            .entry(action.to_owned())
-            .or_default()
-            .push_back((status, body.into()));
-        self
-    }
-
-    /// The JSON bodies sent for `action`, in order.
-    pub fn bodies(&self, action: &str) -> Vec<Value> {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(a, _)| a == action)
-            .map(|(_, b)| serde_json::from_str(b).unwrap_or(Value::Null))
-            .collect()
-    }
-
-    /// The actions called, in order.
-    pub fn actions(&self) -> Vec<String> {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(a, _)| a.clone())
-            .collect()
-    }
-
-    fn answer(&self, req: &HttpRequest) -> HttpResponse {
-        let body = std::str::from_utf8(req.body().bytes().unwrap_or_default())
-            .unwrap_or_default()
-            .to_owned();
-        // awsJson names the operation in X-Amz-Target
-        // (`AmazonEC2ContainerServiceV20141113.RunTask`,
-        // `Logs_20140328.GetLogEvents`, `AmazonSQS.GetQueueAttributes`);
-        // awsQuery (CloudFormation) in the form body.
-        let json_target = req
-            .headers()
-            .get("x-amz-target")
-            .and_then(|t| t.rsplit('.').next())
-            .map(str::to_owned);
-        let content_type = match req.headers().get("content-type") {
-            Some(t) if t.starts_with("application/x-amz-json") => t.to_owned(),
-            _ => "text/xml".to_owned(),
-        };
-        let action = json_target
-            .or_else(|| {
-                body.split('&')
-                    .find_map(|kv| kv.strip_prefix("Action="))
-                    .map(str::to_owned)
-            })
-            .unwrap_or_default();
-        self.requests
-            .lock()
-            .unwrap()
-            .push((action.clone(), body.clone()));
-        // DescribeStacks answers per stack when scripted so
-        // (`DescribeStacks <name>`), else as scripted for every stack.
-        let stack = body
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("StackName="))
-            .map(|n| format!("{action} {n}"));
-        let (status, text) = {
-            let mut script = self.script.lock().unwrap();
-            let key = stack.filter(|k| script.contains_key(k)).unwrap_or(action);
-            match script.get_mut(&key) {
-                Some(q) if q.len() > 1 => q.pop_front().unwrap(),
-                Some(q) if !q.is_empty() => q.front().cloned().unwrap(),
-                _ => (
-                    400,
-                    json!({"__type": "UnexpectedCall", "message": key}).to_string(),
-                ),
-            }
-        };
-        let mut response =
-            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(text));
-        response.headers_mut().insert("content-type", content_type);
-        response
-    }
-
     /// An SDK config whose HTTP client is this script (no retries, test
     /// credentials, ap-northeast-1).
     pub async fn sdk_config(&self) -> SdkConfig {
