@@ -69,9 +69,7 @@ impl<'p> LineIndex<'p> {
         // JSON is flow style through and through: the indentation walk would
         // find nothing, so its keys come from the JSON scanner instead.
         if text.trim_start().starts_with('{') {
-            for (path, line) in apprun_template::json_key_lines(text) {
-                record(&path, line);
-            }
+            apprun_template::json_key_lines(text, &mut record);
         } else {
             index(text, &mut record);
         }

@@ -133,9 +133,8 @@ impl Cells {
         cell
     }
 
-    /// Puts a cell of class `class` on its free list.
-    fn give_back(&mut self, cell: *mut u8, class: usize) {
-        let Some(chunk) = chunk_of(cell) else { return };
+    /// Puts a cell of class `class`, in chunk `chunk`, on its free list.
+    fn give_back(&mut self, cell: *mut u8, chunk: usize, class: usize) {
         // SAFETY: `cell` is a cell of a chunk that its owner freed: its
         // first word is free to hold the list link.
         unsafe { cell.cast::<Place>().write(self.free[class]) };
@@ -209,7 +208,7 @@ unsafe impl GlobalAlloc for SmallBlocks {
         match class_of(layout) {
             // A cell was made for this layout's class (or the system
             // allocator, when the region was used up: is_cell tells).
-            Some(class) if is_cell(ptr) => cells().give_back(ptr, class),
+            Some(class) if let Some(chunk) = chunk_of(ptr) => cells().give_back(ptr, chunk, class),
             _ => {
                 // SAFETY: not a cell, so the system allocator made it.
                 unsafe { System.dealloc(ptr, layout) }

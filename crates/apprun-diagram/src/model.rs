@@ -731,7 +731,9 @@ fn rules(reader: &Reader, network: &Template) -> Vec<Rule> {
                 .and_then(Value::as_list)
                 .unwrap_or_default()
             {
-                out.push(rule_of(reader, id, dir, rule));
+                // An item that is not a mapping names nothing: all, `?`.
+                let empty = Map::new();
+                out.push(rule_of(reader, id, dir, rule.as_map().unwrap_or(&empty)));
             }
         }
     }
@@ -741,12 +743,7 @@ fn rules(reader: &Reader, network: &Template) -> Vec<Rule> {
     ] {
         for (_, r) in of_kind(network, kind) {
             if let Some(group) = reader.target_of(r.properties.get("GroupId")) {
-                out.push(rule_of(
-                    reader,
-                    &group,
-                    dir,
-                    &Value::Map(r.properties.clone()),
-                ));
+                out.push(rule_of(reader, &group, dir, &r.properties));
             }
         }
     }
@@ -755,7 +752,7 @@ fn rules(reader: &Reader, network: &Template) -> Vec<Rule> {
 
 /// One entry of `group`'s rules: an inline entry, or the properties of a
 /// standalone rule resource (the same keys).
-fn rule_of(reader: &Reader, group: &str, direction: Direction, rule: &Value) -> Rule {
+fn rule_of(reader: &Reader, group: &str, direction: Direction, rule: &Map) -> Rule {
     let protocol = match reader.text(rule.get("IpProtocol")).as_deref() {
         Some("-1") | None => "all".to_owned(),
         Some(p) => p.to_owned(),
@@ -775,7 +772,7 @@ fn rule_of(reader: &Reader, group: &str, direction: Direction, rule: &Value) -> 
 }
 
 /// The CIDR, prefix list or security group a rule names (`?` if none).
-fn rule_peer(reader: &Reader, rule: &Value) -> String {
+fn rule_peer(reader: &Reader, rule: &Map) -> String {
     [
         "CidrIp",
         "CidrIpv6",

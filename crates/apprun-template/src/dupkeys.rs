@@ -30,8 +30,7 @@ pub(crate) fn duplicate_keys(text: &str, paths: &[String]) -> Vec<Note> {
     for p in paths {
         wanted.entry(p.clone()).or_default().repeats += 1;
     }
-    let scanner = scan(text, Some(wanted), false);
-    let mut notes = scanner.notes;
+    let mut notes = scan(text, Some(wanted), &mut |_, _| {}).notes;
     // A key the text spells with escapes (`"\u0041"` for `"A"`) has another
     // path in the text: its note has no line.
     let noted: std::collections::HashSet<&str> = notes.iter().map(|n| n.path.as_str()).collect();
@@ -51,11 +50,13 @@ pub(crate) fn duplicate_keys(text: &str, paths: &[String]) -> Vec<Note> {
     notes
 }
 
-/// The 1-based line of every key of a JSON text, with its path
-/// (`Resources/Vpc/Properties/CidrBlock`, list items as their index), in
-/// text order: what findings on a JSON template need to say where they are.
-pub fn json_key_lines(text: &str) -> Vec<(String, usize)> {
-    scan(text, None, true).lines
+/// Calls `record(path, line)` with the 1-based line of every key of a JSON
+/// text and its path (`Resources/Vpc/Properties/CidrBlock`, list items as
+/// their index), in text order: what findings on a JSON template need to
+/// say where they are. A callback, not a list: the caller keeps only the
+/// paths it asks for (a list of every key took several times the text).
+pub fn json_key_lines(text: &str, record: &mut dyn FnMut(&str, usize)) {
+    scan(text, None, record);
 }
 
 fn duplicate_note(path: String, key: &str, line: Option<usize>) -> Note {
@@ -68,12 +69,18 @@ fn duplicate_note(path: String, key: &str, line: Option<usize>) -> Note {
     }
 }
 
-fn scan(text: &str, wanted: Option<HashMap<String, Wanted>>, record_lines: bool) -> Scanner {
+fn scan<'r>(
+    text: &str,
+    wanted: Option<HashMap<String, Wanted>>,
+    record: &'r mut dyn FnMut(&str, usize),
+) -> Scanner<'r> {
     let mut scanner = Scanner {
-        line: 1,
+        notes: Vec::new(),
+        record,
         wanted,
-        record_lines,
-        ..Scanner::default()
+        stack: Vec::new(),
+        pending: None,
+        line: 1,
     };
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
@@ -104,11 +111,10 @@ struct Wanted {
 }
 
 /// The state of one pass over a JSON text.
-#[derive(Default)]
-struct Scanner {
+struct Scanner<'r> {
     notes: Vec<Note>,
-    lines: Vec<(String, usize)>,
-    record_lines: bool,
+    /// Told the path and line of every key.
+    record: &'r mut dyn FnMut(&str, usize),
     /// The paths whose repeats are noted, with how often each was seen.
     wanted: Option<HashMap<String, Wanted>>,
     stack: Vec<Frame>,
@@ -118,7 +124,7 @@ struct Scanner {
     line: usize,
 }
 
-impl Scanner {
+impl Scanner<'_> {
     /// Reads a string after its opening quote, up to its closing quote; its
     /// raw text (escapes kept as written, so keys compare as written).
     fn string(&mut self, chars: &mut std::str::Chars<'_>) -> String {
@@ -160,9 +166,7 @@ impl Scanner {
                     .push(duplicate_note(at.clone(), &raw, Some(self.line)));
             }
         }
-        if self.record_lines {
-            self.lines.push((at.clone(), self.line));
-        }
+        (self.record)(&at, self.line);
         self.pending = Some(at);
     }
 
@@ -223,11 +227,17 @@ mod tests {
         );
     }
 
+    fn all_key_lines(text: &str) -> Vec<(String, usize)> {
+        let mut lines = Vec::new();
+        json_key_lines(text, &mut |path, line| lines.push((path.to_owned(), line)));
+        lines
+    }
+
     #[test]
     fn every_key_has_its_line() {
         let text = "{\n \"Resources\": {\n  \"A\": {\n   \"Tags\": [{\"Key\": 1},\n    {\"Key\": 2}]\n  }\n }\n}";
         assert_eq!(
-            json_key_lines(text),
+            all_key_lines(text),
             vec![
                 ("Resources".to_owned(), 2),
                 ("Resources/A".to_owned(), 3),
@@ -241,6 +251,6 @@ mod tests {
     #[test]
     fn escaped_quotes_and_braces_in_strings_are_not_structure() {
         let text = r#"{"a": "x\"}{", "b": "[,", "c": 1}"#;
-        assert_eq!(json_key_lines(text).len(), 3);
+        assert_eq!(all_key_lines(text).len(), 3);
     }
 }

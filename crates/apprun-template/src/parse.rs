@@ -621,11 +621,6 @@ impl Reader {
             metadata: m.get_mut("Metadata").map(take),
             other: Map::new(),
         };
-        // Sorted, each id once: a repeat adds nothing (and a list naming
-        // one id half a million times is one dependency, not a 20 MB list).
-        a.depends_on.sort_unstable();
-        a.depends_on.dedup();
-        crate::map::fit(&mut a.depends_on);
         let custom =
             r.kind.starts_with("Custom::") || r.kind == "AWS::CloudFormation::CustomResource";
         for (key, v) in m.iter_mut() {
@@ -669,7 +664,9 @@ impl Reader {
     }
 
     /// A resource's `DependsOn`: a logical id or a list of them (the ids
-    /// moved out of the map, not copied).
+    /// moved out of the map, not copied), sorted, each once: a repeat adds
+    /// nothing, and a list naming one id half a million times is one
+    /// dependency, not a 20 MB list.
     fn depends_on(&mut self, m: &mut Map, path: &str) -> Vec<Str> {
         match m.get_mut("DependsOn") {
             None => Vec::new(),
@@ -680,12 +677,15 @@ impl Reader {
                 let mut ids = std::mem::take(items).into_vec();
                 ids.sort_unstable_by(|a, b| a.as_str().cmp(&b.as_str()));
                 ids.dedup_by(|a, b| a.as_str() == b.as_str());
-                ids.into_iter()
+                let mut ids: Vec<Str> = ids
+                    .into_iter()
                     .filter_map(|i| match i {
                         Value::String(s) => Some(s),
                         _ => None,
                     })
-                    .collect()
+                    .collect();
+                crate::map::fit(&mut ids);
+                ids
             }
             Some(_) => {
                 self.note(
