@@ -201,9 +201,7 @@ impl Map {
     /// outgrows [`SMALL`] gets its index here.
     fn push(&mut self, key: Str, value: Value) -> usize {
         match &mut self.repr {
-            Repr::Small(entries) if entries.len() < SMALL => {
-                entries.update(|e| e.push((key, value)))
-            }
+            Repr::Small(entries) if entries.len() < SMALL => entries.push((key, value)),
             Repr::Small(entries) => {
                 let mut large = Large::new(std::mem::take(entries).into_vec());
                 large.push(key, value);

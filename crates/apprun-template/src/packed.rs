@@ -75,10 +75,15 @@ impl<T> PackedSlice<T> {
         unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr.as_ptr(), len)) }.into_vec()
     }
 
-    /// Appends an item: rebuilds the block (a copy of every item; for
-    /// building a template, not for a loop over a large list).
+    /// Appends an item: the block is reallocated one item larger (in
+    /// place where the allocator can), not rebuilt by a growing `Vec`.
+    /// Each push may copy every item: for building a template and for
+    /// small maps, not for a loop over a large list.
     pub fn push(&mut self, item: T) {
-        self.update(|items| items.push(item));
+        self.update(|items| {
+            items.reserve_exact(1);
+            items.push(item);
+        });
     }
 
     /// Keeps the items `keep` accepts, in order (rebuilds the block).
