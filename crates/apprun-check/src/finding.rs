@@ -118,19 +118,13 @@ pub struct Report {
 
 impl Report {
     /// Report order: by file, line, path, then rule (a stable sort: equal
-    /// ones keep the order they were found in). The positions are sorted,
-    /// not the findings: a stable sort of the findings themselves takes
-    /// scratch room for as many findings again, a sort of their positions
-    /// eight bytes each; the findings are then moved into that order in
-    /// place.
+    /// ones keep the order they were found in). A template keeps at most
+    /// [`crate::MAX_FINDINGS_PER_TEMPLATE`], so the sort's scratch room
+    /// stays small.
     pub fn sort(&mut self) {
-        let findings = &self.findings;
-        let mut order: Vec<usize> = (0..findings.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&findings[a], &findings[b]);
+        self.findings.sort_by(|a, b| {
             (&a.file, a.line, &a.path, &a.rule).cmp(&(&b.file, b.line, &b.path, &b.rule))
         });
-        permute(&mut self.findings, order);
     }
 
     pub fn errors(&self) -> usize {
@@ -150,38 +144,13 @@ impl Report {
     }
 }
 
-/// Reorders `items` in place so that position `i` holds what was at
-/// `order[i]` (`order` is a permutation of the positions): each cycle of
-/// the permutation is followed once, swapping along it.
-fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
-    for start in 0..items.len() {
-        let mut at = start;
-        // A position whose order names itself is in place (or done).
-        while order[at] != start && order[at] != at {
-            let from = order[at];
-            items.swap(at, from);
-            order[at] = at;
-            at = from;
-        }
-        order[at] = at;
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{Finding, permute};
+    use super::Finding;
 
     #[test]
     fn a_finding_stays_small() {
-        // A template may have tens of thousands (see tests/memory.rs).
+        // A report holds up to a thousand per template (see sink.rs).
         assert!(std::mem::size_of::<Finding>() <= 144);
-    }
-
-    #[test]
-    fn permute_moves_each_item_to_its_place() {
-        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
-        // Two cycles (0 2 4) and (1 5), one fixed point (3).
-        permute(&mut items, vec![2, 5, 4, 3, 0, 1]);
-        assert_eq!(items, ['c', 'f', 'e', 'd', 'a', 'b']);
     }
 }
